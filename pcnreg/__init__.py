@@ -1,0 +1,50 @@
+"""pcnreg: Primary Care Network registration rounds."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+
+from .config import REPO_ROOT, build_config, default_instance_path
+from .extensions import csrf, db, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    instance_path = default_instance_path()
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=None,
+    )
+    app.config.from_mapping(build_config(instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    app.jinja_options = {
+        "undefined": ChainableUndefined,
+        "loader": ChoiceLoader([
+            FileSystemLoader(str(REPO_ROOT / "templates")),
+            PackageLoader("nhsuk_frontend_jinja"),
+        ]),
+        "autoescape": True,
+    }
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    csrf.init_app(app)
+
+    from . import models  # noqa: F401  (register the tables)
+    from .views import register_blueprints
+
+    register_blueprints(app)
+
+    if not Path(app.config["ASSETS_PATH"]).is_dir():
+        logging.getLogger(__name__).warning(
+            "NHS.UK frontend assets not found at %s: run `npm ci` (pages will be unstyled)",
+            app.config["ASSETS_PATH"])
+    return app

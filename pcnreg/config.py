@@ -1,0 +1,58 @@
+"""Configuration from environment variables.
+
+PCNREG_DATABASE_URL   SQLAlchemy URL; default SQLite file in instance/.
+PCNREG_GEODATA        folder of geodata files; default ../shared/geodata when it exists.
+PCNREG_SECRET_KEY     session/CSRF key; else generated once into instance/secret_key.
+PCNREG_ASSETS         folder of the nhsuk-frontend dist files; default node_modules/nhsuk-frontend/dist/nhsuk.
+PCNREG_MAX_UPLOAD_MB  largest accepted upload or import file (default 25).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_instance_path() -> Path:
+    return Path(os.environ.get("PCNREG_INSTANCE", REPO_ROOT / "instance"))
+
+
+def default_geodata() -> Path | None:
+    value = os.environ.get("PCNREG_GEODATA")
+    if value is not None:
+        return Path(value) if value else None
+    candidate = REPO_ROOT.parent / "shared" / "geodata"
+    return candidate if candidate.is_dir() else None
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """The secret key: from the environment, else generated once into instance/ (mode 0600)."""
+    value = os.environ.get("PCNREG_SECRET_KEY")
+    if value:
+        return value
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def build_config(instance_path: Path) -> dict:
+    db_url = os.environ.get("PCNREG_DATABASE_URL") or f"sqlite:///{instance_path / 'pcnreg.sqlite'}"
+    max_mb = int(os.environ.get("PCNREG_MAX_UPLOAD_MB", "25"))
+    return {
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SECRET_KEY": load_secret_key(instance_path),
+        "GEODATA_PATH": default_geodata(),
+        "ASSETS_PATH": Path(os.environ.get(
+            "PCNREG_ASSETS", REPO_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk")),
+        "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
+        "MAX_IMPORT_BYTES": max_mb * 1024 * 1024,
+        "WTF_CSRF_ENABLED": True,
+    }
