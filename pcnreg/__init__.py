@@ -19,7 +19,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         __name__,
         instance_path=str(instance_path),
         template_folder=str(REPO_ROOT / "templates"),
-        static_folder=None,
     )
     app.config.from_mapping(build_config(instance_path))
     if test_config:
@@ -42,6 +41,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .views import register_blueprints
 
     register_blueprints(app)
+
+    from .commands import register as register_commands
+
+    register_commands(app.cli)
 
     if not Path(app.config["ASSETS_PATH"]).is_dir():
         logging.getLogger(__name__).warning(

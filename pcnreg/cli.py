@@ -12,12 +12,6 @@ def cli() -> None:
     """pcnreg: Primary Care Network registration rounds."""
 
 
-def _register() -> None:
-    from .commands import register
-
-    register(cli)
-
-
 def main() -> None:
-    _register()
+    """Entry point of the `pcnreg` console script (commands come from the app's CLI)."""
     cli()

@@ -1,8 +1,91 @@
 """CLI commands (thin: parse arguments, call one service, print)."""
 from __future__ import annotations
 
+import json
+import sys
+import time
+from pathlib import Path
+
 import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.command("demo")
+@click.option("--no-upgrade", is_flag=True, help="Do not run the database migrations first.")
+@with_appcontext
+def demo_command(no_upgrade: bool) -> None:
+    """Load the 2019 Nottingham and Nottinghamshire round (idempotent)."""
+    from flask_migrate import upgrade
+
+    from .services.demo import load_demo
+
+    start = time.perf_counter()
+    if not no_upgrade:
+        upgrade()
+    geodata = current_app.config["GEODATA_PATH"]
+    report = load_demo(Path(geodata) if geodata else None)
+    for line in report.lines():
+        click.echo(line)
+    click.echo(f"({time.perf_counter() - start:.2f} s)")
+
+
+@click.command("validate")
+@click.option("--round", "round_name", help="Round name or id (default: the most recent).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), help="Exit 1 when such a finding remains.")
+@with_appcontext
+def validate_command(round_name: str | None, as_json: bool, fail_on: str | None) -> None:
+    """Check a round's configuration against its rules."""
+    from .services.rounds import NotFound, validate
+
+    try:
+        report = validate(round_name)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        s = report["summary"]["system"]
+        click.echo(f"{report['round']['name']}: {s['practices_covered']}/{s['practices']} practices covered "
+                   f"({s['coverage_pct']}%), {s['pcns']} PCNs ({s['pcns_in_band']} in band), "
+                   f"{s['errors']} errors, {s['warnings']} warnings; "
+                   f"{'complete' if report['summary']['complete'] else 'not complete'}")
+        for f in report["findings"]:
+            click.echo(f"{f['severity']:7} {f['rule']:20} {f['message']}")
+    severities = {"error": {"error"}, "warning": {"error", "warning"}}.get(fail_on or "", set())
+    if any(f["severity"] in severities for f in report["findings"]):
+        sys.exit(1)
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export a round's data as CSV."""
+
+
+@export_group.command("configuration")
+@click.option("--round", "round_name", help="Round name or id (default: the most recent).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout).")
+@with_appcontext
+def export_configuration_command(round_name: str | None, output: str | None) -> None:
+    """The configuration CSV (the layout `pcnreg import configuration` reads)."""
+    from .services.configuration import export_configuration
+    from .services.rounds import NotFound, get_round
+
+    try:
+        text = export_configuration(get_round(round_name))
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
 
 
 def register(cli: click.Group) -> None:
-    pass
+    from .cli_import import register as register_import
+
+    cli.add_command(demo_command)
+    cli.add_command(validate_command)
+    cli.add_command(export_group)
+    register_import(cli)

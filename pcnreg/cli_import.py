@@ -1,0 +1,90 @@
+"""`import` CLI commands: load the official NHS files and configuration CSVs.
+
+    import practices FILE [--commissioner CODE ...]   ODS epraccur.csv
+    import list-sizes FILE                           gp-reg-pat-prac-all.csv
+    import configuration FILE --round NAME --author NAME --reason TEXT
+
+Each prints a summary; a refused file prints its problems to stderr and exits with status 1
+(nothing is written).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .importers.csvio import ImportFailed, ImportProblem, check_size
+
+FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+
+
+class _Summary(Protocol):
+    def lines(self) -> list[str]: ...
+
+
+def _read(path: Path) -> bytes:
+    """The bytes of ``path``, refusing an empty or over-large file before reading it."""
+    try:
+        check_size(path.stat().st_size, current_app.config["MAX_IMPORT_BYTES"])
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImportFailed([ImportProblem(None, None, f"cannot read the file: {exc.strerror}")])
+
+
+def _run(path: Path, action: Callable[[bytes], _Summary]) -> None:
+    """Read ``path``, run ``action`` on its bytes and print the summary, or the problems."""
+    try:
+        summary = action(_read(path))
+    except ImportFailed as exc:
+        exc.source = exc.source or path.name
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    for line in summary.lines():
+        click.echo(line)
+
+
+def register(cli: click.Group) -> None:
+    """Add the ``import`` command group to ``cli``."""
+
+    @cli.group("import")
+    def import_group() -> None:
+        """Import official NHS files and configuration CSVs (each in one transaction)."""
+
+    @import_group.command("practices")
+    @click.argument("file", type=FILE)
+    @click.option("--commissioner", "commissioners", multiple=True, metavar="CODE",
+                  help="Only this commissioner's practices (repeatable; must be set up).")
+    @with_appcontext
+    def practices(file: Path, commissioners: tuple[str, ...]) -> None:
+        """Import GP practices from the ODS epraccur.csv file."""
+        from .services.imports import import_practices
+
+        _run(file, lambda data: import_practices(
+            data, source=file.name, commissioner_codes=list(commissioners) or None))
+
+    @import_group.command("list-sizes")
+    @click.argument("file", type=FILE)
+    @with_appcontext
+    def list_sizes(file: Path) -> None:
+        """Import list sizes from a "Patients Registered at a GP Practice" CSV."""
+        from .services.imports import import_list_sizes
+
+        _run(file, lambda data: import_list_sizes(data, source=file.name))
+
+    @import_group.command("configuration")
+    @click.argument("file", type=FILE)
+    @click.option("--round", "round_name", required=True, metavar="NAME",
+                  help="The registration round to import into.")
+    @click.option("--author", required=True, metavar="NAME", help="Who is importing.")
+    @click.option("--reason", required=True, metavar="TEXT", help="Why (kept in the history).")
+    @with_appcontext
+    def configuration(file: Path, round_name: str, author: str, reason: str) -> None:
+        """Import a round's PCN configuration (practice -> PCN) from a CSV."""
+        from .services.configuration import import_configuration
+
+        _run(file, lambda data: import_configuration(
+            round_name=round_name, data=data, author=author, reason=reason, source=file.name))
