@@ -91,10 +91,12 @@ def _locate(data: bytes, pos: int, columns: Sequence[str] | None,
         elif char == "," and not quoted:
             index += 1
     names = list(columns or ())
-    if not names and header:
+    if not names and header and line_no > 1:
         first = data.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip(_UTF8_BOM)
         names = next(csv.reader([first.rstrip("\r")]), [])
-    name = names[index].strip() if index < len(names) else f"column {index + 1}"
+    name = names[index].strip() if index < len(names) else ""
+    if not name or not name.isprintable() or "\ufffd" in name or len(name) > 60:
+        name = f"column {index + 1}"
     return line_no, name, pos - start + 1
 
 
@@ -111,15 +113,15 @@ def decode(data: bytes, max_bytes: int, *, columns: Sequence[str] | None = None,
     nul = data.find(b"\x00")
     if nul >= 0:
         line, field, col = _locate(data, nul, columns, header)
-        raise fail(line, field, f"the file is binary, not CSV text (NUL byte at byte {col} of "
-                                f"the line, offset {nul} in the file)")
+        raise fail(line, field, f"the file is binary, not CSV text (NUL byte at position {col} "
+                                f"of the line, file offset {nul})")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, field, col = _locate(data, exc.start, columns, header)
         raise fail(line, field, (
-            f"byte 0x{data[exc.start]:02X} at byte {col} of the line (offset {exc.start} in the "
-            "file) is not UTF-8; save the file as CSV UTF-8")) from None
+            f"byte 0x{data[exc.start]:02X} at position {col} of the line (file offset "
+            f"{exc.start}) is not UTF-8; save the file as CSV UTF-8")) from None
     text = text.removeprefix(_UTF8_BOM)
     if not text.strip():
         raise fail(None, None, "the file is empty")

@@ -42,7 +42,7 @@ COLUMNS: tuple[str, ...] = (
     "amended record indicator", "null (23)", "provider/purchaser", "null (25)",
     "prescribing setting", "null (27)",
 )
-CODE, NAME, POSTCODE, OPEN_DATE, CLOSE_DATE, STATUS, COMMISSIONER, SETTING = (
+CODE, NAME, POSTCODE, OPEN_DATE, CLOSE_DATE, STATUS_CODE, COMMISSIONER, SETTING = (
     0, 1, 9, 10, 11, 12, 14, 25)
 GP_PRACTICE_SETTING = 4
 
@@ -56,6 +56,10 @@ POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}$")
 def field(index: int) -> str:
     """The name of column ``index`` as used in problems, e.g. 'name (column 2)'."""
     return f"{COLUMNS[index]} (column {index + 1})"
+
+
+#: The field names of all columns, as used in problems.
+FIELDS: tuple[str, ...] = tuple(field(i) for i in range(len(COLUMNS)))
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,8 @@ def parse_epraccur(text: str) -> list[PracticeRecord]:
         if setting != GP_PRACTICE_SETTING:
             records.append(PracticeRecord(
                 row, code, values[NAME].strip(), values[POSTCODE].strip() or None,
-                values[COMMISSIONER].strip(), None, values[STATUS].strip(), None, None, setting))
+                values[COMMISSIONER].strip(), None, values[STATUS_CODE].strip(), None, None,
+                setting))
             continue
         records.append(_gp_practice(row, values, problems))
     if problems:
@@ -126,10 +131,10 @@ def _gp_practice(row: int, values: list[str], problems: list[ImportProblem]) -> 
         problems.append(ImportProblem(row, field(POSTCODE), f"{postcode[:40]!r} is not a postcode"))
     commissioner = check_code(values[COMMISSIONER], COMMISSIONER_CODE,
                               "commissioner code (like 04K)", row, field(COMMISSIONER), problems)
-    ods_status = values[STATUS].strip()
+    ods_status = values[STATUS_CODE].strip()
     if ods_status not in STATUS:
         problems.append(ImportProblem(
-            row, field(STATUS), f"{ods_status[:40]!r} is not a status code (A, C, D or P)"))
+            row, field(STATUS_CODE), f"{ods_status[:40]!r} is not a status code (A, C, D or P)"))
     open_date = parse_yyyymmdd(values[OPEN_DATE], row, field(OPEN_DATE), problems, required=True)
     close_date = parse_yyyymmdd(values[CLOSE_DATE], row, field(CLOSE_DATE), problems)
     if open_date and close_date and close_date < open_date:

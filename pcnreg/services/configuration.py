@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from ..domain import edits
+from ..domain.codes import is_pcn_code, is_practice_code
 from ..domain.versioning import Change, Comparison, ConfigState, changes_between, compare, replay
 from ..extensions import db
 from ..importers.csvio import ImportFailed, ImportProblem, decode, neutralise
@@ -316,7 +317,7 @@ def import_configuration(*, round_name: str | None, data: bytes, author: str, re
     from the file become unassigned. Rows with an empty pcn_name leave the practice unassigned.
     """
     rnd = rounds_svc.get_round(round_name)
-    text = decode(data, current_app.config["MAX_IMPORT_BYTES"])
+    text = decode(data, current_app.config["MAX_IMPORT_BYTES"], header=True)
     reader = csv.reader(io.StringIO(text, newline=""))
     problems: list[ImportProblem] = []
     header = [h.strip().lower() for h in next(reader, [])]
@@ -346,7 +347,6 @@ def import_configuration(*, round_name: str | None, data: bytes, author: str, re
             continue
         seen[code] = rowno
         if code not in practices:
-            from ..domain.codes import is_practice_code
             why = "is not a known practice" if is_practice_code(code) else "is not a valid practice ODS code"
             problems.append(ImportProblem(rowno, "practice_code", f"{code!r} {why}"))
             continue
@@ -358,7 +358,6 @@ def import_configuration(*, round_name: str | None, data: bytes, author: str, re
         if place_name.casefold() not in places:
             problems.append(ImportProblem(rowno, "place", f"{place_name!r} is not a place of {rnd.system.name}"))
             continue
-        from ..domain.codes import is_pcn_code
         if pcn_code and not is_pcn_code(pcn_code):
             problems.append(ImportProblem(rowno, "pcn_code", f"{pcn_code!r} is not a PCN ODS code (U + 5 digits)"))
             continue

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..domain.codes import COMMISSIONER_CODE
 from ..extensions import db
 from ..importers.csvio import ImportFailed, ImportProblem, decode
-from ..importers.epraccur import COLUMNS as EPRACCUR_COLUMNS
+from ..importers.epraccur import FIELDS as EPRACCUR_FIELDS
 from ..importers.epraccur import parse_epraccur
 from ..importers.list_sizes import parse_list_sizes
 from ..models import Commissioner, ListSize, Practice
@@ -91,10 +91,19 @@ def import_practices(data: bytes, *, source: str,
     local authority and other codes of existing practices are left alone.
     """
     def work() -> ImportSummary:
-        text = decode(data, current_app.config["MAX_IMPORT_BYTES"], columns=EPRACCUR_COLUMNS)
-        records = parse_epraccur(text)
+        text = decode(data, current_app.config["MAX_IMPORT_BYTES"], columns=EPRACCUR_FIELDS)
         commissioners = {c.code: c.id for c in db.session.scalars(select(Commissioner))}
-        selected = _selected_commissioners(commissioners, commissioner_codes)
+        problems: list[ImportProblem] = []
+        try:
+            selected = _selected_commissioners(commissioners, commissioner_codes)
+        except ImportFailed as exc:
+            problems += exc.problems
+        try:
+            records = parse_epraccur(text)
+        except ImportFailed as exc:
+            problems += exc.problems
+        if problems:
+            raise ImportFailed(problems)
         existing = {p.code: p for p in db.session.scalars(select(Practice))}
 
         summary = ImportSummary("practices", source)
@@ -176,7 +185,8 @@ def import_list_sizes(data: bytes, *, source: str) -> ImportSummary:
     def work() -> ImportSummary:
         text = decode(data, current_app.config["MAX_IMPORT_BYTES"], header=True)
         records = parse_list_sizes(text)
-        practices = dict(db.session.execute(select(Practice.code, Practice.id)).tuples())
+        practices = {code: id_ for code, id_ in
+                     db.session.execute(select(Practice.code, Practice.id))}
         dates = {r.as_of for r in records if r.as_of is not None}
         existing = {(s.practice_id, s.as_of): s for s in db.session.scalars(
             select(ListSize).where(ListSize.as_of.in_(dates)))} if dates else {}

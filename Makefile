@@ -1,0 +1,95 @@
+# pcnreg: set-up and everyday commands.
+#
+#   make demo    install everything, load the demo data, run the dev server on 127.0.0.1:5000
+#   make test    install everything, run the test suite on SQLite and then on PostgreSQL
+#
+# Other targets: venv, assets, db, bench, clean, help.
+# make test PYTEST_ARGS="tests/test_config.py -x"   passes arguments through to pytest.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The first Python >= 3.11 found; override with `make PYTHON=/path/to/python3.11`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP_FLAGS := --disable-pip-version-check --no-input --progress-bar off
+PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: help venv assets db demo test bench clean
+
+help:
+	@echo "make demo   install everything, load the demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make test   install everything, run the tests on SQLite and then on PostgreSQL"
+	@echo "            (make test PYTEST_ARGS='tests/test_config.py -x' to narrow them)"
+	@echo "make venv | assets | db | bench | clean"
+
+# --- Python environment --------------------------------------------------------------------
+
+venv: $(STAMP)
+
+# Re-installed only when pyproject.toml is newer than the stamp (or .venv is missing/broken).
+$(STAMP): pyproject.toml
+	@if ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
+		test -n "$(PYTHON)" || { echo "make: python3 not found (need Python >= 3.11)" >&2; exit 1; }; \
+		"$(PYTHON)" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+			|| { echo "make: $(PYTHON) is older than 3.11; use make PYTHON=/path/to/python3.11" >&2; exit 1; }; \
+		rm -rf $(VENV); \
+		echo "creating $(VENV) with $$("$(PYTHON)" --version)"; \
+		"$(PYTHON)" -m venv $(VENV) \
+			|| { echo "make: '$(PYTHON) -m venv' failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }; \
+	fi
+	$(BIN)/pip install $(PIP_FLAGS) -q -e ".[dev,postgresql]"
+	@touch $@
+
+# --- Front-end assets (nhsuk-frontend, served by the app itself) -----------------------------
+
+assets: node_modules
+
+# npm ci only when node_modules is missing or older than package-lock.json.
+node_modules: package-lock.json package.json
+	@command -v npm >/dev/null || { echo "make: npm not found (on Debian: apt-get install npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# --- Running ---------------------------------------------------------------------------------
+
+db: venv
+	$(BIN)/pcnreg db upgrade
+
+demo: venv assets db
+	$(BIN)/pcnreg demo
+	$(BIN)/pcnreg run --host $(HOST) --port $(PORT)
+
+# SQLite first, then PostgreSQL (a throwaway cluster on 127.0.0.1:54329 from .ci/postgres-up).
+# Both runs always happen; the exit status is non-zero when either fails.
+test: venv assets
+	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; \
+	if pg_url=$$(bash .ci/postgres-up); then pg_ok=1; else pg_ok=0; \
+		echo "make test: could not start PostgreSQL (see the messages above)" >&2; fi; \
+	echo "=== pytest on SQLite ==="; \
+	env -u PCNREG_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS) 2>&1 | tee "$$logs/sqlite"; \
+	sqlite_rc=$${PIPESTATUS[0]}; \
+	if [ $$pg_ok = 1 ]; then \
+		echo "=== pytest on PostgreSQL ($$pg_url) ==="; \
+		PCNREG_TEST_DATABASE_URL="$$pg_url" $(BIN)/pytest $(PYTEST_ARGS) 2>&1 | tee "$$logs/pg"; \
+		pg_rc=$${PIPESTATUS[0]}; \
+		pg_summary=$$(tail -n 1 "$$logs/pg" | sed 's/^=* *//; s/ *=*$$//'); \
+	else pg_rc=1; pg_summary="not run: .ci/postgres-up failed"; fi; \
+	echo; echo "=== summary ==="; \
+	echo "SQLite     (exit $$sqlite_rc): $$(tail -n 1 "$$logs/sqlite" | sed 's/^=* *//; s/ *=*$$//')"; \
+	echo "PostgreSQL (exit $$pg_rc): $$pg_summary"; \
+	[ $$sqlite_rc = 0 ] && [ $$pg_rc = 0 ]
+
+bench: venv
+	$(BIN)/python -m benchmarks
+
+# Removes what `make` installs and the throwaway PostgreSQL test cluster; keeps instance/
+# (the secret key and the local database).
+clean:
+	-bash .ci/postgres-up --purge
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis build dist *.egg-info
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks`. Figures are reported as ratios measured in one run."""

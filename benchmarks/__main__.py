@@ -1,0 +1,101 @@
+"""Measure the foundation's costs in one run and report them as ratios.
+
+- demo load (migrations excluded) and `validate` on the demo (22 PCNs, 135 practices);
+- the rules on a synthetic England-sized configuration (7,000 practices, 1,250 PCNs),
+  against the demo: does the rule engine scale linearly with practices?
+- the national epraccur import (14,357 rows) and list-size import (6,601 rows), when
+  ../shared/geodata is present.
+
+Runs on a temporary SQLite database (or PCNREG_DATABASE_URL if set). Timings are medians of
+several repetitions; only the ratios are meant to be compared between machines.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def median_time(fn, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def synthetic(n_practices: int, n_pcns: int):
+    from pcnreg.domain.types import Configuration, Pcn, Practice, RoundSpec
+
+    rng = random.Random(2019)
+    practices = {f"A{i:05d}": Practice(f"A{i:05d}", f"Practice {i}", f"{i % 100:03d}", f"Place {i % 40}",
+                                       "open", rng.randint(2_000, 20_000), dt.date(2019, 1, 1))
+                 for i in range(n_practices)}
+    codes = sorted(practices)
+    members: dict[int, list[str]] = {k: [] for k in range(n_pcns)}
+    for i, code in enumerate(codes[: int(n_practices * 0.99)]):   # 1% unassigned
+        members[i % n_pcns].append(code)
+    pcns = tuple(Pcn(str(k), f"PCN {k}", place=f"Place {k % 40}", lead_commissioner=f"{k % 100:03d}",
+                     members=tuple(v)) for k, v in members.items())
+    return Configuration(RoundSpec("England", dt.date(2019, 1, 1)), practices, pcns)
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="pcnreg-bench-"))
+    os.environ.setdefault("PCNREG_INSTANCE", str(tmp))
+    os.environ.setdefault("PCNREG_SECRET_KEY", "benchmark")
+    from flask_migrate import upgrade
+
+    from pcnreg import create_app
+    from pcnreg.domain.rules import evaluate
+    from pcnreg.domain.summary import summarise
+    from pcnreg.extensions import db
+    from pcnreg.services import rounds
+    from pcnreg.services.demo import load_demo
+
+    app = create_app()
+    geodata = app.config["GEODATA_PATH"]
+    results: dict[str, float] = {}
+    with app.app_context():
+        upgrade()
+        start = time.perf_counter()
+        load_demo(None)
+        results["demo load"] = time.perf_counter() - start
+        results["validate demo (DB + rules)"] = median_time(lambda: rounds.validate(None))
+        demo_config = rounds.build_configuration(rounds.get_round()).config
+        results["rules on demo (135 practices)"] = median_time(lambda: summarise(demo_config, evaluate(demo_config)))
+        england = synthetic(7_000, 1_250)
+        results["rules on England-size (7,000 practices)"] = median_time(
+            lambda: summarise(england, evaluate(england)), repeat=3)
+        if geodata and Path(geodata, "epraccur-2019-12.csv").is_file():
+            from pcnreg.services.imports import import_practices, import_list_sizes
+
+            data = Path(geodata, "epraccur-2019-12.csv").read_bytes()
+            start = time.perf_counter()
+            import_practices(data, source="epraccur-2019-12.csv")
+            results["epraccur import (14,357 rows, first)"] = time.perf_counter() - start
+            results["epraccur re-import (no change)"] = median_time(
+                lambda: import_practices(data, source="epraccur-2019-12.csv"), repeat=3)
+            sizes = Path(geodata, "gp-reg-pat-prac-all-2021-06.csv").read_bytes()
+            results["list-size import (6,601 rows)"] = median_time(
+                lambda: import_list_sizes(sizes, source="gp-reg-pat-prac-all-2021-06.csv"), repeat=3)
+        db.session.remove()
+
+    base = results["rules on demo (135 practices)"]
+    print(f"{'measure':45} {'seconds':>10} {'x rules-on-demo':>16}")
+    for name, seconds in results.items():
+        print(f"{name:45} {seconds:10.4f} {seconds / base:16.1f}")
+    scale = results["rules on England-size (7,000 practices)"] / base
+    print(f"\nEngland-size rules / demo rules = {scale:.1f} for {7000 / 135:.1f}x the practices "
+          f"({'linear or better' if scale <= 2 * 7000 / 135 else 'worse than linear'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

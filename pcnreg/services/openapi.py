@@ -1,0 +1,243 @@
+"""The OpenAPI 3.1 document of the JSON API (served at /api/v1/openapi.json).
+
+Schemas are plain JSON Schema 2020-12 (OpenAPI 3.1): every object lists its ``required``
+properties and forbids others (``additionalProperties: false``), nullable values say so with a
+``null`` type, so ``tests/test_api.py`` catches any drift between this document and the real
+responses. The only free-form object is a finding's ``figures`` (rule-specific numbers).
+"""
+from __future__ import annotations
+
+import copy
+
+from ..domain.rules import RULE_TITLES, RULES
+from ..domain.types import SEVERITIES
+from .api import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_LENGTH
+
+VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict, description: str | None = None) -> dict:
+    """An object whose properties are all required and which admits no others."""
+    schema = {"type": "object", "required": list(properties), "properties": properties,
+              "additionalProperties": False}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _nullable(schema: dict) -> dict:
+    if "$ref" in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+STRING = {"type": "string"}
+DATE = {"type": "string", "format": "date"}
+COUNT = {"type": "integer", "minimum": 0}
+ODS_CODE = {"type": "string", "pattern": "^[A-Z0-9]{3,6}$"}
+GSS_CODE = {"type": "string", "pattern": "^[EWSN][0-9]{8}$"}
+CODE_NAME = _obj({"code": STRING, "name": STRING})
+BAND_STATUS = {"type": "string", "enum": ["in_band", "below", "above"]}
+
+SCHEMAS: dict = {
+    "Error": _obj({"error": _obj({
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "message": STRING,
+    })}, "Every error of the API: its HTTP status and a message naming what was wrong."),
+    "Summary": _obj({
+        "scope": {"type": "string", "enum": ["system", "place", "commissioner"]},
+        "name": STRING,
+        "practices": {**COUNT, "description": "Open practices in scope."},
+        "practices_covered": {**COUNT, "description": "Open practices in scope that are in a PCN."},
+        "patients": {**COUNT, "description": "Registered patients of the open practices in scope."},
+        "patients_covered": COUNT,
+        "pcns": COUNT,
+        "pcns_in_band": COUNT,
+        "pcns_below": COUNT,
+        "pcns_above": COUNT,
+        "errors": COUNT,
+        "warnings": COUNT,
+        "infos": COUNT,
+        "coverage_pct": {"type": "number", "minimum": 0, "maximum": 100},
+        "patients_covered_pct": {"type": "number", "minimum": 0, "maximum": 100},
+        "complete": {"type": "boolean", "description": "Every open practice covered and no errors."},
+    }, "Counts for one scope: the system, a place (ICP) or a commissioner (ODS code)."),
+    "RoundSummary": _obj({
+        "complete": {"type": "boolean"},
+        "system": _ref("Summary"),
+        "places": {"type": "array", "items": _ref("Summary")},
+        "commissioners": {"type": "array", "items": _ref("Summary")},
+    }),
+    "Round": _obj({
+        "id": {"type": "integer", "minimum": 1},
+        "name": STRING,
+        "system": CODE_NAME,
+        "reference_date": {**DATE, "description": "List sizes on or after this date count."},
+        "band": _obj({"min": COUNT, "max": COUNT}, "The list-size band (both bounds inclusive)."),
+        "dates": _obj({key: _nullable(DATE) for key in (
+            "opens", "submission_deadline", "committee_date", "confirmation_date", "go_live")}),
+        "head_version": {"type": ["integer", "null"], "minimum": 1,
+                         "description": "Number of the configuration version in force."},
+        "summary": _ref("RoundSummary"),
+    }, "A registration round with the summary of its head configuration."),
+    "Subject": _obj({
+        "type": {"type": "string", "enum": ["pcn", "practice", "round"]},
+        "code": {"type": ["string", "null"]},
+        "name": STRING,
+        "key": {"type": ["string", "null"], "description": "The PCN key where type is pcn."},
+    }),
+    "Finding": _obj({
+        "rule": {"type": "string", "enum": list(RULES),
+                 "description": "; ".join(f"{k}: {v}" for k, v in RULE_TITLES.items())},
+        "severity": {"type": "string", "enum": list(SEVERITIES)},
+        "subject": _ref("Subject"),
+        "message": STRING,
+        "figures": {"type": "object", "description": "The rule's figures (free-form, per rule)."},
+    }),
+    "Member": _obj({
+        "code": ODS_CODE,
+        "name": STRING,
+        "list_size": {"type": ["integer", "null"], "minimum": 0,
+                      "description": "The list size that counts for the round."},
+        "list_size_date": _nullable(DATE),
+        "commissioner": {**ODS_CODE, "description": "Commissioner ODS code."},
+        "status": {"type": "string", "enum": ["open", "closed"]},
+    }),
+    "Pcn": _obj({
+        "key": {"type": "string", "pattern": "^[0-9]+$",
+                "description": "Stable identifier of the PCN within the round."},
+        "name": STRING,
+        "code": {"type": ["string", "null"], "description": "PCN ODS code, when known."},
+        "place": {"type": ["string", "null"]},
+        "lead_commissioner": {"type": ["string", "null"], "description": "Commissioner ODS code."},
+        "members": {"type": "array", "items": _ref("Member")},
+        "member_count": COUNT,
+        "total": {**COUNT, "description": "Sum of the members' list sizes (missing counts 0)."},
+        "band_status": BAND_STATUS,
+        "findings": {"type": "array", "items": _ref("Finding"),
+                     "description": "Findings about the PCN and its member practices."},
+    }),
+    "FindingsReport": _obj({
+        "round": _obj({"id": {"type": "integer", "minimum": 1}, "name": STRING}),
+        "summary": _ref("RoundSummary"),
+        "findings": {"type": "array", "items": _ref("Finding")},
+    }),
+    "ListSize": _obj({"as_of": DATE, "size": COUNT, "source": STRING}),
+    "Practice": _obj({
+        "code": ODS_CODE,
+        "name": STRING,
+        "postcode": {"type": ["string", "null"]},
+        "commissioner": CODE_NAME,
+        "status": {"type": "string", "enum": ["open", "closed"]},
+        "ods_status_code": {"type": ["string", "null"], "description": "A, C, D or P as published."},
+        "latitude": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+        "longitude": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
+        "local_authority": {"anyOf": [_obj({"code": GSS_CODE, "name": STRING}), {"type": "null"}]},
+        "list_sizes": {"type": "array", "items": _ref("ListSize"),
+                       "description": "Every recorded list size, oldest first."},
+    }),
+    "PracticePage": _obj({
+        "total": {**COUNT, "description": "Practices matching the filters, on every page."},
+        "limit": {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT},
+        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+        "items": {"type": "array", "items": _ref("Practice")},
+    }),
+    "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"],
+                        "description": "This document."},
+}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERROR_400 = _json(_ref("Error"), "A query parameter is not valid (the message names it).")
+ERROR_404 = _json(_ref("Error"), "No such round.")
+
+ROUND_ID = {"name": "round_id", "in": "path", "required": True,
+            "description": "The round's id (see /rounds).",
+            "schema": {"type": "integer", "minimum": 1}}
+
+
+def _query(name: str, description: str, schema: dict) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _get(operation_id: str, summary: str, ok: dict, *, parameters: list | None = None,
+         errors: dict | None = None, description: str | None = None) -> dict:
+    op = {"operationId": operation_id, "summary": summary, "responses": {"200": ok, **(errors or {})}}
+    if description:
+        op["description"] = description
+    if parameters:
+        op["parameters"] = parameters
+    return {"get": op}
+
+
+def document() -> dict:
+    """The OpenAPI document (a fresh dict each call)."""
+    text = {"type": "string", "maxLength": MAX_QUERY_LENGTH}
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "pcnreg API",
+            "version": VERSION,
+            "summary": "Read-only access to Primary Care Network registration rounds.",
+            "description": (
+                "Rounds, their PCNs (members, totals, band status, findings), the findings of the "
+                "configuration rules and the practices on record. Read-only: GET only, no "
+                "authentication. Every error is an `Error` object. Unknown URLs under /api/v1 "
+                "answer 404 and other methods 405, both as `Error`."),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/rounds": _get(
+                "listRounds", "Every registration round, most recent first",
+                _json({"type": "array", "items": _ref("Round")}, "The rounds.")),
+            "/rounds/{round_id}": _get(
+                "getRound", "One registration round",
+                _json(_ref("Round"), "The round."),
+                parameters=[ROUND_ID], errors={"404": ERROR_404}),
+            "/rounds/{round_id}/pcns": _get(
+                "listRoundPcns", "The PCNs of a round's head configuration",
+                _json({"type": "array", "items": _ref("Pcn")}, "The PCNs, by name."),
+                parameters=[ROUND_ID], errors={"404": ERROR_404}),
+            "/rounds/{round_id}/findings": _get(
+                "listRoundFindings", "The findings of a round's configuration rules",
+                _json(_ref("FindingsReport"), "The findings (errors first) and the round's summary."),
+                description="Filters combine; an empty value means any. The summary is of the whole "
+                            "round whatever the filters.",
+                parameters=[
+                    ROUND_ID,
+                    _query("severity", "Only findings of this severity (unknown: 400).",
+                           {"type": "string", "enum": list(SEVERITIES)}),
+                    _query("rule", "Only findings of this rule (unknown: 400).",
+                           {"type": "string", "enum": list(RULES)}),
+                    _query("place", "Only findings about a PCN or practice of this place (ICP), by name.",
+                           text),
+                ],
+                errors={"400": ERROR_400, "404": ERROR_404}),
+            "/practices": _get(
+                "listPractices", "Practices on record, by code, a page at a time",
+                _json(_ref("PracticePage"), "One page of practices and the total matching."),
+                description=(f"`limit` out of 0–{MAX_LIMIT} or `offset` out of 0–{MAX_OFFSET} is a 400, "
+                             "never clamped."),
+                parameters=[
+                    _query("commissioner", "Only practices of this commissioner (ODS code, e.g. 04K).", text),
+                    _query("q", "Part of the practice's name or ODS code, any case.", text),
+                    _query("limit", f"Practices per page (default {DEFAULT_LIMIT}).",
+                           {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+                    _query("offset", "Practices to skip.",
+                           {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}),
+                ],
+                errors={"400": ERROR_400}),
+            "/openapi.json": _get(
+                "getOpenApiDocument", "This OpenAPI document",
+                _json(_ref("OpenApiDocument"), "The OpenAPI 3.1 document.")),
+        },
+        "components": {"schemas": copy.deepcopy(SCHEMAS)},
+    }

@@ -1,0 +1,290 @@
+"""What the web pages need beside the round and configuration services: view models built from a
+loaded round (``RoundData``), filtering of the practice list and the findings CSV.
+
+Nothing here writes to the database; the rules stay in ``pcnreg.domain`` and the edits in
+``services.configuration``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ..domain.summary import RoundSummary
+from ..domain.types import Finding
+from ..domain.versioning import Comparison
+from ..extensions import db
+from ..importers.csvio import neutralise
+from ..models import ConfigVersion, Pcn, RegistrationRound
+from . import rounds as rounds_svc
+from .configuration import MovePreview
+
+FINDING_COLUMNS = ["rule", "severity", "subject_type", "subject_code", "subject_name", "message"]
+
+
+# --- the round being looked at -------------------------------------------------------------------
+
+def round_or_none(round_id: int | None) -> RegistrationRound | None:
+    """The round with this id, else the most recent round, else None (for navigation links)."""
+    if round_id is not None:
+        rnd = db.session.get(RegistrationRound, round_id)
+        if rnd is not None:
+            return rnd
+    try:
+        return rounds_svc.get_round(None)
+    except rounds_svc.NotFound:
+        return None
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "round"
+
+
+# --- PCN rows (dashboard, merge choices) ---------------------------------------------------------
+
+@dataclass
+class PcnRow:
+    key: str
+    name: str
+    code: str | None
+    place: str | None
+    lead_commissioner: str | None
+    members: int
+    total: int
+    band: str
+    errors: int = 0
+    warnings: int = 0
+    infos: int = 0
+
+
+def _counts(findings: list[Finding]) -> tuple[int, int, int]:
+    return (sum(f.severity == "error" for f in findings), sum(f.severity == "warning" for f in findings),
+            sum(f.severity == "info" for f in findings))
+
+
+def pcn_row(data: rounds_svc.RoundData, key: str) -> PcnRow:
+    pcn = data.pcn_data(key)
+    errors, warnings, infos = _counts(data.findings_for_pcn(key))
+    return PcnRow(key, pcn.name, pcn.code, pcn.place, pcn.lead_commissioner, len(pcn.members),
+                  data.pcn_total(key), data.band(key), errors, warnings, infos)
+
+
+def pcn_rows(data: rounds_svc.RoundData) -> list[PcnRow]:
+    return [pcn_row(data, p.key) for p in data.config.pcns]
+
+
+@dataclass
+class PlaceGroup:
+    name: str | None
+    pcns: list[PcnRow]
+    summary: object | None = None       # the place's Summary, when there is one
+
+
+def pcns_by_place(data: rounds_svc.RoundData) -> list[PlaceGroup]:
+    """PCNs grouped by their place (places in name order, PCNs without a place last)."""
+    rows = pcn_rows(data)
+    summaries = {s.name: s for s in data.summary.places}
+    names = sorted({r.place for r in rows if r.place} | set(summaries))
+    groups = [PlaceGroup(n, [r for r in rows if r.place == n], summaries.get(n)) for n in names]
+    orphans = [r for r in rows if not r.place]
+    if orphans:
+        groups.append(PlaceGroup(None, orphans))
+    return groups
+
+
+def commissioner_names(rnd: RegistrationRound) -> dict[str, str]:
+    return {c.code: c.name for c in rnd.system.commissioners}
+
+
+# --- practice list ---------------------------------------------------------------------------------
+
+@dataclass
+class PracticeRow:
+    code: str
+    name: str
+    postcode: str | None
+    commissioner: str
+    place: str | None
+    status: str
+    list_size: int | None
+    list_size_date: object | None
+    pcn_key: str | None
+    pcn_name: str | None
+
+
+def practice_rows(data: rounds_svc.RoundData, *, q: str = "", place: str = "", commissioner: str = "",
+                  pcn: str = "", assignment: str = "") -> list[PracticeRow]:
+    """Practices of a round, filtered; unassigned practices first, then by name.
+
+    ``q`` matches a fragment of the name, the ODS code (or a former code) or the postcode,
+    ignoring case; ``pcn`` is a PCN key or "none"; ``assignment`` is "", "assigned" or
+    "unassigned".
+    """
+    pcn_of = {code: p for p in data.config.pcns for code in p.members}
+    needle = " ".join(q.split()).casefold()
+    rows = []
+    for code, practice in data.config.practices.items():
+        model = data.practices.get(code)
+        member_of = pcn_of.get(code)
+        if needle:
+            haystack = [practice.name.casefold(), code.casefold()]
+            if model is not None:
+                haystack += [(model.postcode or "").casefold(), (model.other_codes or "").casefold()]
+            if not any(needle in h for h in haystack):
+                continue
+        if place and practice.place != place:
+            continue
+        if commissioner and practice.commissioner != commissioner:
+            continue
+        if pcn == "none" and member_of is not None:
+            continue
+        if pcn and pcn != "none" and (member_of is None or member_of.key != pcn):
+            continue
+        if assignment == "assigned" and member_of is None:
+            continue
+        if assignment == "unassigned" and member_of is not None:
+            continue
+        rows.append(PracticeRow(
+            code, practice.name, model.postcode if model else None, practice.commissioner, practice.place,
+            practice.status, practice.list_size, practice.list_size_date,
+            member_of.key if member_of else None, member_of.name if member_of else None))
+    rows.sort(key=lambda r: (r.pcn_key is not None, r.name.casefold(), r.code))
+    return rows
+
+
+# --- move preview ------------------------------------------------------------------------------------
+
+@dataclass
+class Side:
+    total: int
+    band: str
+    members: int
+    findings: list[Finding]
+
+
+@dataclass
+class PreviewPcn:
+    key: str
+    name: str
+    before: Side
+    after: Side
+
+
+@dataclass
+class PreviewPractice:
+    code: str
+    name: str
+    list_size: int | None
+    from_name: str | None
+    to_name: str | None
+    findings_after: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class PreviewView:
+    pcns: list[PreviewPcn]
+    practices: list[PreviewPractice]
+    before: RoundSummary
+    after: RoundSummary
+
+
+def _side(data: rounds_svc.RoundData, key: str) -> Side:
+    return Side(data.pcn_total(key), data.band(key), len(data.pcn_data(key).members), data.findings_for_pcn(key))
+
+
+def describe_preview(preview: MovePreview) -> PreviewView:
+    """Before and after of each PCN a move touches, and of each practice moved."""
+    before, after = preview.before, preview.after
+    pcns = [PreviewPcn(key, after.pcn_data(key).name, _side(before, key), _side(after, key))
+            for key in preview.pcn_keys]
+
+    def name_of(data: rounds_svc.RoundData, code: str) -> str | None:
+        key = data.pcn_of(code)
+        return data.pcn_data(key).name if key else None
+
+    practices = []
+    for code in dict.fromkeys(preview.codes):
+        p = after.config.practices.get(code) or before.config.practices.get(code)
+        practices.append(PreviewPractice(
+            code, p.name if p else code, p.list_size if p else None, name_of(before, code), name_of(after, code),
+            [f for f in after.findings if f.subject.type == "practice" and f.subject.code == code]))
+    return PreviewView(pcns, practices, before.summary, after.summary)
+
+
+# --- comparisons -------------------------------------------------------------------------------------
+
+@dataclass
+class MovedPractice:
+    code: str
+    name: str
+    from_name: str | None
+    to_name: str | None
+
+
+def describe_comparison(comparison: Comparison, practice_names: dict[str, str]) -> list[MovedPractice]:
+    """The practices moved, with PCN names instead of keys."""
+    names = {d.key: d.name_after or d.name_before or d.key for d in comparison.pcns}
+    return [MovedPractice(m.practice_code, practice_names.get(m.practice_code, m.practice_code),
+                          names.get(m.from_pcn) if m.from_pcn else None,
+                          names.get(m.to_pcn) if m.to_pcn else None)
+            for m in comparison.moves]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def describe_version(version: ConfigVersion) -> str:
+    """What a version changed, in a sentence: "Moved 2 practices into Newark"."""
+    changes = version.changes
+    ids = {c.to_pcn_id for c in changes} | {c.from_pcn_id for c in changes} | {c.pcn_id for c in changes}
+    ids.discard(None)
+    names = {p.id: p.name for p in db.session.scalars(select(Pcn).where(Pcn.id.in_(ids)))} if ids else {}
+    parts = []
+    created = [c.new_name for c in changes if c.kind == "pcn_create"]
+    renamed = [f"{c.old_name} to {c.new_name}" for c in changes if c.kind == "pcn_rename"]
+    retired = [c.old_name or names.get(c.pcn_id, "?") for c in changes if c.kind == "pcn_retire"]
+    moves = [c for c in changes if c.kind == "assign"]
+    def listed(items: list[str], word: str = "PCN") -> str:
+        return ", ".join(items) if len(items) <= 3 else _plural(len(items), word)
+
+    if created:
+        parts.append("created " + listed(created))
+    if renamed:
+        parts.append("renamed " + listed(renamed))
+    if moves:
+        targets = {c.to_pcn_id for c in moves}
+        if len(targets) == 1:
+            target = targets.pop()
+            where = f"into {names.get(target, '?')}" if target is not None else "out of any PCN"
+            parts.append(f"moved {_plural(len(moves), 'practice')} {where}")
+        else:
+            parts.append(f"moved {_plural(len(moves), 'practice')} between {_plural(len(targets), 'PCN')}")
+    if retired:
+        parts.append("retired " + listed(retired))
+    text = "; ".join(parts) or "no change"
+    return text[0].upper() + text[1:]
+
+
+def created_pcn_key(version: ConfigVersion) -> str | None:
+    """The key of the PCN a create or split version brought in."""
+    for change in version.changes:
+        if change.kind == "pcn_create" and change.pcn_id is not None:
+            return str(change.pcn_id)
+    return None
+
+
+# --- findings CSV ----------------------------------------------------------------------------------
+
+def findings_csv(findings: list[Finding]) -> str:
+    """Findings as CSV; every cell neutralised against formula injection."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FINDING_COLUMNS)
+    for f in findings:
+        writer.writerow([neutralise(str(v)) for v in (
+            f.rule, f.severity, f.subject.type, f.subject.code or "", f.subject.name, f.message)])
+    return out.getvalue()

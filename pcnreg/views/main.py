@@ -1,0 +1,445 @@
+"""The pages: a round's dashboard, practices, PCNs and their edits, findings, versions, exports.
+
+Views are thin: parse a form, call one service function, render. Rounds are chosen by id in
+the URL. Every page works without JavaScript: filters are GET forms, changes are POST forms
+(with a CSRF token) followed by a redirect. Unknown ids give the 404 page; invalid input
+re-renders the form with status 400 and the NHS error summary.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as WerkzeugNotFound
+
+from ..domain.rules import RULE_TITLES
+from ..services import configuration as config_svc
+from ..services import pages
+from ..services import rounds as rounds_svc
+from ..services.rounds import NotFound
+from . import forms
+
+bp = Blueprint("main", __name__)
+
+
+# --- template helpers -----------------------------------------------------------------------------
+
+@bp.app_template_filter("thousands")
+def thousands(value) -> str:
+    return "not known" if value is None else f"{value:,}"
+
+
+@bp.app_template_filter("longdate")
+def longdate(value) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, dt.datetime):
+        return f"{value.day} {value:%B %Y} at {value:%H:%M}"
+    return f"{value.day} {value:%B %Y}"
+
+
+@bp.app_template_global("rule_title")
+def rule_title(rule: str) -> str:
+    return RULE_TITLES.get(rule, rule)
+
+
+NAV = [
+    ("Dashboard", "main.dashboard", {"main.dashboard", "main.pcn", "main.create_pcn", "main.rename_pcn",
+                                     "main.merge_pcn", "main.split_pcn", "main.record_exception"}),
+    ("Practices", "main.practices", {"main.practices", "main.move"}),
+    ("Findings", "main.findings", {"main.findings"}),
+    ("Versions", "main.versions", {"main.versions", "main.compare", "main.restore"}),
+]
+
+
+def _import_link(rnd) -> str | None:
+    """The Import page (another blueprint, ``imports_view``), when it is there."""
+    best = None
+    for rule in current_app.url_map.iter_rules():
+        if not rule.endpoint.startswith("imports_view.") or "GET" not in (rule.methods or ()):
+            continue
+        args = set(rule.arguments) - set(rule.defaults or {})
+        if args - {"round_id"} or ("round_id" in args and rnd is None):
+            continue
+        if best is None or len(rule.rule) < len(best[0].rule):
+            best = (rule, args)
+    if best is None:
+        return None
+    rule, args = best
+    return url_for(rule.endpoint, **({"round_id": rnd.id} if "round_id" in args else {}))
+
+
+def nav_items() -> list[dict]:
+    try:
+        rnd = pages.round_or_none((request.view_args or {}).get("round_id"))
+    except SQLAlchemyError:  # pragma: no cover - a page about a broken database still renders
+        rnd = None
+    endpoint = request.endpoint or ""
+    if rnd is None:
+        items = [{"href": url_for("main.index"), "text": "Dashboard", "current": endpoint == "main.index"}]
+    else:
+        items = [{"href": url_for(target, round_id=rnd.id), "text": text, "current": endpoint in current}
+                 for text, target, current in NAV]
+    try:
+        href = _import_link(rnd)
+    except Exception:  # pragma: no cover - another blueprint's URL rules are not ours to break on
+        href = None
+    if href:
+        items.append({"href": href, "text": "Import", "current": endpoint.startswith("imports_view.")})
+    return items
+
+
+@bp.app_context_processor
+def inject() -> dict:
+    return {"nav_items": nav_items}
+
+
+# --- errors -----------------------------------------------------------------------------------------
+
+ERROR_TITLES = {
+    400: "There is a problem with your request",
+    404: "Page not found",
+    405: "That action is not allowed here",
+}
+
+
+def _error(exc: HTTPException):
+    code = exc.code or 500
+    if isinstance(exc, CSRFError):
+        message = ("The form could not be sent because its security token was missing or had expired. "
+                   "Go back, reload the page and try again. Nothing was changed.")
+    elif code == 404 and exc.description == WerkzeugNotFound.description:
+        message = "If you typed the web address, check it is correct. If you pasted it, check you copied all of it."
+    else:
+        message = exc.description
+    headers = {}
+    if code == 405 and getattr(exc, "valid_methods", None):
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    return render_template("error.html", code=code, heading=ERROR_TITLES.get(code, exc.name),
+                           message=message), code, headers
+
+
+for _code in (400, 404, 405):
+    bp.app_errorhandler(_code)(_error)
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+def _round(round_id: int):
+    try:
+        return rounds_svc.get_round(round_id)
+    except NotFound:
+        abort(404, description=f"There is no registration round with id {round_id}.")
+
+
+def _pcn_key(data: rounds_svc.RoundData, pcn_id: int) -> str:
+    key = str(pcn_id)
+    if key not in data.pcns:
+        abort(404, description=f"There is no PCN with id {pcn_id} in the current configuration of "
+                               f"{data.round.name}. It may have been merged or never existed.")
+    return key
+
+
+def _status(form: forms.PageForm) -> int:
+    return 400 if form.has_errors else 200
+
+
+def _saved(version, text: str) -> None:
+    flash(f"Saved as version {version.number}: {text}", "success")
+
+
+# --- round pages ------------------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    try:
+        rnd = rounds_svc.get_round(None)
+    except NotFound:
+        return render_template("no_round.html")
+    return redirect(url_for("main.dashboard", round_id=rnd.id))
+
+
+@bp.get("/about")
+def about():
+    return render_template("about.html")
+
+
+@bp.get("/rounds/<int:round_id>")
+def dashboard(round_id: int):
+    rnd = _round(round_id)
+    data = rounds_svc.build_configuration(rnd)
+    return render_template("dashboard.html", rnd=rnd, data=data, groups=pages.pcns_by_place(data),
+                           commissioner_names=pages.commissioner_names(rnd))
+
+
+@bp.get("/rounds/<int:round_id>/practices")
+def practices(round_id: int):
+    rnd = _round(round_id)
+    data = rounds_svc.build_configuration(rnd)
+    form = forms.PracticeFilterForm().set_choices(data)
+    rows = pages.practice_rows(data, **form.filters()) if form.validate() else []
+    return render_template("practices.html", rnd=rnd, data=data, form=form, rows=rows,
+                           move_to=request.args.get("to", ""),
+                           filtered=any(form.filters().values())), _status(form)
+
+
+@bp.get("/rounds/<int:round_id>/findings")
+def findings(round_id: int):
+    rnd = _round(round_id)
+    data = rounds_svc.build_configuration(rnd)
+    form = forms.FindingsFilterForm().set_choices(rnd)
+    shown = rounds_svc.filter_findings(data.findings, **form.filters(), config=data.config) if form.validate() else []
+    return render_template("findings.html", rnd=rnd, data=data, form=form, findings=shown,
+                           query=request.args.to_dict(flat=True)), _status(form)
+
+
+# --- PCN page and edits ------------------------------------------------------------------------------------
+
+def _render_pcn(data: rounds_svc.RoundData, key: str, exception_form: forms.ExceptionForm, status: int = 200):
+    return render_template(
+        "pcn.html", rnd=data.round, data=data, key=key, pcn=data.pcn_data(key), model=data.pcns[key],
+        row=pages.pcn_row(data, key), members=pages.practice_rows(data, pcn=key),
+        findings=data.findings_for_pcn(key), exception=data.config.exceptions.get(key),
+        exception_form=exception_form, targets=[p for p in data.config.pcns if p.key != key],
+        commissioner_names=pages.commissioner_names(data.round)), status
+
+
+@bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>")
+def pcn(round_id: int, pcn_id: int):
+    rnd = _round(round_id)
+    data = rounds_svc.build_configuration(rnd)
+    return _render_pcn(data, _pcn_key(data, pcn_id), forms.ExceptionForm())
+
+
+@bp.post("/rounds/<int:round_id>/pcns/<int:pcn_id>/exception")
+def record_exception(round_id: int, pcn_id: int):
+    rnd = _round(round_id)
+    form = forms.ExceptionForm()
+    if form.validate_on_submit():
+        try:
+            rounds_svc.record_exception(rnd, str(pcn_id), form.reason.data, form.recorded_by.data)
+        except NotFound:
+            abort(404, description=f"There is no PCN with id {pcn_id} in {rnd.name}.")
+        except ValueError as exc:
+            form.add_service_error(exc)
+        else:
+            flash("The band exception was recorded.", "success")
+            return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=pcn_id))
+    data = rounds_svc.build_configuration(rnd)
+    return _render_pcn(data, _pcn_key(data, pcn_id), form, 400)
+
+
+@bp.route("/rounds/<int:round_id>/pcns/new", methods=["GET", "POST"])
+def create_pcn(round_id: int):
+    rnd = _round(round_id)
+    form = forms.CreatePcnForm().set_choices(rnd)
+    if form.validate_on_submit():
+        try:
+            version = config_svc.create_pcn(
+                rnd, form.name.data, place_id=form.place_id(), lead_commissioner_id=form.lead_commissioner_id(),
+                author=form.author.data, reason=form.reason.data)
+        except ValueError as exc:
+            form.add_service_error(exc)
+        else:
+            _saved(version, f"created {form.name.data}. Add practices to it from the practice list.")
+            return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=pages.created_pcn_key(version)))
+    return render_template("pcn_form_create.html", rnd=rnd, form=form), _status(form)
+
+
+@bp.route("/rounds/<int:round_id>/pcns/<int:pcn_id>/rename", methods=["GET", "POST"])
+def rename_pcn(round_id: int, pcn_id: int):
+    rnd = _round(round_id)
+    data = rounds_svc.build_configuration(rnd)
+    key = _pcn_key(data, pcn_id)
+    old_name = data.pcn_data(key).name
+    form = forms.RenamePcnForm()
+    if form.validate_on_submit():
+        try:
+            version = config_svc.rename_pcn(rnd, key, form.name.data, author=form.author.data,
+                                            reason=form.reason.data)
+        except ValueError as exc:
+            form.add_service_error(exc)
+        else:
+            _saved(version, f"renamed {old_name} to {form.name.data}.")
+            return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=pcn_id))
+    elif request.method == "GET":
+        form.name.data = old_name
+    return render_template("pcn_form_rename.html", rnd=rnd, data=data, key=key, pcn=data.pcn_data(key),
+                           form=form), _status(form)
+
+
+@bp.route("/rounds/<int:round_id>/pcns/<int:pcn_id>/merge", methods=["GET", "POST"])
+def merge_pcn(round_id: int, pcn_id: int):
+    rnd = _round(round_id)
+    data = rounds_svc.build_configuration(rnd)
+    key = _pcn_key(data, pcn_id)
+    rows = [r for r in pages.pcn_rows(data) if r.key != key]
+    form = forms.MergePcnForm()
+    form.others.choices = [(r.key, r.name) for r in rows]
+    if form.validate_on_submit():
+        names = [data.pcn_data(k).name for k in form.others.data]
+        try:
+            version = config_svc.merge_pcns(rnd, form.others.data, key, name=form.name.data or None,
+                                            author=form.author.data, reason=form.reason.data)
+        except ValueError as exc:
+            form.add_service_error(exc)
+        else:
+            _saved(version, f"merged {', '.join(names)} into {form.name.data or data.pcn_data(key).name}.")
+            return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=pcn_id))
+    return render_template("pcn_form_merge.html", rnd=rnd, data=data, key=key, pcn=data.pcn_data(key),
+                           row=pages.pcn_row(data, key), rows=rows, form=form), _status(form)
+
+
+@bp.route("/rounds/<int:round_id>/pcns/<int:pcn_id>/split", methods=["GET", "POST"])
+def split_pcn(round_id: int, pcn_id: int):
+    rnd = _round(round_id)
+    data = rounds_svc.build_configuration(rnd)
+    key = _pcn_key(data, pcn_id)
+    members = pages.practice_rows(data, pcn=key)
+    form = forms.SplitPcnForm()
+    form.members.choices = [(m.code, m.name) for m in members]
+    if form.validate_on_submit():
+        try:
+            version = config_svc.split_pcn(rnd, key, form.members.data, form.new_name.data,
+                                           author=form.author.data, reason=form.reason.data)
+        except ValueError as exc:
+            form.add_service_error(exc)
+        else:
+            _saved(version, f"split {len(form.members.data)} practices from {data.pcn_data(key).name} "
+                            f"into the new PCN {form.new_name.data}.")
+            return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=pages.created_pcn_key(version)))
+    return render_template("pcn_form_split.html", rnd=rnd, data=data, key=key, pcn=data.pcn_data(key),
+                           row=pages.pcn_row(data, key), members=members, form=form), _status(form)
+
+
+# --- moving practices: choose -> preview (writes nothing) -> confirm (POST) -----------------------------------
+
+def _preview(rnd, form) -> pages.PreviewView | None:
+    """The preview of the move chosen in ``form``, or None (with the reason added to the form)."""
+    if form.codes.errors or form.to.errors or not form.codes.data or not form.to.data:
+        return None
+    try:
+        return pages.describe_preview(config_svc.preview_move(rnd, form.codes.data, form.to_key()))
+    except ValueError as exc:
+        if str(exc) not in form.general_errors:
+            form.add_service_error(exc)
+        return None
+
+
+@bp.route("/rounds/<int:round_id>/move", methods=["GET", "POST"])
+def move(round_id: int):
+    rnd = _round(round_id)
+    if request.method == "POST":
+        form = forms.MoveConfirmForm()
+        if form.validate_on_submit():
+            try:
+                version = config_svc.move_practices(rnd, form.codes.data, form.to_key(),
+                                                    author=form.author.data, reason=form.reason.data)
+            except ValueError as exc:
+                form.add_service_error(exc)
+            else:
+                _saved(version, pages.describe_version(version) + ".")
+                if form.to_key():
+                    return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=form.to_key()))
+                return redirect(url_for("main.practices", round_id=rnd.id, assignment="unassigned"))
+        return render_template("move_preview.html", rnd=rnd, view=_preview(rnd, form), form=form,
+                               errors=form), 400
+    choice = forms.MoveChoiceForm()
+    view = _preview(rnd, choice) if choice.validate() else None
+    confirm = forms.MoveConfirmForm(formdata=None, codes=choice.codes.data, to=choice.to.data)
+    return render_template("move_preview.html", rnd=rnd, view=view, form=confirm, errors=choice), _status(choice)
+
+
+# --- versions -------------------------------------------------------------------------------------------------
+
+@bp.get("/rounds/<int:round_id>/versions")
+def versions(round_id: int):
+    rnd = _round(round_id)
+    items = config_svc.versions(rnd)
+    head = next((v for v in items if v.id == rnd.head_version_id), None)
+    form = forms.CompareForm(formdata=None, a=str(head.parent.number) if head and head.parent else "",
+                             b=str(head.number) if head else "").set_choices(items)
+    return render_template("versions.html", rnd=rnd, versions=items, form=form,
+                           describe=pages.describe_version)
+
+
+@bp.get("/rounds/<int:round_id>/compare")
+def compare(round_id: int):
+    rnd = _round(round_id)
+    items = config_svc.versions(rnd)
+    form = forms.CompareForm().set_choices(items)
+    comparison = moved = None
+    if not request.args:
+        return render_template("compare.html", rnd=rnd, form=form, comparison=None, moved=None, a=None, b=None,
+                               restore=None)
+    if form.validate():
+        try:
+            comparison, names = config_svc.compare_versions(rnd, int(form.a.data), int(form.b.data))
+        except NotFound as exc:
+            abort(404, description=str(exc))
+        moved = pages.describe_comparison(comparison, names)
+    return render_template("compare.html", rnd=rnd, form=form, comparison=comparison, moved=moved,
+                           a=form.a.data, b=form.b.data, restore=None), _status(form)
+
+
+@bp.route("/rounds/<int:round_id>/versions/<int:number>/restore", methods=["GET", "POST"])
+def restore(round_id: int, number: int):
+    rnd = _round(round_id)
+    form = forms.RestoreForm()
+    if form.validate_on_submit():
+        try:
+            version = config_svc.undo_to(rnd, number, author=form.author.data, reason=form.reason.data)
+        except NotFound as exc:
+            abort(404, description=str(exc))
+        except ValueError as exc:
+            form.add_service_error(exc)
+        else:
+            _saved(version, f"restored the configuration of version {number}.")
+            return redirect(url_for("main.versions", round_id=rnd.id))
+    head = rnd.head_version.number if rnd.head_version else None
+    comparison = moved = None
+    if head is not None:
+        try:
+            comparison, names = config_svc.compare_versions(rnd, head, number)
+        except NotFound as exc:
+            abort(404, description=str(exc))
+        moved = pages.describe_comparison(comparison, names)
+    return render_template("compare.html", rnd=rnd, form=None, comparison=comparison, moved=moved,
+                           a=head, b=number, restore=form, is_head=head == number), _status(form)
+
+
+# --- CSV exports ------------------------------------------------------------------------------------------
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/rounds/<int:round_id>/configuration.csv")
+def configuration_csv(round_id: int):
+    rnd = _round(round_id)
+    return _csv(config_svc.export_configuration(rnd), f"{pages.slug(rnd.name)}-configuration.csv")
+
+
+@bp.get("/rounds/<int:round_id>/findings.csv")
+def findings_csv(round_id: int):
+    rnd = _round(round_id)
+    form = forms.FindingsFilterForm().set_choices(rnd)
+    if not form.validate():
+        abort(400, description="; ".join(item["text"] for item in form.error_list()))
+    data = rounds_svc.build_configuration(rnd)
+    shown = rounds_svc.filter_findings(data.findings, **form.filters(), config=data.config)
+    return _csv(pages.findings_csv(shown), f"{pages.slug(rnd.name)}-findings.csv")
