@@ -34,7 +34,9 @@ class Choice(SelectField):
     def __init__(self, label=None, validators=None, invalid: str = "Choose a valid option", **kwargs):
         kwargs.setdefault("coerce", str)
         kwargs.setdefault("default", "")
+        choices = kwargs.pop("choices", None)
         super().__init__(label, validators, **kwargs)
+        self.choices = choices  # (value, text) pairs, set after construction: the pages render them
         self.invalid = invalid
 
     def pre_validate(self, form):
