@@ -95,6 +95,8 @@ def test_navigation_links_the_round_pages_and_marks_the_current_one(client, rid)
         assert f'href="/rounds/{rid}{path}"' in body
     assert re.search(r'href="/rounds/\d+/findings"\s+aria-current="page"', body)
     assert 'href="/about"' in body
+    if "imports.upload" in client.application.view_functions:     # the Import page, when it is there
+        assert 'href="/import"' in body
 
 
 @pytest.mark.parametrize("path", [

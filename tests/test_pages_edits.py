@@ -268,7 +268,10 @@ def test_retired_pcn_cannot_be_edited(client, rid):
         assert client.post(f"/rounds/{rid}/pcns/{city7}/{action}", data={"name": "Z", **WHO}).status_code == 404
     response = client.post(f"/rounds/{rid}/move", data={"codes": "C84693", "to": str(city7), **WHO})
     assert response.status_code == 400
+    exception = client.post(f"/rounds/{rid}/pcns/{city7}/exception", data={"reason": "R", "recorded_by": "Jo"})
+    assert exception.status_code == 404
     assert counts() == before
+    assert _db.session.scalar(select(SizeException)) is None
 
 
 # --- band exceptions ------------------------------------------------------------------------------------------------
@@ -307,7 +310,7 @@ def test_version_history_compare_and_restore(client, rid):
     history = visible(client.get(f"/rounds/{rid}/versions"))
     assert "2 current move Moved 1 practice into Newark Jo Bloggs" in history
     assert "Agreed at the committee of 23 May 2019 1" in history        # reason, then the parent
-    assert "1 import Created 22 PCNs" in history and "pcnreg demo" in history
+    assert "1 import Created 22 PCNs; placed 135 practices in 22 PCNs pcnreg demo" in history
     body = client.get(f"/rounds/{rid}/versions").get_data(as_text=True)
     assert f'href="/rounds/{rid}/compare?a=1&amp;b=2"' in body            # compare with parent
     assert f'href="/rounds/{rid}/versions/1/restore"' in body

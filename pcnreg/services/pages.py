@@ -39,6 +39,12 @@ def round_or_none(round_id: int | None) -> RegistrationRound | None:
         return None
 
 
+def active_pcn(rnd: RegistrationRound, pcn_id: int) -> Pcn | None:
+    """The PCN with this id if it is in the round's current configuration (not retired)."""
+    pcn = db.session.get(Pcn, pcn_id)
+    return pcn if pcn is not None and pcn.round_id == rnd.id and pcn.active else None
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "round"
 
@@ -261,6 +267,8 @@ def describe_version(version: ConfigVersion) -> str:
             target = targets.pop()
             where = f"into {names.get(target, '?')}" if target is not None else "out of any PCN"
             parts.append(f"moved {_plural(len(moves), 'practice')} {where}")
+        elif all(c.from_pcn_id is None for c in moves):
+            parts.append(f"placed {_plural(len(moves), 'practice')} in {_plural(len(targets), 'PCN')}")
         else:
             parts.append(f"moved {_plural(len(moves), 'practice')} between {_plural(len(targets), 'PCN')}")
     if retired:

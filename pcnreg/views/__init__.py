@@ -5,14 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import assets
+    from . import api, assets, imports_view, main
 
-    app.register_blueprint(assets.bp)
-    for name in ("main", "api", "imports_view"):
-        try:
-            module = __import__(f"pcnreg.views.{name}", fromlist=["bp"])
-        except ModuleNotFoundError as exc:  # pragma: no cover - only while a blueprint is being written
-            if exc.name != f"pcnreg.views.{name}":
-                raise
-            continue
+    for module in (assets, main, imports_view, api):
         app.register_blueprint(module.bp)

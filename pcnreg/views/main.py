@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -65,23 +64,6 @@ NAV = [
 ]
 
 
-def _import_link(rnd) -> str | None:
-    """The Import page (another blueprint, ``imports_view``), when it is there."""
-    best = None
-    for rule in current_app.url_map.iter_rules():
-        if not rule.endpoint.startswith("imports_view.") or "GET" not in (rule.methods or ()):
-            continue
-        args = set(rule.arguments) - set(rule.defaults or {})
-        if args - {"round_id"} or ("round_id" in args and rnd is None):
-            continue
-        if best is None or len(rule.rule) < len(best[0].rule):
-            best = (rule, args)
-    if best is None:
-        return None
-    rule, args = best
-    return url_for(rule.endpoint, **({"round_id": rnd.id} if "round_id" in args else {}))
-
-
 def nav_items() -> list[dict]:
     try:
         rnd = pages.round_or_none((request.view_args or {}).get("round_id"))
@@ -93,12 +75,7 @@ def nav_items() -> list[dict]:
     else:
         items = [{"href": url_for(target, round_id=rnd.id), "text": text, "current": endpoint in current}
                  for text, target, current in NAV]
-    try:
-        href = _import_link(rnd)
-    except Exception:  # pragma: no cover - another blueprint's URL rules are not ours to break on
-        href = None
-    if href:
-        items.append({"href": href, "text": "Import", "current": endpoint.startswith("imports_view.")})
+    items.append({"href": url_for("imports.upload"), "text": "Import", "current": endpoint == "imports.upload"})
     return items
 
 
@@ -227,6 +204,8 @@ def pcn(round_id: int, pcn_id: int):
 @bp.post("/rounds/<int:round_id>/pcns/<int:pcn_id>/exception")
 def record_exception(round_id: int, pcn_id: int):
     rnd = _round(round_id)
+    if pages.active_pcn(rnd, pcn_id) is None:
+        abort(404, description=f"There is no PCN with id {pcn_id} in the current configuration of {rnd.name}.")
     form = forms.ExceptionForm()
     if form.validate_on_submit():
         try:
