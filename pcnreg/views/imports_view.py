@@ -20,14 +20,20 @@ KINDS = [
 
 
 class ImportForm(FlaskForm):
-    kind = RadioField("What is in the file?", choices=KINDS, default="practices")
+    kind = RadioField("What is in the file?", default="practices")
     file = FileField("File", validators=[FileRequired("Choose a file to import")])
     commissioners = StringField("Commissioner codes (practices only, optional)", validators=[Optional(), Length(max=200)],
                                 description="Separate codes with spaces, for example 04K 04L. "
                                             "Leave empty for every commissioner of this instance.")
-    round = SelectField("Round (configuration only)", choices=[], validate_choice=False)
+    round = SelectField("Round (configuration only)", validate_choice=False)
     author = StringField("Your name (configuration only)", validators=[Length(max=200)])
     reason = TextAreaField("Reason for the change (configuration only)", validators=[Length(max=2000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Choices are set after construction (WTForms 3.3 deprecates tuples in the constructor).
+        self.kind.choices = KINDS
+        self.round.choices = upload_svc.round_choices()
 
     def validate_author(self, field):
         if self.kind.data == "configuration" and not (field.data or "").strip():
@@ -41,7 +47,6 @@ class ImportForm(FlaskForm):
 @bp.route("/import", methods=["GET", "POST"])
 def upload():
     form = ImportForm()
-    form.round.choices = upload_svc.round_choices()
     if not form.validate_on_submit():
         status = 400 if form.is_submitted() else 200
         return render_template("import.html", form=form, title="Import"), status
