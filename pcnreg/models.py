@@ -16,8 +16,10 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -52,6 +54,8 @@ class LocalAuthority(db.Model):
     code: Mapped[str] = mapped_column(String(9), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
+    # Boundary as WKB in EPSG:27700 (British National Grid), when geodata is installed.
+    geometry: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     place: Mapped[Place | None] = relationship(back_populates="local_authorities")
 
@@ -80,6 +84,8 @@ class Commissioner(db.Model):
     system_id: Mapped[int] = mapped_column(ForeignKey("system.id"))
     # The place whose committee the commissioner's practices answer to (may be none).
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
+    # Own boundary as WKB in EPSG:27700, when the geodata gives one.
+    geometry: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     system: Mapped[System] = relationship(back_populates="commissioners")
     place: Mapped[Place | None] = relationship()
@@ -249,3 +255,91 @@ class SizeException(db.Model):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     pcn: Mapped[Pcn] = relationship()
+
+
+# --- geography ---------------------------------------------------------------------------------
+
+class Block(db.Model):
+    """A small area (LSOA or ward): the building block of PCN areas. Geometry is WKB in
+    EPSG:27700, snapped to the grid of ``pcnreg.domain.geometry.SNAP_METRES``."""
+
+    __tablename__ = "block"
+    __table_args__ = (CheckConstraint("kind IN ('lsoa', 'ward')", name="kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(9), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(5))
+    system_id: Mapped[int] = mapped_column(ForeignKey("system.id"))
+    local_authority_id: Mapped[int | None] = mapped_column(ForeignKey("local_authority.id"))
+    population: Mapped[int | None] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float)
+    geometry: Mapped[bytes] = mapped_column(LargeBinary)
+
+    local_authority: Mapped[LocalAuthority | None] = relationship()
+
+
+class BlockAssignment(db.Model):
+    """Which PCN a block belongs to in a round. ``method``: 'nearest' (default assignment to
+    the PCN of the nearest member practice, recomputed when membership changes) or 'manual'
+    (moved by a user; kept)."""
+
+    __tablename__ = "block_assignment"
+    __table_args__ = (
+        UniqueConstraint("round_id", "block_id", name="uq_block_assignment_round_block"),
+        CheckConstraint("method IN ('nearest', 'manual')", name="method"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    block_id: Mapped[int] = mapped_column(ForeignKey("block.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    method: Mapped[str] = mapped_column(String(8), default="nearest")
+
+
+class PcnArea(db.Model):
+    """A PCN's area in a round (WKB, EPSG:27700): the union of its blocks, or an uploaded
+    polygon. ``fingerprint`` identifies what it was built from, so it is rebuilt only when that
+    changes."""
+
+    __tablename__ = "pcn_area"
+    __table_args__ = (
+        UniqueConstraint("round_id", "pcn_id", name="uq_pcn_area_round_pcn"),
+        CheckConstraint("source IN ('blocks', 'upload')", name="source"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    source: Mapped[str] = mapped_column(String(6), default="blocks")
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    geometry: Mapped[bytes] = mapped_column(LargeBinary)
+    built_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AdjacentPair(db.Model):
+    """Two blocks a commissioner treats as adjacent (across a river, estuary, to an island)."""
+
+    __tablename__ = "adjacent_pair"
+    __table_args__ = (
+        UniqueConstraint("block_a_id", "block_b_id", name="uq_adjacent_pair_blocks"),
+        CheckConstraint("block_a_id < block_b_id", name="ordered"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block_a_id: Mapped[int] = mapped_column(ForeignKey("block.id"))
+    block_b_id: Mapped[int] = mapped_column(ForeignKey("block.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    block_a: Mapped[Block] = relationship(foreign_keys=[block_a_id])
+    block_b: Mapped[Block] = relationship(foreign_keys=[block_b_id])
+
+
+class GeodataLoad(db.Model):
+    """One `pcnreg geodata install`: what was read (files and checksums) and what it gave.
+    The newest load's id is part of every map cache key."""
+
+    __tablename__ = "geodata_load"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    files: Mapped[str] = mapped_column(Text)          # JSON: file name -> sha256
+    summary: Mapped[str] = mapped_column(Text)        # JSON: counts and problems reported
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -25,7 +25,7 @@ from pcnreg.extensions import db as _db
 TABLES = {
     "system", "place", "local_authority", "commissioner", "practice", "list_size",
     "registration_round", "pcn", "membership", "config_version", "config_change",
-    "size_exception",
+    "size_exception", "block", "block_assignment", "pcn_area", "adjacent_pair", "geodata_load",
 }
 
 

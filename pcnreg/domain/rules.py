@@ -149,6 +149,164 @@ def list_size_date(config: Configuration) -> Iterable[Finding]:
                  if practice.list_size_date else None, "reference_date": ref.isoformat()})
 
 
+# --- geographic rules (run only when the configuration has a Geography) ---------------------------
+
+OUTSIDE_PLACE_TOLERANCE = 0.01      # share of a PCN's area outside its place that is reported
+PRACTICE_AREA_TOLERANCE_M = 1.0     # a practice this close to its PCN's area counts as inside
+
+
+def _geo_pcns(config: Configuration):
+    geo = config.geography
+    if geo is None:
+        return
+    for pcn in config.pcns:
+        area = geo.pcn_areas.get(pcn.key)
+        if area is not None and not area.is_empty:
+            yield geo, pcn, area
+
+
+def pcn_contiguous(config: Configuration) -> Iterable[Finding]:
+    """A PCN's area must be one contiguous area. Built from blocks: the blocks' adjacency (with
+    'treat as adjacent' pairs) decides; uploaded: the polygon's parts. A single-practice PCN is
+    contiguous by definition."""
+    from .geometry import components, parts
+
+    for geo, pcn, area in _geo_pcns(config):
+        if len(pcn.members) <= 1:
+            continue
+        if geo.pcn_area_source.get(pcn.key) == "upload":
+            n, detached = parts(area), []
+        else:
+            groups = components(geo.pcn_blocks.get(pcn.key, frozenset()), geo.block_neighbours)
+            n, detached = len(groups), sorted(code for g in groups[1:] for code in g)
+        if n > 1:
+            yield Finding(
+                "pcn_contiguous", "error", _pcn_subject(pcn),
+                f"{pcn.name}'s area is in {n} separate parts"
+                + (f"; blocks apart from the main part: {', '.join(detached[:10])}"
+                   + (f" and {len(detached) - 10} more" if len(detached) > 10 else "") if detached else ""),
+                {"parts": n, "detached_blocks": detached})
+
+
+def pcn_outside_place(config: Configuration) -> Iterable[Finding]:
+    """A PCN's area should lie inside its place (ICP)."""
+    from .geometry import share_outside
+
+    for geo, pcn, area in _geo_pcns(config):
+        place = geo.places.get(pcn.place or "")
+        if place is None:
+            continue
+        share = share_outside(area, place)
+        if share > OUTSIDE_PLACE_TOLERANCE:
+            yield Finding(
+                "pcn_outside_place", "warning", _pcn_subject(pcn),
+                f"{share:.1%} of {pcn.name}'s area lies outside {pcn.place}",
+                {"share_outside_pct": round(100 * share, 1), "place": pcn.place})
+
+
+def pcn_local_authorities(config: Configuration) -> Iterable[Finding]:
+    """A PCN touching several local authorities: each with its share of area and of patients."""
+    from .geometry import shares
+
+    for geo, pcn, area in _geo_pcns(config):
+        by_area = shares(area, {code: g for code, (_, g, _) in geo.local_authorities.items()})
+        by_area = {c: v for c, v in by_area.items() if v >= 0.001}
+        if len(by_area) <= 1:
+            continue
+        total = config.pcn_total(pcn)
+        patients: dict[str, int] = {}
+        for code in pcn.members:
+            la = geo.practice_la.get(code)
+            if la and code in config.practices:
+                patients[la] = patients.get(la, 0) + (config.practices[code].list_size or 0)
+        detail = []
+        figures = {}
+        for la in sorted(set(by_area) | set(patients), key=lambda c: -by_area.get(c, 0)):
+            name = geo.local_authorities[la][0] if la in geo.local_authorities else la
+            pct_pat = round(100 * patients.get(la, 0) / total, 1) if total else 0.0
+            figures[la] = {"name": name, "area_pct": round(100 * by_area.get(la, 0), 1), "patients_pct": pct_pat}
+            detail.append(f"{name} {figures[la]['area_pct']}% of area, {pct_pat}% of patients")
+        yield Finding("pcn_local_authorities", "info", _pcn_subject(pcn),
+                      f"{pcn.name} touches {len(figures)} local authorities: " + "; ".join(detail),
+                      {"local_authorities": figures})
+
+
+def practice_place(config: Configuration) -> Iterable[Finding]:
+    """A member practice whose local authority lies in a different place than its PCN."""
+    geo = config.geography
+    if geo is None:
+        return
+    for pcn in config.pcns:
+        for code in pcn.members:
+            la = geo.practice_la.get(code)
+            if la is None or la not in geo.local_authorities or code not in config.practices:
+                continue
+            name, _, la_place = geo.local_authorities[la]
+            if la_place != pcn.place:
+                practice = config.practices[code]
+                yield Finding(
+                    "practice_place", "warning", _practice_subject(practice),
+                    f"{practice.name} ({code}) is in {name}, "
+                    f"{'in ' + la_place if la_place else 'outside every place of the system'}, "
+                    f"but its PCN {pcn.name} is in {pcn.place or 'no place'}",
+                    {"local_authority": la, "local_authority_place": la_place, "pcn": pcn.name,
+                     "pcn_place": pcn.place})
+
+
+def practice_outside_area(config: Configuration) -> Iterable[Finding]:
+    """A member practice located outside its PCN's area."""
+    for geo, pcn, area in _geo_pcns(config):
+        for code in pcn.members:
+            point = geo.practice_points.get(code)
+            if point is not None and area.distance(point) > PRACTICE_AREA_TOLERANCE_M and code in config.practices:
+                practice = config.practices[code]
+                yield Finding(
+                    "practice_outside_area", "warning", _practice_subject(practice),
+                    f"{practice.name} ({code}) is located {area.distance(point) / 1000:.1f} km outside "
+                    f"the area of its PCN {pcn.name}",
+                    {"pcn": pcn.name, "distance_m": round(area.distance(point))})
+
+
+def practice_location(config: Configuration) -> Iterable[Finding]:
+    """An open practice without a location cannot be placed on the map: never dropped silently."""
+    geo = config.geography
+    if geo is None:
+        return
+    for practice in sorted(config.practices.values(), key=lambda p: p.code):
+        if practice.status == "open" and practice.code not in geo.practice_points:
+            yield Finding("practice_location", "warning", _practice_subject(practice),
+                          f"{practice.name} ({practice.code}) has no location: it is left out of the "
+                          "maps and of the nearest-practice areas", {})
+
+
+def area_gaps(config: Configuration) -> Iterable[Finding]:
+    """Every block of the system must belong to a PCN."""
+    geo = config.geography
+    if geo is None or not geo.unassigned_blocks:
+        return
+    gaps = sorted(geo.unassigned_blocks)
+    yield Finding("area_gaps", "error", Subject("round", None, config.round.name),
+                  f"{len(gaps)} blocks are in no PCN's area: {', '.join(gaps[:10])}"
+                  + (f" and {len(gaps) - 10} more" if len(gaps) > 10 else ""),
+                  {"blocks": gaps})
+
+
+def area_overlaps(config: Configuration) -> Iterable[Finding]:
+    """Uploaded areas must not overlap other PCNs' areas."""
+    from .geometry import overlaps
+
+    geo = config.geography
+    if geo is None or "upload" not in geo.pcn_area_source.values():
+        return
+    names = {p.key: p for p in config.pcns}
+    areas = {k: a for k, a in geo.pcn_areas.items() if k in names and not a.is_empty}
+    for a, b, m2 in overlaps(areas):
+        if "upload" in (geo.pcn_area_source.get(a), geo.pcn_area_source.get(b)):
+            yield Finding("area_overlaps", "error", _pcn_subject(names[a]),
+                          f"{names[a].name}'s area overlaps {names[b].name}'s by {m2 / 1e6:.2f} km²",
+                          {"other": names[b].name, "other_key": b, "overlap_km2": round(m2 / 1e6, 3)})
+
+
 RULES: dict[str, Rule] = {
     "list_size_band": list_size_band,
     "coverage": coverage,
@@ -157,6 +315,14 @@ RULES: dict[str, Rule] = {
     "closed_practice": closed_practice,
     "empty_pcn": empty_pcn,
     "list_size_date": list_size_date,
+    "pcn_contiguous": pcn_contiguous,
+    "pcn_outside_place": pcn_outside_place,
+    "pcn_local_authorities": pcn_local_authorities,
+    "practice_place": practice_place,
+    "practice_outside_area": practice_outside_area,
+    "practice_location": practice_location,
+    "area_gaps": area_gaps,
+    "area_overlaps": area_overlaps,
 }
 
 RULE_TITLES: dict[str, str] = {
@@ -167,6 +333,14 @@ RULE_TITLES: dict[str, str] = {
     "closed_practice": "Closed practice in a PCN",
     "empty_pcn": "PCN with no members",
     "list_size_date": "List size missing or out of date",
+    "pcn_contiguous": "PCN area not contiguous",
+    "pcn_outside_place": "PCN area outside its place",
+    "pcn_local_authorities": "PCN touches several local authorities",
+    "practice_place": "Practice's local authority in another place",
+    "practice_outside_area": "Practice outside its PCN's area",
+    "practice_location": "Practice without a location",
+    "area_gaps": "Blocks in no PCN",
+    "area_overlaps": "Overlapping PCN areas",
 }
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import TYPE_CHECKING, Literal, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    from shapely.geometry import Point
+    from shapely.geometry.base import BaseGeometry
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -54,6 +58,21 @@ class SizeException:
 
 
 @dataclass(frozen=True)
+class Geography:
+    """What the geographic rules read: geometries in EPSG:27700 (metres)."""
+
+    pcn_areas: Mapping[str, BaseGeometry]                  # pcn key -> area
+    pcn_area_source: Mapping[str, str]                     # pcn key -> 'blocks' | 'upload'
+    pcn_blocks: Mapping[str, frozenset[str]]               # pcn key -> its block codes
+    block_neighbours: Mapping[str, set[str]]               # adjacency, with 'treat as adjacent' pairs
+    unassigned_blocks: tuple[str, ...]                     # blocks of the system in no PCN (gaps)
+    places: Mapping[str, BaseGeometry]                     # place name -> union of its local authorities
+    local_authorities: Mapping[str, tuple[str, BaseGeometry, str | None]]  # code -> (name, area, place)
+    practice_points: Mapping[str, Point]                   # practice code -> location (absent: none)
+    practice_la: Mapping[str, str]                         # practice code -> local authority code
+
+
+@dataclass(frozen=True)
 class Configuration:
     """A round's grouping of practices into PCNs, with everything the rules read."""
 
@@ -61,6 +80,7 @@ class Configuration:
     practices: Mapping[str, Practice]            # by code: every practice in the round's scope
     pcns: tuple[Pcn, ...]
     exceptions: Mapping[str, SizeException] = field(default_factory=dict)  # by pcn key
+    geography: Geography | None = None                     # None: no geodata, no geographic rules
 
     def pcn_total(self, pcn: Pcn) -> int:
         """Registered patients of a PCN: the sum of its members' list sizes (missing = 0)."""
@@ -72,7 +92,7 @@ class Configuration:
 
 @dataclass(frozen=True)
 class Subject:
-    type: Literal["pcn", "practice", "round"]
+    type: Literal["pcn", "practice", "round", "block"]
     code: str | None
     name: str
     key: str | None = None             # pcn key where type == "pcn"

@@ -28,6 +28,7 @@ from ..models import (
     Practice,
     RegistrationRound,
 )
+from . import areas
 from . import rounds as rounds_svc
 
 EditError = edits.EditError
@@ -131,6 +132,7 @@ def _save(rnd: RegistrationRound, desired: ConfigState, *, kind: str, author: st
                                       pcn_id=int(c.to_pcn)))
     rnd.head_version_id = version.id
     db.session.flush()
+    areas.refresh(rnd)   # block assignments and PCN areas follow the new grouping (no-op without geodata)
     return version
 
 

@@ -21,6 +21,7 @@ from ..domain.types import Practice as PracticeData
 from ..domain.types import RoundSpec
 from ..domain.types import SizeException as ExceptionData
 from ..extensions import db
+from . import areas
 from ..models import (
     Commissioner,
     ListSize,
@@ -165,7 +166,8 @@ def build_configuration(rnd: RegistrationRound, assignments: dict[str, str] | No
 
     exceptions = {str(e.pcn_id): ExceptionData(str(e.pcn_id), e.reason, e.recorded_by, e.recorded_at)
                   for e in db.session.scalars(select(SizeException).where(SizeException.round_id == rnd.id))}
-    config = Configuration(round_spec(rnd), data, pcn_data, exceptions)
+    geography = areas.load_geography(rnd, assignments)
+    config = Configuration(round_spec(rnd), data, pcn_data, exceptions, geography)
     findings = rules_mod.evaluate(config)
     summary = summarise(config, findings, rnd.system.name)
     return RoundData(rnd, config, findings, summary, practice_map,

@@ -1,0 +1,251 @@
+"""PCN areas: blocks -> PCNs, stored unions, block moves, uploaded polygons; and the
+``Geography`` the geographic rules read.
+
+Areas are refreshed on the write path (after every saved configuration version, a block move,
+an upload or a geodata install), never while rendering a page. Only PCNs whose set of blocks
+changed are recomputed (``PcnArea.fingerprint``).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import shapely
+from pyproj import Transformer
+from shapely.geometry import Point
+from sqlalchemy import delete, func, select
+
+from ..domain import geometry
+from ..domain.types import Geography
+from ..extensions import db
+from ..models import (
+    AdjacentPair,
+    Block,
+    BlockAssignment,
+    Commissioner,
+    GeodataLoad,
+    LocalAuthority,
+    Membership,
+    Pcn,
+    PcnArea,
+    Place,
+    Practice,
+    RegistrationRound,
+)
+
+TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+
+
+class AreaError(ValueError):
+    """A block move or upload that cannot be made, with a message for the user."""
+
+
+def to_wkb(geom) -> bytes:
+    return shapely.to_wkb(geom)
+
+
+def from_wkb(data: bytes):
+    return shapely.from_wkb(data)
+
+
+def practice_point(practice: Practice) -> Point | None:
+    if practice.latitude is None or practice.longitude is None:
+        return None
+    x, y = TO_BNG.transform(practice.longitude, practice.latitude)
+    return Point(round(x, 1), round(y, 1))
+
+
+def has_geodata(rnd: RegistrationRound) -> bool:
+    return db.session.scalar(select(func.count()).select_from(Block).where(Block.system_id == rnd.system_id)) > 0
+
+
+def _fingerprint(codes) -> str:
+    return hashlib.sha256(",".join(sorted(codes)).encode()).hexdigest()
+
+
+@dataclass
+class RefreshReport:
+    blocks: int = 0
+    reassigned: int = 0
+    rebuilt: list[str] = field(default_factory=list)     # pcn keys whose area was recomputed
+
+    def lines(self) -> list[str]:
+        return [f"{self.blocks} blocks; {self.reassigned} reassigned; "
+                f"{len(self.rebuilt)} PCN areas rebuilt"]
+
+
+def refresh(rnd: RegistrationRound) -> RefreshReport:
+    """Bring block assignments and PCN areas in line with the head configuration. The caller
+    commits. Manual block assignments are kept while their PCN exists; every other block goes
+    to the PCN of its nearest member practice."""
+    report = RefreshReport()
+    blocks = list(db.session.execute(select(Block.id, Block.code, Block.geometry)
+                                     .where(Block.system_id == rnd.system_id)).all())
+    if not blocks:
+        return report
+    report.blocks = len(blocks)
+    active = {str(p) for p in db.session.scalars(select(Pcn.id).where(Pcn.round_id == rnd.id, Pcn.active.is_(True)))}
+    members = db.session.execute(select(Practice, Membership.pcn_id).join(Membership.practice)
+                                 .where(Membership.round_id == rnd.id)).all()
+    points = {p.code: pt for p, _ in members if (pt := practice_point(p)) is not None}
+    practice_pcn = {p.code: str(pcn_id) for p, pcn_id in members}
+    geoms = {code: from_wkb(wkb) for _, code, wkb in blocks}
+    rep_points = {code: g.representative_point() for code, g in geoms.items()}
+    nearest = geometry.nearest_assignment(rep_points, points, practice_pcn)
+
+    stored = {row.block_id: row for row in db.session.scalars(
+        select(BlockAssignment).where(BlockAssignment.round_id == rnd.id))}
+    block_pcn: dict[str, str] = {}
+    for block_id, code, _ in blocks:
+        row = stored.get(block_id)
+        if row is not None and row.method == "manual" and str(row.pcn_id) in active:
+            block_pcn[code] = str(row.pcn_id)
+            continue
+        target = nearest.get(code)
+        if target is None:
+            if row is not None:
+                db.session.delete(row)
+            continue
+        block_pcn[code] = target
+        if row is None:
+            db.session.add(BlockAssignment(round_id=rnd.id, block_id=block_id, pcn_id=int(target), method="nearest"))
+            report.reassigned += 1
+        elif str(row.pcn_id) != target or row.method != "nearest":
+            row.pcn_id, row.method = int(target), "nearest"
+            report.reassigned += 1
+
+    by_pcn: dict[str, set[str]] = {}
+    for code, key in block_pcn.items():
+        by_pcn.setdefault(key, set()).add(code)
+    areas = {str(a.pcn_id): a for a in db.session.scalars(select(PcnArea).where(PcnArea.round_id == rnd.id))}
+    for key, area in list(areas.items()):
+        if key not in active or (area.source == "blocks" and key not in by_pcn):
+            db.session.delete(area)
+            del areas[key]
+    changed = [k for k, codes in by_pcn.items()
+               if k not in areas or (areas[k].source == "blocks" and areas[k].fingerprint != _fingerprint(codes))]
+    unions = geometry.union_by_pcn(block_pcn, geoms, only=changed)
+    for key in changed:
+        row = areas.get(key)
+        if row is None:
+            db.session.add(PcnArea(round_id=rnd.id, pcn_id=int(key), source="blocks",
+                                   fingerprint=_fingerprint(by_pcn[key]), geometry=to_wkb(unions[key])))
+        else:
+            row.fingerprint, row.geometry = _fingerprint(by_pcn[key]), to_wkb(unions[key])
+    report.rebuilt = sorted(changed, key=int)
+    db.session.flush()
+    return report
+
+
+def move_block(rnd: RegistrationRound, block_code: str, to_key: str) -> RefreshReport:
+    """Move a block to a neighbouring PCN (manual assignment kept from now on). One transaction."""
+    try:
+        block = db.session.scalar(select(Block).where(Block.code == block_code, Block.system_id == rnd.system_id))
+        pcn = db.session.get(Pcn, int(to_key)) if str(to_key).isdigit() else None
+        if block is None:
+            raise AreaError(f"There is no block {block_code} in {rnd.system.name}")
+        if pcn is None or pcn.round_id != rnd.id or not pcn.active:
+            raise AreaError("That PCN does not exist in the current configuration")
+        row = db.session.scalar(select(BlockAssignment).where(BlockAssignment.round_id == rnd.id,
+                                                              BlockAssignment.block_id == block.id))
+        if row is not None and row.pcn_id == pcn.id:
+            raise AreaError(f"{block.name} is already in {pcn.name}")
+        area = db.session.scalar(select(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == pcn.id))
+        if area is not None and from_wkb(area.geometry).distance(from_wkb(block.geometry)) > \
+                geometry.ADJACENCY_BUFFER_METRES and not _paired_with(block, rnd, pcn):
+            raise AreaError(f"{block.name} does not touch {pcn.name}'s area: move blocks to a neighbouring PCN")
+        if row is None:
+            db.session.add(BlockAssignment(round_id=rnd.id, block_id=block.id, pcn_id=pcn.id, method="manual"))
+        else:
+            row.pcn_id, row.method = pcn.id, "manual"
+        db.session.flush()
+        report = refresh(rnd)
+        db.session.commit()
+        return report
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _paired_with(block: Block, rnd: RegistrationRound, pcn: Pcn) -> bool:
+    """True when a 'treat as adjacent' pair links the block to a block of the PCN."""
+    pcn_blocks = set(db.session.scalars(select(BlockAssignment.block_id).where(
+        BlockAssignment.round_id == rnd.id, BlockAssignment.pcn_id == pcn.id)))
+    for pair in db.session.scalars(select(AdjacentPair).where(
+            (AdjacentPair.block_a_id == block.id) | (AdjacentPair.block_b_id == block.id))):
+        other = pair.block_b_id if pair.block_a_id == block.id else pair.block_a_id
+        if other in pcn_blocks:
+            return True
+    return False
+
+
+def geodata_key() -> int:
+    """Identifies the installed geodata and adjacency overrides (part of cache keys)."""
+    load = db.session.scalar(select(func.max(GeodataLoad.id))) or 0
+    pairs = db.session.scalar(select(func.count()).select_from(AdjacentPair)) or 0
+    return hash((load, pairs))
+
+
+@lru_cache(maxsize=8)
+def _adjacency(system_id: int, key: int, blocks: tuple[tuple[str, bytes], ...],
+               pairs: tuple[tuple[str, str], ...]) -> dict[str, set[str]]:
+    return geometry.adjacency({code: from_wkb(wkb) for code, wkb in blocks}, pairs)
+
+
+def load_geography(rnd: RegistrationRound, members: dict[str, str]) -> Geography | None:
+    """The Geography of a round for the rules, or None without geodata. ``members`` maps
+    practice code -> pcn key of the configuration being evaluated (areas are the stored ones
+    of the head configuration)."""
+    blocks = tuple(db.session.execute(select(Block.code, Block.geometry).where(Block.system_id == rnd.system_id)
+                                      .order_by(Block.code)).all())
+    if not blocks:
+        return None
+    pairs = tuple(db.session.execute(
+        select(Block.code, AdjacentPair.block_b_id).join(AdjacentPair, AdjacentPair.block_a_id == Block.id)).all())
+    if pairs:
+        codes = dict(db.session.execute(select(Block.id, Block.code)).all())
+        pairs = tuple((a, codes[b]) for a, b in pairs)
+    neighbours = _adjacency(rnd.system_id, geodata_key(), tuple((c, bytes(w)) for c, w in blocks), pairs)
+
+    areas = {str(a.pcn_id): a for a in db.session.scalars(select(PcnArea).where(PcnArea.round_id == rnd.id))}
+    assigned = db.session.execute(select(Block.code, BlockAssignment.pcn_id).join(
+        BlockAssignment, BlockAssignment.block_id == Block.id).where(BlockAssignment.round_id == rnd.id)).all()
+    pcn_blocks: dict[str, set[str]] = {}
+    for code, pcn_id in assigned:
+        pcn_blocks.setdefault(str(pcn_id), set()).add(code)
+    assigned_codes = {code for code, _ in assigned}
+
+    las = list(db.session.scalars(select(LocalAuthority).where(LocalAuthority.geometry.is_not(None))))
+    la_geoms = {la.code: (la.name, from_wkb(la.geometry), la.place.name if la.place else None) for la in las}
+    places: dict[str, list] = {}
+    for name, geom, place in la_geoms.values():
+        if place:
+            places.setdefault(place, []).append(geom)
+
+    practices = db.session.scalars(select(Practice).join(Commissioner).where(Commissioner.system_id == rnd.system_id)
+                                   .where(Practice.latitude.is_not(None)))
+    points = {p.code: pt for p in practices if (pt := practice_point(p)) is not None}
+    extra = set(members) - set(points)
+    if extra:
+        for p in db.session.scalars(select(Practice).where(Practice.code.in_(extra))):
+            if (pt := practice_point(p)) is not None:
+                points[p.code] = pt
+    practice_la = dict(db.session.execute(select(Practice.code, LocalAuthority.code).join(
+        LocalAuthority, Practice.local_authority_id == LocalAuthority.id)).all())
+    return Geography(
+        pcn_areas={k: from_wkb(a.geometry) for k, a in areas.items()},
+        pcn_area_source={k: a.source for k, a in areas.items()},
+        pcn_blocks={k: frozenset(v) for k, v in pcn_blocks.items()},
+        block_neighbours=neighbours,
+        unassigned_blocks=tuple(sorted(code for code, _ in blocks if code not in assigned_codes)),
+        places={name: shapely.union_all(geoms) for name, geoms in places.items()},
+        local_authorities=la_geoms,
+        practice_points=points,
+        practice_la=practice_la,
+    )
+
+
+def place_choices(rnd: RegistrationRound) -> list[Place]:
+    return list(rnd.system.places)
