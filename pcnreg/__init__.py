@@ -31,6 +31,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             PackageLoader("nhsuk_frontend_jinja"),
         ]),
         "autoescape": True,
+        # The NHS.UK macros emit mostly whitespace: trimming it shrinks pages several-fold.
+        "trim_blocks": True,
+        "lstrip_blocks": True,
     }
 
     db.init_app(app)

@@ -249,3 +249,68 @@ def load_geography(rnd: RegistrationRound, members: dict[str, str]) -> Geography
 
 def place_choices(rnd: RegistrationRound) -> list[Place]:
     return list(rnd.system.places)
+
+
+def record_adjacent(block_a: str, block_b: str, *, reason: str, recorded_by: str) -> AdjacentPair:
+    """Record that two blocks are treated as adjacent (across a river, to an island). One
+    transaction; areas of every round of the system are refreshed."""
+    reason, recorded_by = (reason or "").strip(), (recorded_by or "").strip()
+    if not reason or not recorded_by:
+        raise AreaError("Enter the reason and who agreed that the blocks are treated as adjacent")
+    try:
+        found = {b.code: b for b in db.session.scalars(select(Block).where(Block.code.in_([block_a, block_b])))}
+        missing = [c for c in (block_a, block_b) if c not in found]
+        if missing:
+            raise AreaError(f"Unknown block {', '.join(missing)}")
+        a, b = sorted((found[block_a], found[block_b]), key=lambda blk: blk.id)
+        if a.id == b.id:
+            raise AreaError("Choose two different blocks")
+        if a.system_id != b.system_id:
+            raise AreaError("The blocks are in different systems")
+        if db.session.scalar(select(AdjacentPair).where(AdjacentPair.block_a_id == a.id,
+                                                        AdjacentPair.block_b_id == b.id)):
+            raise AreaError(f"{a.code} and {b.code} are already treated as adjacent")
+        pair = AdjacentPair(block_a_id=a.id, block_b_id=b.id, reason=reason, recorded_by=recorded_by[:200])
+        db.session.add(pair)
+        db.session.commit()
+        return pair
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def upload_area(rnd: RegistrationRound, pcn_key: str, data: bytes, filename: str, max_bytes: int) -> PcnArea:
+    """Replace a PCN's area with an uploaded polygon (GeoJSON, GeoPackage or zipped shapefile,
+    recognised by content). One transaction. Raises ImportFailed for a bad file."""
+    from ..importers.geodata import read_polygon_upload
+
+    pcn = db.session.get(Pcn, int(pcn_key)) if str(pcn_key).isdigit() else None
+    if pcn is None or pcn.round_id != rnd.id or not pcn.active:
+        raise AreaError("That PCN does not exist in the current configuration")
+    geom = geometry.snap(read_polygon_upload(data, filename, max_bytes))
+    try:
+        row = db.session.scalar(select(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == pcn.id))
+        digest = hashlib.sha256(data).hexdigest()
+        if row is None:
+            row = PcnArea(round_id=rnd.id, pcn_id=pcn.id, source="upload", fingerprint=digest, geometry=to_wkb(geom))
+            db.session.add(row)
+        else:
+            row.source, row.fingerprint, row.geometry = "upload", digest, to_wkb(geom)
+        db.session.commit()
+        return row
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def revert_area(rnd: RegistrationRound, pcn_key: str) -> RefreshReport:
+    """Drop an uploaded area: the PCN's area is the union of its blocks again."""
+    try:
+        db.session.execute(delete(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == int(pcn_key),
+                                                 PcnArea.source == "upload"))
+        report = refresh(rnd)
+        db.session.commit()
+        return report
+    except Exception:
+        db.session.rollback()
+        raise

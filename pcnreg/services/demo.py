@@ -127,6 +127,7 @@ def _load(spec: dict, geodata: Path | None) -> DemoReport:
     prefixes = spec.get("pcn_name_prefix", {})
     report = DemoReport(True, rnd.name, geodata=str(geo_file) if official else None)
 
+    existing = {p.code: p for p in db.session.scalars(select(Practice))}
     members: dict[tuple[str, str], list[str]] = defaultdict(list)
     stated_totals: dict[tuple[str, str], int] = {}
     for row in _read_csv("notts-pcn-config-2019.csv"):
@@ -140,10 +141,10 @@ def _load(spec: dict, geodata: Path | None) -> DemoReport:
             continue
         code = codes[0]
         ccg = ccgs[row["ccg"]]
-        practice = db.session.scalar(select(Practice).where(Practice.code == code))
+        practice = existing.get(code)
         if practice is None:
-            practice = Practice(code=code, name=row["practice_name"], commissioner=ccg,
-                                postcode=cross["postcode"] or None, status="open")
+            practice = existing[code] = Practice(code=code, name=row["practice_name"], commissioner=ccg,
+                                                 postcode=cross["postcode"] or None, status="open")
             db.session.add(practice)
         practice.other_codes = ";".join(codes[1:]) or None
         off = official.get(code)
@@ -165,7 +166,6 @@ def _load(spec: dict, geodata: Path | None) -> DemoReport:
                                                             name=off["lad19nm"])
                 las[la.code] = la
                 practice.local_authority = la
-        db.session.flush()
         if not any(s.as_of == as_of for s in practice.list_sizes):
             practice.list_sizes.append(ListSize(as_of=as_of, size=int(row["list_size"]), source=sizes["source"]))
         members[key].append(code)
@@ -179,15 +179,12 @@ def _load(spec: dict, geodata: Path | None) -> DemoReport:
         if totals[key] != stated:  # the paper's own arithmetic, checked on every load
             raise ValueError(f"{key}: practices sum to {totals[key]} but the paper states {stated}")
 
-    state_pcns, assignments = {}, {}
-    for (ccg_name, label), codes in members.items():
-        name = prefixes.get(ccg_name, "") + pcn_names[(ccg_name, label)]
-        pcn = Pcn(round_id=rnd.id, name=name, place=ccgs[ccg_name].place, lead_commissioner=ccgs[ccg_name],
-                  active=False)
-        db.session.add(pcn)
-        db.session.flush()
-        state_pcns[str(pcn.id)] = name
-        assignments.update({code: str(pcn.id) for code in codes})
+    pcns = {key: Pcn(round_id=rnd.id, name=prefixes.get(key[0], "") + pcn_names[key], place=ccgs[key[0]].place,
+                     lead_commissioner=ccgs[key[0]], active=False) for key in members}
+    db.session.add_all(pcns.values())
+    db.session.flush()
+    state_pcns = {str(pcn.id): pcn.name for pcn in pcns.values()}
+    assignments = {code: str(pcns[key].id) for key, codes in members.items() for code in codes}
     _save(rnd, ConfigState(state_pcns, assignments), kind="import", author="pcnreg demo",
           reason="2019 configuration from the ICS Board paper of 9 May 2019 (Paper H, Appendix 1)")
     report.pcns = len(state_pcns)

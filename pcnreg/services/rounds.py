@@ -227,3 +227,12 @@ def record_exception(rnd: RegistrationRound, pcn_key: str, reason: str, recorded
         existing.recorded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     db.session.commit()
     return existing
+
+
+def get_pcn(rnd: RegistrationRound, ref: str) -> Pcn:
+    """An active PCN of the round by id or by name (ignoring case)."""
+    pcns = list(db.session.scalars(select(Pcn).where(Pcn.round_id == rnd.id, Pcn.active.is_(True))))
+    for pcn in pcns:
+        if str(pcn.id) == str(ref) or pcn.name.casefold() == str(ref).strip().casefold():
+            return pcn
+    raise NotFound(f"No PCN {ref!r} in {rnd.name}")
