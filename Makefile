@@ -65,9 +65,13 @@ demo: venv assets db
 	$(BIN)/pcnreg run --host $(HOST) --port $(PORT)
 
 # SQLite first, then PostgreSQL (a throwaway cluster on 127.0.0.1:54329 from .ci/postgres-up).
-# Both runs always happen; the exit status is non-zero when either fails.
+# Both runs always happen; the exit status is non-zero when either fails. The browser tests
+# (tests/browser) drive Debian's Chromium, which .ci/chromium-up installs when it is missing;
+# without it they are skipped (and fail when CI=true). Screenshots go to test-artifacts/.
 test: venv assets
 	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; \
+	bash .ci/chromium-up >/dev/null \
+		|| echo "make test: no Chromium, so the browser tests will be skipped (see the messages above)" >&2; \
 	if pg_url=$$(bash .ci/postgres-up); then pg_ok=1; else pg_ok=0; \
 		echo "make test: could not start PostgreSQL (see the messages above)" >&2; fi; \
 	echo "=== pytest on SQLite ==="; \
@@ -87,9 +91,9 @@ test: venv assets
 bench: venv
 	$(BIN)/python -m benchmarks
 
-# Removes what `make` installs and the throwaway PostgreSQL test cluster; keeps instance/
+# Removes what `make` installs, the test artefacts and the throwaway PostgreSQL test cluster; keeps instance/
 # (the secret key and the local database).
 clean:
 	-bash .ci/postgres-up --purge
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis build dist *.egg-info test-artifacts
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

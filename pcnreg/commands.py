@@ -27,6 +27,17 @@ def demo_command(no_upgrade: bool) -> None:
     report = load_demo(Path(geodata) if geodata else None)
     for line in report.lines():
         click.echo(line)
+    if geodata:
+        from .importers.csvio import ImportFailed
+        from .services.geodata import install
+
+        try:
+            for line in install(Path(geodata)).lines():
+                click.echo(line)
+        except ImportFailed as exc:
+            raise click.ClickException(f"geodata in {geodata} could not be installed:\n{exc}") from exc
+    else:
+        click.echo("No geodata folder (PCNREG_GEODATA): pcnreg runs on tables alone; maps are unavailable.")
     click.echo(f"({time.perf_counter() - start:.2f} s)")
 
 
@@ -162,6 +173,7 @@ def revert_area_command(pcn: str, round_name: str | None) -> None:
 
 
 def register(cli: click.Group) -> None:
+    from .cli_geodata import register as register_geodata
     from .cli_import import register as register_import
 
     cli.add_command(demo_command)
@@ -169,3 +181,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(export_group)
     cli.add_command(areas_group)
     register_import(cli)
+    register_geodata(cli)

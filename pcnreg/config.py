@@ -5,6 +5,8 @@ PCNREG_GEODATA        folder of geodata files; default ../shared/geodata when it
 PCNREG_SECRET_KEY     session/CSRF key; else generated once into instance/secret_key.
 PCNREG_ASSETS         folder of the nhsuk-frontend dist files; default node_modules/nhsuk-frontend/dist/nhsuk.
 PCNREG_MAX_UPLOAD_MB  largest accepted upload or import file (default 25).
+PCNREG_MAP_TILE_URL   optional basemap tile URL template (default: none; maps need no other host).
+PCNREG_MAP_TILE_ATTRIBUTION  attribution shown with that basemap.
 """
 from __future__ import annotations
 
@@ -55,4 +57,6 @@ def build_config(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         "MAX_IMPORT_BYTES": max_mb * 1024 * 1024,
         "WTF_CSRF_ENABLED": True,
+        "MAP_TILE_URL": os.environ.get("PCNREG_MAP_TILE_URL") or None,
+        "MAP_TILE_ATTRIBUTION": os.environ.get("PCNREG_MAP_TILE_ATTRIBUTION") or "",
     }

@@ -271,11 +271,14 @@ class Block(db.Model):
     kind: Mapped[str] = mapped_column(String(5))
     system_id: Mapped[int] = mapped_column(ForeignKey("system.id"))
     local_authority_id: Mapped[int | None] = mapped_column(ForeignKey("local_authority.id"))
+    # The commissioner whose population the block is part of (CCGs are made of LSOAs).
+    commissioner_id: Mapped[int | None] = mapped_column(ForeignKey("commissioner.id"))
     population: Mapped[int | None] = mapped_column(Integer)
     area_m2: Mapped[float] = mapped_column(Float)
     geometry: Mapped[bytes] = mapped_column(LargeBinary)
 
     local_authority: Mapped[LocalAuthority | None] = relationship()
+    commissioner: Mapped[Commissioner | None] = relationship()
 
 
 class BlockAssignment(db.Model):

@@ -129,3 +129,17 @@ def test_no_geography_no_geographic_findings():
     geo_rules = {"pcn_contiguous", "pcn_outside_place", "pcn_local_authorities", "practice_place",
                  "practice_outside_area", "practice_location", "area_gaps", "area_overlaps"}
     assert not [f for f in rules.evaluate(plain) if f.rule in geo_rules]
+
+
+def test_nearest_assignment_keeps_blocks_in_their_place():
+    points = {"B0": Point(500, 500), "B3": Point(3500, 500)}
+    practices = {"A00001": Point(2000, 500), "A00002": Point(9000, 500)}
+    pcn_of = {"A00001": "north", "A00002": "south"}
+    free = geometry.nearest_assignment(points, practices, pcn_of)
+    assert free == {"B0": "north", "B3": "north"}
+    placed = geometry.nearest_assignment(points, practices, pcn_of, {"B0": "N", "B3": "S"},
+                                         {"north": "N", "south": "S"})
+    assert placed == {"B0": "north", "B3": "south"}
+    # a block whose place has no PCN falls back to the nearest of all
+    assert geometry.nearest_assignment(points, practices, pcn_of, {"B0": "X", "B3": "S"},
+                                       {"north": "N", "south": "S"})["B0"] == "north"

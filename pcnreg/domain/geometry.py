@@ -5,7 +5,8 @@ EPSG:4326 (done by the services). Geometry is snapped to a ``SNAP_METRES`` grid 
 adjacency is built, so float noise does not split neighbours.
 
 Method of the default PCN areas: every block (LSOA or ward) goes to the PCN of the member
-practice nearest to the block's representative point (a point guaranteed inside the block);
+practice nearest to the block's representative point (a point guaranteed inside the block),
+among the PCNs of the block's own place (the place of the commissioner the block belongs to);
 ties go to the lower practice code. A PCN's area is the union of its blocks.
 """
 from __future__ import annotations
@@ -45,17 +46,29 @@ def validate(geom: BaseGeometry | None) -> tuple[BaseGeometry | None, str | None
 
 
 def nearest_assignment(block_points: Mapping[str, Point], practice_points: Mapping[str, Point],
-                       practice_pcn: Mapping[str, str]) -> dict[str, str]:
-    """Block code -> PCN key of the nearest member practice (see module docstring)."""
+                       practice_pcn: Mapping[str, str], block_place: Mapping[str, str | None] | None = None,
+                       pcn_place: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """Block code -> PCN key of the nearest member practice (see module docstring).
+
+    With ``block_place`` and ``pcn_place``, a block only goes to a PCN of its own place (the
+    place that commissions it), so one place's PCNs do not spread over the next place; a block
+    whose place has no PCN with a located practice falls back to the nearest of all."""
     codes = sorted(c for c in practice_points if c in practice_pcn)
     if not codes:
         return {}
-    tree = STRtree([practice_points[c] for c in codes])
+    groups: dict[str | None, list[str]] = {None: codes}
+    if block_place is not None and pcn_place is not None:
+        for c in codes:
+            place = pcn_place.get(practice_pcn[c])
+            if place is not None:
+                groups.setdefault(place, []).append(c)
+    trees = {g: (STRtree([practice_points[c] for c in cs]), cs) for g, cs in groups.items()}
     out = {}
     for block, point in block_points.items():
-        idx, dist = tree.query_nearest(point, return_distance=True, all_matches=True)
-        best = min(codes[i] for i in idx)            # ties: lowest practice code
-        out[block] = practice_pcn[best]
+        place = block_place.get(block) if block_place is not None else None
+        tree, candidates = trees.get(place) or trees[None]
+        idx = tree.query_nearest(point, all_matches=True)
+        out[block] = practice_pcn[min(candidates[i] for i in idx)]   # ties: lowest practice code
     return out
 
 

@@ -153,6 +153,7 @@ def list_size_date(config: Configuration) -> Iterable[Finding]:
 
 OUTSIDE_PLACE_TOLERANCE = 0.01      # share of a PCN's area outside its place that is reported
 PRACTICE_AREA_TOLERANCE_M = 1.0     # a practice this close to its PCN's area counts as inside
+MIN_LOCAL_AUTHORITY_SHARE = 0.005   # smaller overlaps are slivers between generalised boundary files
 
 
 def _geo_pcns(config: Configuration):
@@ -210,7 +211,7 @@ def pcn_local_authorities(config: Configuration) -> Iterable[Finding]:
 
     for geo, pcn, area in _geo_pcns(config):
         by_area = shares(area, {code: g for code, (_, g, _) in geo.local_authorities.items()})
-        by_area = {c: v for c, v in by_area.items() if v >= 0.001}
+        by_area = {c: v for c, v in by_area.items() if v >= MIN_LOCAL_AUTHORITY_SHARE}
         if len(by_area) <= 1:
             continue
         total = config.pcn_total(pcn)

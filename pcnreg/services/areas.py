@@ -32,6 +32,7 @@ from ..models import (
     Place,
     Practice,
     RegistrationRound,
+    utcnow,
 )
 
 TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
@@ -85,6 +86,9 @@ def refresh(rnd: RegistrationRound) -> RefreshReport:
                                      .where(Block.system_id == rnd.system_id)).all())
     if not blocks:
         return report
+    block_place = _block_places(rnd)
+    pcn_place = {str(pid): place for pid, place in db.session.execute(
+        select(Pcn.id, Pcn.place_id).where(Pcn.round_id == rnd.id)).all()}
     report.blocks = len(blocks)
     active = {str(p) for p in db.session.scalars(select(Pcn.id).where(Pcn.round_id == rnd.id, Pcn.active.is_(True)))}
     members = db.session.execute(select(Practice, Membership.pcn_id).join(Membership.practice)
@@ -93,7 +97,7 @@ def refresh(rnd: RegistrationRound) -> RefreshReport:
     practice_pcn = {p.code: str(pcn_id) for p, pcn_id in members}
     geoms = {code: from_wkb(wkb) for _, code, wkb in blocks}
     rep_points = {code: g.representative_point() for code, g in geoms.items()}
-    nearest = geometry.nearest_assignment(rep_points, points, practice_pcn)
+    nearest = geometry.nearest_assignment(rep_points, points, practice_pcn, block_place, pcn_place)
 
     stored = {row.block_id: row for row in db.session.scalars(
         select(BlockAssignment).where(BlockAssignment.round_id == rnd.id))}
@@ -134,9 +138,21 @@ def refresh(rnd: RegistrationRound) -> RefreshReport:
                                    fingerprint=_fingerprint(by_pcn[key]), geometry=to_wkb(unions[key])))
         else:
             row.fingerprint, row.geometry = _fingerprint(by_pcn[key]), to_wkb(unions[key])
+            row.built_at = utcnow()
     report.rebuilt = sorted(changed, key=int)
     db.session.flush()
     return report
+
+
+def _block_places(rnd: RegistrationRound) -> dict[str, int | None]:
+    """Block code -> id of its place: the place of the block's commissioner, else of its
+    local authority (the contractual place, as for practices)."""
+    rows = db.session.execute(
+        select(Block.code, Commissioner.place_id, LocalAuthority.place_id)
+        .outerjoin(Commissioner, Block.commissioner_id == Commissioner.id)
+        .outerjoin(LocalAuthority, Block.local_authority_id == LocalAuthority.id)
+        .where(Block.system_id == rnd.system_id)).all()
+    return {code: by_ccg if by_ccg is not None else by_la for code, by_ccg, by_la in rows}
 
 
 def move_block(rnd: RegistrationRound, block_code: str, to_key: str) -> RefreshReport:

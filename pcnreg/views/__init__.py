@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, assets, imports_view, main
+    from . import api, assets, imports_view, main, maps
 
-    for module in (assets, main, imports_view, api):
+    for module in (assets, main, imports_view, maps, api):
         app.register_blueprint(module.bp)

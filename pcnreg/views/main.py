@@ -57,7 +57,8 @@ def rule_title(rule: str) -> str:
 
 NAV = [
     ("Dashboard", "main.dashboard", {"main.dashboard", "main.pcn", "main.create_pcn", "main.rename_pcn",
-                                     "main.merge_pcn", "main.split_pcn", "main.record_exception"}),
+                                     "main.merge_pcn", "main.split_pcn", "main.record_exception", "maps.pcn"}),
+    ("Map", "maps.configuration", {"maps.configuration"}),
     ("Practices", "main.practices", {"main.practices", "main.move"}),
     ("Findings", "main.findings", {"main.findings"}),
     ("Versions", "main.versions", {"main.versions", "main.compare", "main.restore"}),

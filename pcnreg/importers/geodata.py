@@ -1,0 +1,472 @@
+"""Reading official geodata files (no database): boundaries, small areas, locations.
+
+Boundary layers (GeoJSON, GeoPackage, zipped ESRI Shapefile) are read with geopandas through
+pyogrio, checked against the columns the manifest expects, reprojected to EPSG:27700 (British
+National Grid, metres) and validated feature by feature: a geometry that is invalid is repaired
+with ``make_valid`` and noted by its code; an empty or unusable one is a problem, reported by
+its code, and the whole file is refused (``ImportFailed``: nothing is written). Every geometry
+is then snapped to the grid of ``pcnreg.domain.geometry.SNAP_METRES``, as it will be stored.
+
+Table layers (practice locations, postcode centroids, LSOA populations) are CSV files read with
+the csv module.
+
+``read_polygon_upload`` reads a PCN area a user uploads: the format is recognised by the
+file's content, never by its name.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import tempfile
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ..domain.codes import COMMISSIONER_CODE, GSS_CODE, PRACTICE_CODE
+from ..domain.geometry import SNAP_METRES, snap, validate
+from .csvio import MAX_REPORTED, ImportFailed, ImportProblem, check_size
+
+#: The logical layers a manifest source can provide.
+LAYERS = ("local_authorities", "commissioners", "blocks", "wards", "practices", "postcodes", "population")
+GEO_FORMATS = ("geojson", "gpkg", "shp-zip")
+TABLE_FORMATS = ("csv",)
+
+#: Roles every source of a layer must map to a column (``columns`` in the manifest).
+REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
+    "local_authorities": ("code", "name"),
+    "commissioners": ("code",),
+    "blocks": ("code", "name"),
+    "wards": ("code", "name"),
+    "practices": ("code", "latitude", "longitude"),
+    "postcodes": ("postcode", "latitude", "longitude"),
+    "population": ("code", "population"),
+}
+
+#: What a code of each layer looks like (a wrong column is caught here, not in the database).
+CODE_FORMATS = {
+    "local_authorities": (GSS_CODE, "GSS code (like E07000170)"),
+    "commissioners": (COMMISSIONER_CODE, "commissioner ODS code (like 04K)"),
+    "blocks": (GSS_CODE, "GSS code (like E01013810)"),
+    "wards": (GSS_CODE, "GSS code (like E05012270)"),
+}
+
+TARGET_CRS = "EPSG:27700"
+#: Extent of Great Britain and its waters in EPSG:27700 (with a margin): anything outside came
+#: from a wrong coordinate reference system.
+BNG_BOUNDS = (-100_000.0, -100_000.0, 800_000.0, 1_300_000.0)
+#: Latitude/longitude box of the United Kingdom (with a margin).
+UK_LAT = (49.0, 61.5)
+UK_LON = (-9.0, 3.0)
+
+GPKG_MAGIC = b"SQLite format 3\x00"
+ZIP_MAGIC = b"PK\x03\x04"
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError)
+#: A zipped upload may expand to at most this many times the upload limit (zip bombs).
+ZIP_EXPANSION_LIMIT = 10
+
+
+def _problem(message: str) -> ImportProblem:
+    return ImportProblem(None, None, message)
+
+
+def _fail(file: str, message: str, field_name: str | None = None) -> ImportFailed:
+    return ImportFailed([ImportProblem(None, field_name, message)], source=file)
+
+
+def _describe(code: object, name: object = None) -> str:
+    return f"{code} ({name})" if name not in (None, "") and name != code else str(code)
+
+
+def _check_columns(file: str, source: dict, available: list[str]) -> dict[str, str]:
+    """role -> column, or ImportFailed naming the file and every missing column."""
+    layer = source.get("layer", "")
+    columns: dict[str, str] = dict(source.get("columns") or {})
+    problems = [ImportProblem(None, "columns", f"the manifest gives no column for {role!r} of {layer}")
+                for role in REQUIRED_ROLES.get(layer, ()) if role not in columns]
+    for role, column in columns.items():
+        if column not in available:
+            problems.append(ImportProblem(None, column, (
+                f"column {column!r} ({role}) is missing; the file has: {', '.join(available) or 'no columns'}")))
+    if problems:
+        raise ImportFailed(problems, source=file)
+    return columns
+
+
+def _file_format(path: Path, source: dict) -> str:
+    fmt = (source.get("format") or "").lower()
+    if fmt:
+        return fmt
+    name = path.name.lower()
+    if name.endswith((".geojson", ".json")):
+        return "geojson"
+    if name.endswith(".gpkg"):
+        return "gpkg"
+    if name.endswith(".zip"):
+        return "shp-zip"
+    if name.endswith(".csv"):
+        return "csv"
+    return ""
+
+
+def _ogr_path(path: Path, fmt: str) -> str:
+    """The path GDAL reads: a zipped shapefile through /vsizip/ (the .shp inside it)."""
+    if fmt != "shp-zip":
+        return str(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+            names = [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
+    except ZIP_ERRORS as exc:
+        raise _fail(path.name, f"not a readable zip file ({exc})") from None
+    if bad is not None:
+        raise _fail(path.name, f"the zip file is corrupt (member {bad!r} fails its CRC check)")
+    if not names:
+        raise _fail(path.name, "the zip file holds no shapefile (.shp)")
+    if len(names) > 1:
+        raise _fail(path.name, f"the zip file holds {len(names)} shapefiles ({', '.join(names[:5])}); "
+                               "expected one")
+    return f"/vsizip/{path}/{names[0]}"
+
+
+def _read_frame(path: Path, fmt: str, file: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    ogr_path = _ogr_path(path, fmt)
+    try:
+        frame = gpd.read_file(ogr_path, engine="pyogrio", **({"layer": layer} if layer else {}))
+    except Exception as exc:  # pyogrio DataSourceError, DataLayerError, ...
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = message.replace(ogr_path, file).replace(str(path), file)   # no temporary paths
+        raise _fail(file, f"cannot be read as {fmt or 'geodata'}: {message}") from None
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        raise _fail(file, "the file has no geometry")
+    return frame
+
+
+def _to_bng(frame: gpd.GeoDataFrame, file: str, notes: list[str]) -> gpd.GeoDataFrame:
+    """The frame in EPSG:27700. A file without a CRS is taken to be EPSG:4326 (said in notes),
+    unless its coordinates are plainly British National Grid metres."""
+    if frame.crs is None:
+        bounds = frame.total_bounds
+        lonlat = all(math.isfinite(b) for b in bounds) and -180 <= bounds[0] <= bounds[2] <= 180 \
+            and -90 <= bounds[1] <= bounds[3] <= 90
+        if lonlat or not len(frame):
+            frame = frame.set_crs("EPSG:4326")
+            notes.append(f"{file}: no coordinate reference system given; assumed EPSG:4326 (WGS84 longitude/latitude)")
+        else:
+            frame = frame.set_crs(TARGET_CRS)
+            notes.append(f"{file}: no coordinate reference system given; the coordinates are metres, "
+                         "assumed EPSG:27700 (British National Grid)")
+    try:
+        return frame.to_crs(TARGET_CRS)
+    except Exception as exc:
+        raise _fail(file, f"cannot reproject from {frame.crs} to {TARGET_CRS}: {exc}") from None
+
+
+def _clean_code(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def read_layer(path: Path | str, source: dict) -> gpd.GeoDataFrame:
+    """A boundary layer as a GeoDataFrame in EPSG:27700, validated and snapped.
+
+    Columns: the roles of ``source["columns"]`` (``code``, ``name``, ``local_authority`` ...) as
+    text, and ``geometry`` (Polygon or MultiPolygon). ``attrs["notes"]``: what was assumed or
+    repaired; ``attrs["repaired"]``: codes of the repaired geometries. Raises ``ImportFailed``
+    (source = file name) listing every problem: a missing column, a missing or duplicate code,
+    an empty or unusable geometry (by code), coordinates outside Great Britain.
+    """
+    path = Path(path)
+    file = path.name
+    fmt = _file_format(path, source)
+    if fmt not in GEO_FORMATS:
+        raise _fail(file, f"format {fmt or 'unknown'!r} is not a boundary format ({', '.join(GEO_FORMATS)})")
+    if not path.is_file():
+        raise _fail(file, "the file does not exist")
+    frame = _read_frame(path, fmt, file, source.get("file_layer"))
+    columns = _check_columns(file, source, [c for c in frame.columns if c != frame.geometry.name])
+    notes: list[str] = []
+    if not len(frame):
+        raise _fail(file, "the file has no features")
+    crs = frame.crs.to_string() if frame.crs is not None else "no CRS"
+    frame = _to_bng(frame, file, notes)
+
+    layer = source.get("layer", "")
+    code_format = CODE_FORMATS.get(layer)
+    problems: list[ImportProblem] = []
+    seen: dict[str, int] = {}
+    records: dict[str, list] = {role: [] for role in columns}
+    geoms: list[BaseGeometry] = []
+    repaired: list[str] = []
+    minx, miny, maxx, maxy = BNG_BOUNDS
+    code_col = columns["code"]
+    name_col = columns.get("name")
+    values = {column: frame[column].tolist() for column in set(columns.values())}
+    sound = _sound(frame.geometry.values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # NaN bounds of empty geometries
+        bounds = shapely.bounds(frame.geometry.values)
+    for number, geom in enumerate(frame.geometry.values, 1):
+        data = {column: values[column][number - 1] for column in values}
+        code = _clean_code(data[code_col])
+        name = _clean_code(data[name_col]) if name_col else ""
+        label = _describe(code, name)
+        if not code:
+            problems.append(_problem(f"feature {number} has no {code_col}"))
+            continue
+        if code_format and not code_format[0].match(code):
+            problems.append(ImportProblem(None, code_col, f"feature {number}: {code[:40]!r} is not a {code_format[1]}"))
+            continue
+        if code in seen:
+            problems.append(_problem(f"{label}: appears twice (features {seen[code]} and {number})"))
+            continue
+        seen[code] = number
+        x0, y0, x1, y1 = bounds[number - 1]
+        if geom is not None and not geom.is_empty and not (
+                minx <= x0 and miny <= y0 and x1 <= maxx and y1 <= maxy):   # also false for inf, NaN
+            problems.append(_problem(f"{label}: lies outside Great Britain in {TARGET_CRS} "
+                                     f"(is the file's coordinate reference system right? read as {crs})"))
+            continue
+        valid, reason = (geom, None) if sound[number - 1] else validate(geom)
+        if valid is None:
+            problems.append(_problem(f"{label}: {reason}"))
+            continue
+        snapped, reason_after = _snapped(valid)
+        if snapped is None:
+            problems.append(_problem(f"{label}: {reason_after} after snapping to the {SNAP_METRES:g} m grid"))
+            continue
+        if reason:
+            repaired.append(code)
+            notes.append(f"{file}: {label} was invalid ({reason}); repaired with make_valid")
+        for role, column in columns.items():
+            records[role].append(_clean_code(data[column]))
+        geoms.append(snapped)
+    if problems:
+        raise ImportFailed(problems, source=file)
+    out = gpd.GeoDataFrame(records, geometry=geoms, crs=TARGET_CRS)
+    out.attrs["notes"] = notes
+    out.attrs["repaired"] = repaired
+    return out
+
+
+def _sound(geoms) -> list[bool]:
+    """Which geometries are already valid, non-empty polygons: ``validate`` would return them
+    as they are (it only unions their parts again), so the costly call is skipped for them."""
+    kinds = shapely.get_type_id(geoms)
+    polygonal = (kinds == 3) | (kinds == 6)              # Polygon, MultiPolygon
+    return list(polygonal & shapely.is_valid(geoms) & ~shapely.is_empty(geoms))
+
+
+def _snapped(geom: BaseGeometry) -> tuple[BaseGeometry | None, str | None]:
+    """``geom`` snapped to the storage grid; polygons kept (snapping can leave a collection)."""
+    snapped = snap(geom)
+    if snapped.geom_type in ("Polygon", "MultiPolygon") and not snapped.is_empty:
+        return snapped, None
+    return validate(snapped)
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+@dataclass
+class Table:
+    """A table layer: ``rows`` keyed by code; ``notes`` for the report."""
+
+    file: str
+    rows: dict[str, object] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_csv(path: Path, source: dict) -> tuple[str, csv.DictReader, dict[str, str]]:
+    file = path.name
+    if (source.get("format") or "csv").lower() not in TABLE_FORMATS:
+        raise _fail(file, f"format {source.get('format')!r} is not a table format (csv)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _fail(file, f"cannot read the file: {exc.strerror}") from None
+    if b"\x00" in data[:65536]:
+        raise _fail(file, "the file is binary, not CSV text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _fail(file, f"byte {exc.start} is not UTF-8; save the file as CSV UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    columns = _check_columns(file, source, header)
+    return file, reader, columns
+
+
+def _coordinate(value: str, row: int, column: str, bounds: tuple[float, float],
+                problems: list[ImportProblem]) -> float | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        problems.append(ImportProblem(row, column, f"{value[:40]!r} is not a number"))
+        return None
+    if not math.isfinite(number) or not bounds[0] <= number <= bounds[1]:
+        problems.append(ImportProblem(row, column, f"{value[:40]!r} is outside the United Kingdom "
+                                                   f"({bounds[0]} to {bounds[1]})"))
+        return None
+    return number
+
+
+def read_locations(path: Path | str, source: dict) -> Table:
+    """Practice locations (layer ``practices``, key: practice code) or postcode centroids (layer
+    ``postcodes``, key: postcode without spaces, upper case) from a CSV: key -> (latitude,
+    longitude) in EPSG:4326, or None when the row has no coordinates."""
+    path = Path(path)
+    file, reader, columns = _read_csv(path, source)
+    key_role = "postcode" if source.get("layer") == "postcodes" else "code"
+    key_col, lat_col, lon_col = columns[key_role], columns["latitude"], columns["longitude"]
+    table = Table(file)
+    problems: list[ImportProblem] = []
+    missing = 0
+    try:
+        for record in reader:
+            row = reader.line_num
+            key = (record.get(key_col) or "").strip().upper()
+            if key_role == "postcode":
+                key = key.replace(" ", "")
+            if not key:
+                continue
+            if key_role == "code" and not PRACTICE_CODE.match(key):
+                problems.append(ImportProblem(row, key_col, f"{key[:40]!r} is not a practice code"))
+                continue
+            lat = _coordinate(record.get(lat_col) or "", row, lat_col, UK_LAT, problems)
+            lon = _coordinate(record.get(lon_col) or "", row, lon_col, UK_LON, problems)
+            if lat is None or lon is None:
+                missing += 1
+                table.rows.setdefault(key, None)
+            else:
+                table.rows[key] = (lat, lon)
+            if len(problems) > MAX_REPORTED:
+                break
+    except csv.Error as exc:
+        problems.append(ImportProblem(reader.line_num, None, f"not valid CSV ({exc})"))
+    if problems:
+        raise ImportFailed(problems, source=file)
+    if missing:
+        table.notes.append(f"{file}: {missing} row{'s' if missing != 1 else ''} without coordinates")
+    return table
+
+
+def read_population(path: Path | str, source: dict) -> Table:
+    """Resident population by small-area code from a CSV: code -> whole number."""
+    path = Path(path)
+    file, reader, columns = _read_csv(path, source)
+    code_col, pop_col = columns["code"], columns["population"]
+    table = Table(file)
+    problems: list[ImportProblem] = []
+    try:
+        for record in reader:
+            row = reader.line_num
+            code = (record.get(code_col) or "").strip()
+            value = (record.get(pop_col) or "").strip().replace(",", "")
+            if not code:
+                continue
+            if not value.isdigit():
+                problems.append(ImportProblem(row, pop_col, f"{value[:40]!r} is not a whole number"))
+            else:
+                table.rows[code] = int(value)
+            if len(problems) > MAX_REPORTED:
+                break
+    except csv.Error as exc:
+        problems.append(ImportProblem(reader.line_num, None, f"not valid CSV ({exc})"))
+    if problems:
+        raise ImportFailed(problems, source=file)
+    return table
+
+
+# --- uploads -----------------------------------------------------------------------------------
+
+def sniff(data: bytes) -> str | None:
+    """'geojson', 'gpkg' or 'shp-zip' by the content of a file, or None."""
+    if data.startswith(GPKG_MAGIC):
+        return "gpkg"
+    if data.startswith(ZIP_MAGIC):
+        return "shp-zip"
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+        return "geojson"
+    return None
+
+
+_SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "shp-zip": ".zip"}
+
+
+def read_polygon_upload(data: bytes, filename: str, max_bytes: int) -> BaseGeometry:
+    """The polygon (or multipolygon) of an uploaded PCN area, in EPSG:27700, valid and snapped.
+
+    The format is recognised by content: GeoJSON (starts with ``{``), GeoPackage (SQLite
+    header) or a zipped shapefile (zip header). The file must hold polygons; they are united.
+    Anything else raises ``ImportFailed`` with a message for the user.
+    """
+    check_size(len(data), max_bytes)
+    fmt = sniff(data)
+    if fmt is None:
+        raise ImportFailed([_problem(
+            "the file is not a GeoJSON, GeoPackage or zipped shapefile (recognised by its content, "
+            f"which starts with {data[:8]!r})")], source=filename)
+    with tempfile.TemporaryDirectory(prefix="pcnreg-upload-") as tmp:
+        path = Path(tmp) / f"upload{_SUFFIX[fmt]}"
+        path.write_bytes(data)
+        if fmt == "shp-zip":
+            _check_zip_size(path, filename, max_bytes * ZIP_EXPANSION_LIMIT)
+        layer = _polygon_layer(path) if fmt == "gpkg" else None
+        try:
+            frame = _read_frame(path, fmt, filename, layer)
+        except ImportFailed as exc:
+            exc.source = filename
+            raise
+        frame = _to_bng(frame, filename, [])
+    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    minx, miny, maxx, maxy = BNG_BOUNDS
+    x0, y0, x1, y1 = frame.total_bounds if len(frame) else (0.0, 0.0, 0.0, 0.0)
+    if not (minx <= x0 and miny <= y0 and x1 <= maxx and y1 <= maxy):     # also false for inf, NaN
+        raise ImportFailed([_problem("the area lies outside Great Britain (is its coordinate reference system "
+                                     "right? GeoJSON must be in longitude/latitude, EPSG:4326)")], source=filename)
+    # Each feature made valid; its polygons kept (points and lines say nothing of an area).
+    polygons = [valid for geom in frame.geometry.values if (valid := validate(geom)[0]) is not None]
+    if not polygons:
+        kinds = sorted({g.geom_type for g in frame.geometry.values if g is not None}) or ["none"]
+        raise ImportFailed([_problem(
+            "the file holds no polygon: a PCN area must be a polygon or multipolygon "
+            f"(found: {', '.join(kinds)})")], source=filename)
+    area, reason = _snapped(shapely.union_all(polygons))
+    if area is None:
+        raise ImportFailed([_problem(f"the area is unusable: {reason}")], source=filename)
+    return area
+
+
+def _check_zip_size(path: Path, filename: str, limit: int) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except ZIP_ERRORS as exc:
+        raise _fail(filename, f"not a readable zip file ({exc})") from None
+    if total > limit:
+        raise _fail(filename, f"the zip file expands to {total:,} bytes; at most {limit:,} are allowed")
+
+
+def _polygon_layer(path: Path) -> str | None:
+    """The first layer of a GeoPackage that holds polygons (None: let GDAL choose)."""
+    import pyogrio
+
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception:
+        return None
+    for name, kind in layers:
+        if kind and "polygon" in str(kind).lower():
+            return str(name)
+    return None
