@@ -4,7 +4,8 @@
 - the rules on a synthetic England-sized configuration (7,000 practices, 1,250 PCNs),
   against the demo: does the rule engine scale linearly with practices?
 - the national epraccur import (14,357 rows) and list-size import (6,601 rows), when
-  ../shared/geodata is present.
+  ../shared/geodata is present;
+- the geography benchmarks of ``benchmarks/geography.py`` (install, PCN areas, maps), likewise.
 
 Runs on a temporary SQLite database (or PCNREG_DATABASE_URL if set). Timings are medians of
 several repetitions; only the ratios are meant to be compared between machines.
@@ -87,6 +88,12 @@ def main() -> int:
                 lambda: import_list_sizes(sizes, source="gp-reg-pat-prac-all-2021-06.csv"), repeat=3)
         db.session.remove()
 
+    geo_rows = []
+    if geodata and Path(geodata, "lsoa11-nottinghamshire.geojson").is_file():
+        from .geography import run as run_geography
+
+        geo_rows = run_geography(app, Path(geodata))
+
     base = results["rules on demo (135 practices)"]
     print(f"{'measure':45} {'seconds':>10} {'x rules-on-demo':>16}")
     for name, seconds in results.items():
@@ -94,6 +101,12 @@ def main() -> int:
     scale = results["rules on England-size (7,000 practices)"] / base
     print(f"\nEngland-size rules / demo rules = {scale:.1f} for {7000 / 135:.1f}x the practices "
           f"({'linear or better' if scale <= 2 * 7000 / 135 else 'worse than linear'})")
+    if geo_rows:
+        print(f"\n{'geography':45} {'seconds':>10} {'floor s':>9} {'x floor':>8}  note")
+        for name, seconds, floor, note in geo_rows:
+            print(f"{name:45} {seconds:10.4f} {floor:9.4f} {seconds / floor:8.1f}  {note}")
+    else:
+        print("\nNo geodata (PCNREG_GEODATA): geography benchmarks skipped.")
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable, Iterable, Literal
 
+from .geometry import components, overlaps, parts, share_outside, shares
 from .types import Configuration, Finding, Pcn, Practice, Subject
 
 Rule = Callable[[Configuration], Iterable[Finding]]
@@ -170,8 +171,6 @@ def pcn_contiguous(config: Configuration) -> Iterable[Finding]:
     """A PCN's area must be one contiguous area. Built from blocks: the blocks' adjacency (with
     'treat as adjacent' pairs) decides; uploaded: the polygon's parts. A single-practice PCN is
     contiguous by definition."""
-    from .geometry import components, parts
-
     for geo, pcn, area in _geo_pcns(config):
         if len(pcn.members) <= 1:
             continue
@@ -191,8 +190,6 @@ def pcn_contiguous(config: Configuration) -> Iterable[Finding]:
 
 def pcn_outside_place(config: Configuration) -> Iterable[Finding]:
     """A PCN's area should lie inside its place (ICP)."""
-    from .geometry import share_outside
-
     for geo, pcn, area in _geo_pcns(config):
         place = geo.places.get(pcn.place or "")
         if place is None:
@@ -207,8 +204,6 @@ def pcn_outside_place(config: Configuration) -> Iterable[Finding]:
 
 def pcn_local_authorities(config: Configuration) -> Iterable[Finding]:
     """A PCN touching several local authorities: each with its share of area and of patients."""
-    from .geometry import shares
-
     for geo, pcn, area in _geo_pcns(config):
         by_area = shares(area, {code: g for code, (_, g, _) in geo.local_authorities.items()})
         by_area = {c: v for c, v in by_area.items() if v >= MIN_LOCAL_AUTHORITY_SHARE}
@@ -294,8 +289,6 @@ def area_gaps(config: Configuration) -> Iterable[Finding]:
 
 def area_overlaps(config: Configuration) -> Iterable[Finding]:
     """Uploaded areas must not overlap other PCNs' areas."""
-    from .geometry import overlaps
-
     geo = config.geography
     if geo is None or "upload" not in geo.pcn_area_source.values():
         return
