@@ -346,3 +346,93 @@ class GeodataLoad(db.Model):
     files: Mapped[str] = mapped_column(Text)          # JSON: file name -> sha256
     summary: Mapped[str] = mapped_column(Text)        # JSON: counts and problems reported
     loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- accounts, roles and the audit trail --------------------------------------------------------
+
+class User(db.Model):
+    """A person who signs in. No default passwords: a user sets one through a one-time invite."""
+
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)      # stored lower-case
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))    # argon2; None until set
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    roles: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="RoleAssignment.id")
+
+
+class RoleAssignment(db.Model):
+    """A role a user holds, scoped to where it applies (scope_type + scope_id)."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "scope_type", "scope_id", name="uq_role_assignment_grant"),
+        CheckConstraint(
+            "role IN ('system_admin', 'commissioner', 'pcn_lead', 'practice_rep', 'returning_officer', "
+            "'committee_member', 'viewer')", name="role"),
+        CheckConstraint(
+            "scope_type IN ('all', 'system', 'commissioner', 'pcn', 'practice', 'committee')", name="scope_type"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    scope_type: Mapped[str] = mapped_column(String(12), default="all")
+    scope_id: Mapped[int | None] = mapped_column(Integer)   # id of the system/commissioner/pcn/practice/committee
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class Invite(db.Model):
+    """A one-time sign-in link: only the SHA-256 of its token is stored."""
+
+    __tablename__ = "invite"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    user: Mapped[User] = relationship()
+
+
+class SignInAttempt(db.Model):
+    """Failed and successful sign-ins, for slowing down guessing per account and per address."""
+
+    __tablename__ = "sign_in_attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    address: Mapped[str] = mapped_column(String(45), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    success: Mapped[bool] = mapped_column(default=False)
+
+
+class AuditEvent(db.Model):
+    """An append-only, hash-chained record of a change: each event stores the hash of the
+    previous one (``pcnreg audit verify`` recomputes the chain). Written in the same
+    transaction as the change it records."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)      # 1, 2, 3, … with no gaps
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor: Mapped[str] = mapped_column(String(254))            # e-mail, or "cli:<os user>", or "system"
+    actor_role: Mapped[str | None] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(60))
+    round_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    pcn_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    before: Mapped[str | None] = mapped_column(Text)            # canonical JSON
+    after: Mapped[str | None] = mapped_column(Text)             # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -26,6 +26,7 @@ TABLES = {
     "system", "place", "local_authority", "commissioner", "practice", "list_size",
     "registration_round", "pcn", "membership", "config_version", "config_change",
     "size_exception", "block", "block_assignment", "pcn_area", "adjacent_pair", "geodata_load",
+    "user_account", "role_assignment", "invite", "sign_in_attempt", "audit_event",
 }
 
 

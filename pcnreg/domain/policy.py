@@ -1,0 +1,123 @@
+"""Authorisation: may this user do this action on this object? The one place that decides.
+
+Every view, API endpoint and CLI command that reads a draft or changes data asks
+``allowed(principal, action, target)``. Roles are scoped: a grant applies to everything
+('all'), to one system, commissioner, PCN, practice or committee. ``ROLE_ACTIONS`` says which
+actions each role may take within its scope; ``covers`` says whether a scope reaches a target.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["system_admin", "commissioner", "pcn_lead", "practice_rep", "returning_officer",
+               "committee_member", "viewer"]
+ScopeType = Literal["all", "system", "commissioner", "pcn", "practice", "committee"]
+
+ROLES: tuple[str, ...] = ("system_admin", "commissioner", "pcn_lead", "practice_rep", "returning_officer",
+                          "committee_member", "viewer")
+ROLE_TITLES = {
+    "system_admin": "System administrator", "commissioner": "Commissioner", "pcn_lead": "PCN lead",
+    "practice_rep": "Practice representative", "returning_officer": "LMC returning officer",
+    "committee_member": "Committee member", "viewer": "Viewer (read only)",
+}
+# Where each role may be scoped (the first is the usual one).
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {
+    "system_admin": ("all",),
+    "commissioner": ("commissioner", "system"),
+    "pcn_lead": ("pcn",),
+    "practice_rep": ("practice",),
+    "returning_officer": ("system",),
+    "committee_member": ("committee",),
+    "viewer": ("system", "all"),
+}
+
+# Actions. Reading drafts needs a role in scope; changing needs the action in ROLE_ACTIONS.
+VIEW = "view"                          # a round's configuration, findings, maps, versions (drafts)
+EDIT_CONFIGURATION = "edit_configuration"   # create/rename/merge/split/move/restore, exceptions, areas
+IMPORT_DATA = "import_data"            # national practice and list-size files, geodata
+VIEW_AUDIT = "view_audit"
+MANAGE_USERS = "manage_users"
+ACTIONS = (VIEW, EDIT_CONFIGURATION, IMPORT_DATA, VIEW_AUDIT, MANAGE_USERS)
+
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "system_admin": frozenset(ACTIONS),
+    "commissioner": frozenset({VIEW, EDIT_CONFIGURATION, IMPORT_DATA, VIEW_AUDIT}),
+    "pcn_lead": frozenset({VIEW}),
+    "practice_rep": frozenset({VIEW}),
+    "returning_officer": frozenset({VIEW}),
+    "committee_member": frozenset({VIEW}),
+    "viewer": frozenset({VIEW}),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    scope_type: str = "all"
+    scope_id: int | None = None
+    system_id: int | None = None    # the system the scoped object belongs to (resolved by the service)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a signed-in user's grants (anonymous: no grants)."""
+
+    user_id: int | None = None
+    grants: frozenset[Grant] = frozenset()
+
+    @property
+    def authenticated(self) -> bool:
+        return self.user_id is not None
+
+
+ANONYMOUS = Principal()
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an action is about. Empty sets mean "not about such objects"; a target with no
+    system is a whole-instance object (users, national imports)."""
+
+    system_id: int | None = None
+    commissioner_ids: frozenset[int] = field(default_factory=frozenset)
+    pcn_ids: frozenset[int] = field(default_factory=frozenset)
+    practice_ids: frozenset[int] = field(default_factory=frozenset)
+    committee_id: int | None = None
+    # PCNs and practices under a commissioner are reached by a commissioner's grant: the caller
+    # puts the lead commissioners of the PCNs and the commissioners of the practices in
+    # ``commissioner_ids``.
+
+
+def covers(grant: Grant, target: Target) -> bool:
+    """Whether a grant's scope reaches everything the target is about."""
+    kind, sid = grant.scope_type, grant.scope_id
+    if kind == "all":
+        return True
+    if kind == "system":
+        return target.system_id is not None and target.system_id == sid
+    if kind == "commissioner":
+        return bool(target.commissioner_ids) and target.commissioner_ids <= {sid}
+    if kind == "pcn":
+        return bool(target.pcn_ids) and target.pcn_ids <= {sid}
+    if kind == "practice":
+        return bool(target.practice_ids) and target.practice_ids <= {sid}
+    if kind == "committee":
+        return target.committee_id is not None and target.committee_id == sid
+    return False
+
+
+def allowed(principal: Principal, action: str, target: Target) -> bool:
+    """May ``principal`` do ``action`` on ``target``? Anonymous principals may do nothing here:
+    public pages (published configurations, declared results) do not ask."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    return any(action in ROLE_ACTIONS.get(g.role, frozenset()) and covers(g, target) for g in principal.grants)
+
+
+def may_view_round(principal: Principal, system_id: int) -> bool:
+    """Reading a round's drafts: any role whose scope lies inside the round's system. Narrower
+    grants (a commissioner, PCN, practice, committee of the system) see the round too, since
+    their object is part of it."""
+    return any(VIEW in ROLE_ACTIONS.get(g.role, frozenset())
+               and (g.scope_type == "all" or g.system_id == system_id) for g in principal.grants)
