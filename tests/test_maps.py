@@ -18,6 +18,7 @@ import re
 import shutil
 import struct
 import time
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,6 +30,7 @@ from pcnreg import create_app
 from pcnreg.domain.geometry import ADJACENCY_BUFFER_METRES, snap
 from pcnreg.extensions import db as _db
 from pcnreg.models import (
+    AdjacentPair,
     Block,
     BlockAssignment,
     ConfigVersion,
@@ -564,6 +566,268 @@ def test_block_move_needs_a_choice_and_a_csrf_token(geo, geo_app, gclient):
     assert block_pcn(code) == int(key)
     page = gclient.get(f"/rounds/{geo.id}/pcns/{key}/map").get_data(as_text=True)
     assert 'name="csrf_token"' in page
+
+
+# --- an uploaded area --------------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def area_row(key: str) -> tuple[str, bytes]:
+    _db.session.expire_all()
+    row = _db.session.scalar(select(PcnArea).where(PcnArea.pcn_id == int(key)))
+    return row.source, bytes(row.geometry)
+
+
+def polygon_file(geom, fmt: str = "geojson", tmp_path: Path | None = None) -> bytes:
+    """An EPSG:27700 geometry as an upload: GeoJSON (EPSG:4326), GeoPackage or zipped shapefile."""
+    frame = gpd.GeoDataFrame({"name": ["drawn in a GIS"]}, geometry=[geom], crs=27700)
+    if fmt == "geojson":
+        return frame.to_crs(4326).to_json().encode()
+    folder = tmp_path / fmt
+    folder.mkdir()
+    if fmt == "gpkg":
+        frame.to_file(folder / "area.gpkg", driver="GPKG", layer="area")
+        return (folder / "area.gpkg").read_bytes()
+    frame.to_file(folder / "area.shp")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for part in sorted(folder.iterdir()):
+            zf.write(part, part.name)
+    return out.getvalue()
+
+
+def upload(client, rnd, key: str, content: bytes, filename: str = "area.geojson"):
+    return client.post(f"/rounds/{rnd.id}/pcns/{key}/area", data={"area_file": (io.BytesIO(content), filename)},
+                       content_type="multipart/form-data")
+
+
+def test_uploading_an_area_replaces_it_and_the_findings_show_the_overlap(geo, gclient):
+    _, key, neighbour, _ = border_block(geo)
+    name, other = _db.session.get(Pcn, int(key)).name, _db.session.get(Pcn, int(neighbour)).name
+    page = gclient.get(f"/rounds/{geo.id}/pcns/{key}/map")
+    assert "Replace this PCN's area with an uploaded polygon" in visible(page)
+    assert "Go back to the area made of its blocks" not in visible(page)
+    assert f'action="/rounds/{geo.id}/pcns/{key}/area"' in page.get_data(as_text=True)
+    before_map = gclient.get(f"/rounds/{geo.id}/map.html").get_data(as_text=True)
+    drawn = stored_area(key).buffer(400)             # overlaps its neighbours by a 400 m strip
+
+    response = upload(gclient, geo, key, polygon_file(drawn))
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/rounds/{geo.id}/pcns/{key}/map")
+    assert area_row(key)[0] == "upload"
+    assert stored_area(key).area == pytest.approx(drawn.area, rel=1e-4)
+    assert shapely.hausdorff_distance(stored_area(key), drawn) < 2      # snapped to the metre
+
+    shown = visible(gclient.get(response.headers["Location"]))
+    assert f"The area of {name} is now the polygon in area.geojson" in shown
+    assert f"The area of {name} is an uploaded polygon" in shown
+    assert "Go back to the area made of its blocks" in shown
+    assert f"{drawn.area / 1e6:,.1f} km²" in shown
+    findings = gclient.get(f"/rounds/{geo.id}/findings", query_string={"rule": "area_overlaps"})
+    assert findings.status_code == 200
+    a, b = re.escape(name), re.escape(other)
+    assert re.search(rf"Overlapping PCN areas .*?({a}'s area overlaps {b}'s|{b}'s area overlaps {a}'s) by "
+                     rf"\d+\.\d\d km²", visible(findings))
+    assert gclient.get(f"/rounds/{geo.id}/map.html").get_data(as_text=True) != before_map
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp-zip"])
+def test_geopackages_and_zipped_shapefiles_are_recognised_by_content(geo, gclient, tmp_path, fmt):
+    key = pcn_keys()[0]
+    drawn = stored_area(key).buffer(-200)
+    response = upload(gclient, geo, key, polygon_file(drawn, fmt, tmp_path), filename="area.dat")
+    assert response.status_code == 302, visible(response)
+    assert area_row(key)[0] == "upload"
+    assert stored_area(key).area == pytest.approx(drawn.area, rel=1e-4)
+
+
+def test_going_back_to_the_area_made_of_blocks(geo, gclient):
+    key = pcn_keys()[0]
+    name = _db.session.get(Pcn, int(key)).name
+    original = area_row(key)
+    assert original[0] == "blocks"
+    assert upload(gclient, geo, key, polygon_file(stored_area(key).buffer(250))).status_code == 302
+    assert area_row(key)[0] == "upload"
+    assert f'action="/rounds/{geo.id}/pcns/{key}/area/revert"' in gclient.get(
+        f"/rounds/{geo.id}/pcns/{key}/map").get_data(as_text=True)
+
+    response = gclient.post(f"/rounds/{geo.id}/pcns/{key}/area/revert")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/rounds/{geo.id}/pcns/{key}/map")
+    assert area_row(key)[0] == "blocks"
+    assert areas.from_wkb(area_row(key)[1]).equals_exact(areas.from_wkb(original[1]), 1e-6)
+    shown = visible(gclient.get(response.headers["Location"]))
+    assert f"The area of {name} is made of its blocks again" in shown
+    assert "Go back to the area made of its blocks" not in shown
+
+    again = gclient.post(f"/rounds/{geo.id}/pcns/{key}/area/revert")
+    assert again.status_code == 400
+    assert f"The area of {name} is already made of its blocks" in visible(again)
+    assert area_row(key)[0] == "blocks"
+
+
+@pytest.mark.parametrize("content, filename, message", [
+    (PNG, "area.png", "area.png: the file is not a GeoJSON, GeoPackage or zipped shapefile"),
+    (b"", "empty.geojson", "empty.geojson: the file is empty"),
+    (b"{not json at all", "broken.geojson", "broken.geojson:"),
+    (json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+                 "geometry": {"type": "Point", "coordinates": [-1.1, 53.0]}}]}).encode(),
+     "point.geojson", "the file holds no polygon"),
+    (json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+                 "geometry": {"type": "Polygon", "coordinates": [[[450000, 350000], [451000, 350000],
+                                                                  [451000, 351000], [450000, 350000]]]}}]}).encode(),
+     "metres.geojson", "the area lies outside Great Britain"),
+    (b"PK\x03\x04 not really a zip", "area.zip", "area.zip:"),
+])
+def test_bad_files_are_refused_and_nothing_changes(geo, gclient, content, filename, message):
+    key = pcn_keys()[0]
+    before = area_row(key)
+    response = upload(gclient, geo, key, content, filename)
+    assert response.status_code == 400
+    shown = visible(response)
+    assert "There is a problem" in shown and message in shown
+    assert shown.startswith("Error: Map of")
+    assert 'href="#area_file"' in response.get_data(as_text=True)
+    assert area_row(key) == before
+
+
+def test_an_upload_needs_a_file(geo, gclient):
+    key = pcn_keys()[0]
+    before = area_row(key)
+    response = gclient.post(f"/rounds/{geo.id}/pcns/{key}/area", data={}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "Choose a file with the PCN's area" in visible(response)
+    assert area_row(key) == before
+
+
+def test_an_uploaded_area_shows_escaped_names(geo, gclient):
+    key = pcn_keys()[0]
+    config_svc.rename_pcn(geo, key, "<img src=x onerror=alert(1)>", author="Test", reason="escaping")
+    assert upload(gclient, geo, key, polygon_file(stored_area(key).buffer(100)), "<b>x</b>.geojson").status_code == 302
+    page = gclient.get(f"/rounds/{geo.id}/pcns/{key}/map").get_data(as_text=True)
+    assert "<img src=x" not in page and "<b>x</b>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt; is an uploaded polygon" in page
+
+
+# --- blocks treated as adjacent --------------------------------------------------------------------------------
+
+def own_and_far_blocks(key: str) -> tuple[str, str]:
+    """A block of the PCN and a block of another PCN more than 5 km from it."""
+    rows = _db.session.execute(select(Block.code, Block.geometry, BlockAssignment.pcn_id).join(
+        BlockAssignment, BlockAssignment.block_id == Block.id).order_by(Block.code)).all()
+    own = next((c, areas.from_wkb(w)) for c, w, p in rows if p == int(key))
+    far = next(c for c, w, p in rows if p != int(key) and areas.from_wkb(w).distance(own[1]) > 5000)
+    return own[0], far
+
+
+def pairs() -> int:
+    return _db.session.scalar(select(func.count()).select_from(AdjacentPair))
+
+
+def test_recording_two_blocks_as_adjacent_lists_them(geo, gclient):
+    key = pcn_keys()[0]
+    own, far = own_and_far_blocks(key)
+    page = gclient.get(f"/rounds/{geo.id}/pcns/{key}/map")
+    assert "No block of" in visible(page) and "Treat two blocks as adjacent" in visible(page)
+
+    response = gclient.post(f"/rounds/{geo.id}/pcns/{key}/adjacent", data={
+        "block_a": f" {far.lower()} ", "block_b": own, "reason": "The ferry across the Trent",
+        "recorded_by": "Jo Bloggs, Place committee"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/rounds/{geo.id}/pcns/{key}/map")
+    assert pairs() == 1
+    pair = _db.session.scalar(select(AdjacentPair))
+    assert {pair.block_a.code, pair.block_b.code} == {own, far}
+    assert (pair.reason, pair.recorded_by) == ("The ferry across the Trent", "Jo Bloggs, Place committee")
+
+    shown = visible(gclient.get(response.headers["Location"]))
+    assert f"Blocks {far} and {own} are now treated as adjacent" in shown
+    today = pair.recorded_at
+    row = re.search(rf"{own} [^|]*? {far} .*?The ferry across the Trent Jo Bloggs, Place committee "
+                    rf"{today.day} {today:%B %Y}", shown)
+    assert row, shown
+    # The other block's PCN lists the pair too, with its own block first.
+    other = str(block_pcn(far))
+    assert re.search(rf"{far} [^|]*? {own} .*?The ferry across the Trent",
+                     visible(gclient.get(f"/rounds/{geo.id}/pcns/{other}/map")))
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"block_a": "E01999999"}, "There is no block E01999999 in"),
+    ({"block_b": "NOT-A-BLOCK"}, "There is no block NOT-A-BLOCK in"),
+    ({"block_b": "{own}"}, "Enter two different blocks"),
+    ({"block_a": ""}, "Enter the code of the first block"),
+    ({"reason": "  "}, "Enter why the blocks are treated as adjacent"),
+    ({"recorded_by": ""}, "Enter who agreed that the blocks are treated as adjacent"),
+])
+def test_adjacent_blocks_are_checked_and_nothing_is_written(geo, gclient, data, message):
+    key = pcn_keys()[0]
+    own, far = own_and_far_blocks(key)
+    form = {"block_a": own, "block_b": far, "reason": "Island", "recorded_by": "Jo"}
+    form.update({k: v.format(own=own) for k, v in data.items()})
+    response = gclient.post(f"/rounds/{geo.id}/pcns/{key}/adjacent", data=form)
+    assert response.status_code == 400
+    shown = visible(response)
+    assert "There is a problem" in shown and message in shown
+    assert response.get_data(as_text=True).count('class="nhsuk-error-summary"') == 1
+    assert pairs() == 0
+
+
+def test_a_pair_is_recorded_once(geo, gclient):
+    key = pcn_keys()[0]
+    own, far = own_and_far_blocks(key)
+    form = {"block_a": own, "block_b": far, "reason": "Island", "recorded_by": "Jo"}
+    assert gclient.post(f"/rounds/{geo.id}/pcns/{key}/adjacent", data=form).status_code == 302
+    response = gclient.post(f"/rounds/{geo.id}/pcns/{key}/adjacent", data={**form, "block_a": far, "block_b": own})
+    assert response.status_code == 400
+    assert "are already treated as adjacent" in visible(response)
+    assert pairs() == 1
+
+
+# --- the area and adjacency forms: tokens, unknown ids, no geodata ------------------------------------------
+
+def test_area_and_adjacency_posts_need_a_csrf_token(geo, geo_app, gclient):
+    key = pcn_keys()[0]
+    own, far = own_and_far_blocks(key)
+    assert upload(gclient, geo, key, polygon_file(stored_area(key).buffer(100))).status_code == 302
+    before = area_row(key)
+    geo_app.config["WTF_CSRF_ENABLED"] = True
+    adjacent = {"block_a": own, "block_b": far, "reason": "Island", "recorded_by": "Jo"}
+    for response in (upload(gclient, geo, key, polygon_file(stored_area(key).buffer(300))),
+                     gclient.post(f"/rounds/{geo.id}/pcns/{key}/area/revert"),
+                     gclient.post(f"/rounds/{geo.id}/pcns/{key}/adjacent", data=adjacent),
+                     gclient.post(f"/rounds/{geo.id}/pcns/{key}/adjacent", data={**adjacent, "csrf_token": "forged"})):
+        assert response.status_code == 400
+        assert "security token" in visible(response) and "Nothing was changed" in visible(response)
+    assert area_row(key) == before and pairs() == 0
+
+    page = gclient.get(f"/rounds/{geo.id}/pcns/{key}/map").get_data(as_text=True)
+    tokens = re.findall(r'<input name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert len(tokens) == 3                          # the revert, upload and adjacency forms (no repeated id)
+    assert page.count('id="csrf_token"') <= 1
+    response = gclient.post(f"/rounds/{geo.id}/pcns/{key}/adjacent", data={**adjacent, "csrf_token": tokens[-1]})
+    assert response.status_code == 302 and pairs() == 1
+    response = gclient.post(f"/rounds/{geo.id}/pcns/{key}/area/revert", data={"csrf_token": tokens[0]})
+    assert response.status_code == 302 and area_row(key)[0] == "blocks"
+
+
+def test_unknown_ids_give_404_for_the_area_and_adjacency_forms(geo, gclient):
+    key = pcn_keys()[0]
+    for path in ("area", "area/revert", "adjacent"):
+        assert gclient.post(f"/rounds/999/pcns/{key}/{path}", data={}).status_code == 404, path
+        assert gclient.post(f"/rounds/{geo.id}/pcns/99999/{path}", data={}).status_code == 404, path
+        assert gclient.get(f"/rounds/{geo.id}/pcns/{key}/{path}").status_code == 405, path
+
+
+def test_without_geodata_the_area_and_adjacency_forms_are_absent(plain, client):
+    key = pcn_keys()[0]
+    page = visible(client.get(f"/rounds/{plain.id}/pcns/{key}/map"))
+    assert "uploaded polygon" not in page and "Treat two blocks as adjacent" not in page
+    for path in ("area", "area/revert", "adjacent"):
+        response = client.post(f"/rounds/{plain.id}/pcns/{key}/{path}", data={})
+        assert response.status_code == 404, path
+        assert "no geodata is installed" in visible(response)
 
 
 # --- safety and errors ----------------------------------------------------------------------------------------

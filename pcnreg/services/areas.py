@@ -269,7 +269,7 @@ def place_choices(rnd: RegistrationRound) -> list[Place]:
 
 def record_adjacent(block_a: str, block_b: str, *, reason: str, recorded_by: str) -> AdjacentPair:
     """Record that two blocks are treated as adjacent (across a river, to an island). One
-    transaction; areas of every round of the system are refreshed."""
+    transaction. Areas do not change: the pair only joins blocks for the contiguity rule."""
     reason, recorded_by = (reason or "").strip(), (recorded_by or "").strip()
     if not reason or not recorded_by:
         raise AreaError("Enter the reason and who agreed that the blocks are treated as adjacent")

@@ -50,11 +50,13 @@ import shapely
 from branca.element import Element, MacroElement
 from flask import current_app
 from folium.template import Template
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..domain.geometry import ADJACENCY_BUFFER_METRES, MAP_SIMPLIFY_METRES, shares
 from ..extensions import db
 from ..models import (
+    AdjacentPair,
     Block,
     BlockAssignment,
     Commissioner,
@@ -229,6 +231,49 @@ def pcn_facts(data: rounds_svc.RoundData, key: str, rows: list[MapRow] | None = 
                 neighbours.append(by_key[other])
     neighbours.sort(key=lambda r: (r.name.casefold(), r.key))
     return PcnMapFacts(by_key[key], blocks, members, neighbours, area is not None and not area.is_empty)
+
+
+@dataclass
+class PairRow:
+    """Two blocks treated as adjacent; ``code_a`` is a block of the PCN the table is for."""
+
+    code_a: str
+    name_a: str
+    code_b: str
+    name_b: str
+    reason: str
+    recorded_by: str
+    recorded_at: dt.datetime
+
+
+def adjacent_pairs(rnd: RegistrationRound, key: str) -> list[PairRow]:
+    """The 'treat as adjacent' pairs with at least one block in the PCN (in this round), oldest
+    first, the PCN's own block first in each pair."""
+    own = set(db.session.scalars(select(BlockAssignment.block_id).where(
+        BlockAssignment.round_id == rnd.id, BlockAssignment.pcn_id == int(key))))
+    if not own:
+        return []
+    a, b = aliased(Block), aliased(Block)
+    rows = db.session.execute(
+        select(a.id, a.code, a.name, b.code, b.name, AdjacentPair.reason, AdjacentPair.recorded_by,
+               AdjacentPair.recorded_at)
+        .join(a, a.id == AdjacentPair.block_a_id).join(b, b.id == AdjacentPair.block_b_id)
+        .where(a.system_id == rnd.system_id,
+               or_(AdjacentPair.block_a_id.in_(own), AdjacentPair.block_b_id.in_(own)))
+        .order_by(AdjacentPair.recorded_at, AdjacentPair.id)).all()
+    out = []
+    for a_id, code_a, name_a, code_b, name_b, reason, by, at in rows:
+        if a_id not in own:
+            code_a, name_a, code_b, name_b = code_b, name_b, code_a, name_a
+        out.append(PairRow(code_a, name_a, code_b, name_b, reason, by, at))
+    return out
+
+
+def unknown_blocks(rnd: RegistrationRound, codes: list[str]) -> list[str]:
+    """The codes among ``codes`` that name no block of the round's system, in the given order."""
+    known = set(db.session.scalars(select(Block.code).where(Block.system_id == rnd.system_id,
+                                                            Block.code.in_(codes))))
+    return [c for c in dict.fromkeys(codes) if c not in known]
 
 
 # --- geometry for display ---------------------------------------------------------------------------
