@@ -172,6 +172,23 @@ def revert_area_command(pcn: str, round_name: str | None) -> None:
     click.echo(f"The area of {pcn} is the union of its blocks again.")
 
 
+@click.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify_command() -> None:
+    """Recompute the chain; exit 1 naming the first broken event."""
+    from .services.audit import verify
+
+    result = verify()
+    click.echo(result.line())
+    if not result.ok:
+        sys.exit(1)
+
+
 def register(cli: click.Group) -> None:
     from .cli_geodata import register as register_geodata
     from .cli_import import register as register_import
@@ -180,5 +197,6 @@ def register(cli: click.Group) -> None:
     cli.add_command(validate_command)
     cli.add_command(export_group)
     cli.add_command(areas_group)
+    cli.add_command(audit_group)
     register_import(cli)
     register_geodata(cli)

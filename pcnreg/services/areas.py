@@ -17,6 +17,7 @@ from shapely.geometry import Point
 from sqlalchemy import delete, func, select
 
 from ..domain import geometry
+from . import audit
 from ..domain.types import Geography
 from ..extensions import db
 from ..models import (
@@ -172,6 +173,9 @@ def move_block(rnd: RegistrationRound, block_code: str, to_key: str) -> RefreshR
         if area is not None and from_wkb(area.geometry).distance(from_wkb(block.geometry)) > \
                 geometry.ADJACENCY_BUFFER_METRES and not _paired_with(block, rnd, pcn):
             raise AreaError(f"{block.name} does not touch {pcn.name}'s area: move blocks to a neighbouring PCN")
+        audit.record(action="area.move_block", object_type="block", object_id=block.code,
+                     before={"pcn": row.pcn_id if row else None}, after={"pcn": pcn.id}, round_id=rnd.id,
+                     pcn_id=pcn.id)
         if row is None:
             db.session.add(BlockAssignment(round_id=rnd.id, block_id=block.id, pcn_id=pcn.id, method="manual"))
         else:
@@ -288,6 +292,8 @@ def record_adjacent(block_a: str, block_b: str, *, reason: str, recorded_by: str
             raise AreaError(f"{a.code} and {b.code} are already treated as adjacent")
         pair = AdjacentPair(block_a_id=a.id, block_b_id=b.id, reason=reason, recorded_by=recorded_by[:200])
         db.session.add(pair)
+        audit.record(action="area.adjacent_pair", object_type="block", object_id=f"{a.code}+{b.code}",
+                     after={"blocks": [a.code, b.code], "reason": reason, "recorded_by": recorded_by})
         db.session.commit()
         return pair
     except Exception:
@@ -307,6 +313,11 @@ def upload_area(rnd: RegistrationRound, pcn_key: str, data: bytes, filename: str
     try:
         row = db.session.scalar(select(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == pcn.id))
         digest = hashlib.sha256(data).hexdigest()
+        audit.record(action="area.upload", object_type="pcn", object_id=str(pcn.id),
+                     before={"source": row.source if row else None}, after={"source": "upload", "file": filename,
+                                                                           "sha256": digest,
+                                                                           "area_km2": round(geom.area / 1e6, 3)},
+                     round_id=rnd.id, pcn_id=pcn.id)
         if row is None:
             row = PcnArea(round_id=rnd.id, pcn_id=pcn.id, source="upload", fingerprint=digest, geometry=to_wkb(geom))
             db.session.add(row)
@@ -322,8 +333,12 @@ def upload_area(rnd: RegistrationRound, pcn_key: str, data: bytes, filename: str
 def revert_area(rnd: RegistrationRound, pcn_key: str) -> RefreshReport:
     """Drop an uploaded area: the PCN's area is the union of its blocks again."""
     try:
-        db.session.execute(delete(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == int(pcn_key),
-                                                 PcnArea.source == "upload"))
+        removed = db.session.execute(delete(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == int(pcn_key),
+                                                           PcnArea.source == "upload")).rowcount
+        if removed:
+            audit.record(action="area.revert", object_type="pcn", object_id=str(pcn_key),
+                         before={"source": "upload"}, after={"source": "blocks"}, round_id=rnd.id,
+                         pcn_id=int(pcn_key))
         report = refresh(rnd)
         db.session.commit()
         return report

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -28,7 +28,7 @@ from ..models import (
     Practice,
     RegistrationRound,
 )
-from . import areas
+from . import areas, audit
 from . import rounds as rounds_svc
 
 EditError = edits.EditError
@@ -132,8 +132,19 @@ def _save(rnd: RegistrationRound, desired: ConfigState, *, kind: str, author: st
                                       pcn_id=int(c.to_pcn)))
     rnd.head_version_id = version.id
     db.session.flush()
+    audit.record(action=f"configuration.{kind}", object_type="config_version", object_id=str(version.number),
+                 before={"version": version.parent.number if version.parent else None},
+                 after={"version": version.number, "author": version.author, "reason": version.reason,
+                        "changes": [{k: v for k, v in asdict(c).items() if v is not None} for c in changes]},
+                 round_id=rnd.id, pcn_id=_single_pcn(changes))
     areas.refresh(rnd)   # block assignments and PCN areas follow the new grouping (no-op without geodata)
     return version
+
+
+def _single_pcn(changes: list[Change]) -> int | None:
+    """The PCN a version is about, when it is about one PCN (for the PCN's audit page)."""
+    keys = {k for c in changes for k in (c.from_pcn, c.to_pcn, c.pcn) if k is not None}
+    return int(next(iter(keys))) if len(keys) == 1 else None
 
 
 def _commit(fn):

@@ -31,6 +31,7 @@ from ..models import (
     RegistrationRound,
     System,
 )
+from . import audit
 from .configuration import _save
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "demo_data"
@@ -185,6 +186,8 @@ def _load(spec: dict, geodata: Path | None) -> DemoReport:
     db.session.flush()
     state_pcns = {str(pcn.id): pcn.name for pcn in pcns.values()}
     assignments = {code: str(pcns[key].id) for key, codes in members.items() for code in codes}
+    audit.record(action="demo.load", object_type="round", object_id=str(rnd.id), round_id=rnd.id,
+                 after={"round": rnd.name, "practices": report.practices, "pcns": len(state_pcns)})
     _save(rnd, ConfigState(state_pcns, assignments), kind="import", author="pcnreg demo",
           reason="2019 configuration from the ICS Board paper of 9 May 2019 (Paper H, Appendix 1)")
     report.pcns = len(state_pcns)

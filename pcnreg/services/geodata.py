@@ -49,7 +49,7 @@ from ..models import (
     RegistrationRound,
     System,
 )
-from . import areas
+from . import areas, audit
 
 MANIFEST = Path(__file__).resolve().parents[2] / "geodata" / "manifest.json"
 PROFILE_ALIASES = {"notts": "nottinghamshire", "notts-core": "nottinghamshire-core"}
@@ -349,6 +349,8 @@ def install(folder: Path | str, *, profile: str | None = None, system_code: str 
                                summary=json.dumps(report.summary(), sort_keys=True))
             db.session.add(load)
             db.session.flush()
+            audit.record(action="geodata.install", object_type="geodata_load", object_id=str(load.id),
+                         after={"source": str(folder), "profile": report.profile, "files": report.files})
             previous = load
         report.load_id = previous.id
         return report

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..domain.codes import COMMISSIONER_CODE
 from ..extensions import db
+from . import audit
 from ..importers.csvio import ImportFailed, ImportProblem, decode
 from ..importers.epraccur import FIELDS as EPRACCUR_FIELDS
 from ..importers.epraccur import parse_epraccur
@@ -63,6 +64,11 @@ def _transaction(source: str, work: Callable[[], T]) -> T:
     """Run ``work`` and commit once; roll back and raise ``ImportFailed`` on any failure."""
     try:
         result = work()
+        if result.added or result.changed:
+            audit.record(action=f"import.{result.kind.replace(' ', '_')}", object_type="import",
+                         object_id=source[:60], after={"source": source, "added": result.added,
+                                                       "changed": result.changed, "unchanged": result.unchanged,
+                                                       "skipped": result.skipped})
         db.session.flush()
         db.session.commit()
         return result

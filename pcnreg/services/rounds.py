@@ -21,7 +21,7 @@ from ..domain.types import Practice as PracticeData
 from ..domain.types import RoundSpec
 from ..domain.types import SizeException as ExceptionData
 from ..extensions import db
-from . import areas
+from . import areas, audit
 from ..models import (
     Commissioner,
     ListSize,
@@ -219,6 +219,9 @@ def record_exception(rnd: RegistrationRound, pcn_key: str, reason: str, recorded
         raise ValueError("Enter the reason and who agreed the exception")
     existing = db.session.scalar(select(SizeException).where(
         SizeException.round_id == rnd.id, SizeException.pcn_id == pcn.id))
+    audit.record(action="size_exception.record", object_type="pcn", object_id=str(pcn.id),
+                 before={"reason": existing.reason, "recorded_by": existing.recorded_by} if existing else None,
+                 after={"reason": reason, "recorded_by": recorded_by}, round_id=rnd.id, pcn_id=pcn.id)
     if existing is None:
         existing = SizeException(round_id=rnd.id, pcn_id=pcn.id, reason=reason, recorded_by=recorded_by)
         db.session.add(existing)
