@@ -106,3 +106,15 @@ def test_an_error_after_the_event_is_written_rolls_it_back(rnd, db, monkeypatch)
     with pytest.raises(RuntimeError):
         configuration.move_practices(rnd, ["C84074"], str(rounds.get_pcn(rnd, "Sherwood").id), **WHO)
     assert count(db) == before and audit.verify().ok
+
+
+def test_audit_pages_and_csv(rnd, client):
+    page = client.get(f"/rounds/{rnd.id}/audit")
+    assert page.status_code == 200 and b"configuration.move" in page.data and b"chain intact" in page.data
+    newark = rounds.get_pcn(rnd, "Newark Town").id
+    pcn_page = client.get(f"/rounds/{rnd.id}/pcns/{newark}/audit")
+    assert b"size_exception.record" in pcn_page.data and b"demo.load" not in pcn_page.data
+    csv_text = client.get(f"/rounds/{rnd.id}/audit.csv").get_data(as_text=True)
+    lines = csv_text.splitlines()
+    assert lines[0].startswith("seq,at,actor") and len(lines) == 6
+    assert client.get("/rounds/999/audit").status_code == 404

@@ -23,15 +23,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
-import shapely
 from shapely.strtree import STRtree
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..importers import geodata as reader
@@ -50,6 +46,7 @@ from ..models import (
     System,
 )
 from . import areas, audit
+from .imports import transaction
 
 MANIFEST = Path(__file__).resolve().parents[2] / "geodata" / "manifest.json"
 PROFILE_ALIASES = {"notts": "nottinghamshire", "notts-core": "nottinghamshire-core"}
@@ -61,7 +58,6 @@ MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
 CHUNK = 1024 * 1024
 LIST_LIMIT = 20
 
-T = TypeVar("T")
 
 
 # --- manifest ----------------------------------------------------------------------------------
@@ -205,27 +201,6 @@ def _short(items: list[str], limit: int = LIST_LIMIT) -> str:
     return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def _transaction(source: str, work: Callable[[], T]) -> T:
-    """Run ``work`` and commit once; roll back and raise ``ImportFailed`` on any failure."""
-    try:
-        result = work()
-        db.session.flush()
-        db.session.commit()
-        return result
-    except ImportFailed as exc:
-        db.session.rollback()
-        exc.source = exc.source or source
-        raise
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        message = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
-        raise ImportFailed([ImportProblem(None, None, (
-            f"database error, nothing was written: {type(exc).__name__}: {message}"))], source=source) from exc
-    except BaseException:
-        db.session.rollback()
-        raise
-
-
 def _choose_system(system_code: str | None) -> System:
     systems = list(db.session.scalars(select(System).order_by(System.code)))
     if system_code:
@@ -355,7 +330,7 @@ def install(folder: Path | str, *, profile: str | None = None, system_code: str 
         report.load_id = previous.id
         return report
 
-    report = _transaction(str(folder), work)
+    report = transaction(str(folder), work)
     report.seconds = time.perf_counter() - start
     return report
 

@@ -60,15 +60,19 @@ class ImportSummary:
         return out
 
 
-def _transaction(source: str, work: Callable[[], T]) -> T:
+def _audit(summary: ImportSummary) -> None:
+    """An import that changed something is an audit event (in the import's transaction)."""
+    if summary.added or summary.changed:
+        audit.record(action=f"import.{summary.kind.replace(' ', '_')}", object_type="import",
+                     object_id=summary.source[:60],
+                     after={"source": summary.source, "added": summary.added, "changed": summary.changed,
+                            "unchanged": summary.unchanged, "skipped": summary.skipped})
+
+
+def transaction(source: str, work: Callable[[], T]) -> T:
     """Run ``work`` and commit once; roll back and raise ``ImportFailed`` on any failure."""
     try:
         result = work()
-        if result.added or result.changed:
-            audit.record(action=f"import.{result.kind.replace(' ', '_')}", object_type="import",
-                         object_id=source[:60], after={"source": source, "added": result.added,
-                                                       "changed": result.changed, "unchanged": result.unchanged,
-                                                       "skipped": result.skipped})
         db.session.flush()
         db.session.commit()
         return result
@@ -141,9 +145,10 @@ def import_practices(data: bytes, *, source: str,
                 summary.unchanged += 1
         db.session.add_all(new)
         summary.skipped = dict(skipped)
+        _audit(summary)
         return summary
 
-    return _transaction(source, work)
+    return transaction(source, work)
 
 
 def _selected_commissioners(commissioners: dict[str, int],
@@ -221,6 +226,7 @@ def import_list_sizes(data: bytes, *, source: str) -> ImportSummary:
                 summary.unchanged += 1
         db.session.add_all(new)
         summary.skipped = dict(skipped)
+        _audit(summary)
         return summary
 
-    return _transaction(source, work)
+    return transaction(source, work)

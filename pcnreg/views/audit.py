@@ -1,0 +1,75 @@
+"""Audit pages: the trail of a round, of a PCN and of a user, each with a CSV export."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, render_template
+
+from ..importers.csvio import write_csv
+from ..services import audit as audit_svc
+from ..services import rounds as rounds_svc
+
+bp = Blueprint("audit", __name__)
+
+COLUMNS = ["seq", "at", "actor", "actor_role", "action", "object_type", "object_id", "before", "after", "hash"]
+
+
+def _rows(events) -> list[list]:
+    return [[e.seq, e.at.isoformat(timespec="seconds"), e.actor, e.actor_role or "", e.action, e.object_type,
+             e.object_id or "", e.before or "", e.after or "", e.hash] for e in events]
+
+
+def _csv(events, filename: str) -> Response:
+    return Response(write_csv(_rows(events), COLUMNS), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _render(title: str, events, csv_url: str, **context):
+    pretty = {e.id: {k: json.loads(v) if v else None for k, v in (("before", e.before), ("after", e.after))}
+              for e in events}
+    return render_template("audit.html", title=title, events=events, pretty=pretty, csv_url=csv_url,
+                           verification=audit_svc.verify(), **context)
+
+
+def _round(round_id: int):
+    try:
+        return rounds_svc.get_round(round_id)
+    except rounds_svc.NotFound:
+        abort(404, description=f"There is no registration round with id {round_id}.")
+
+
+@bp.get("/rounds/<int:round_id>/audit")
+def round_audit(round_id: int):
+    rnd = _round(round_id)
+    return _render(f"Audit trail of {rnd.name}", audit_svc.events(round_id=rnd.id),
+                   f"/rounds/{rnd.id}/audit.csv", rnd=rnd)
+
+
+@bp.get("/rounds/<int:round_id>/audit.csv")
+def round_audit_csv(round_id: int):
+    rnd = _round(round_id)
+    return _csv(audit_svc.events(round_id=rnd.id), f"audit-round-{rnd.id}.csv")
+
+
+@bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>/audit")
+def pcn_audit(round_id: int, pcn_id: int):
+    rnd = _round(round_id)
+    return _render(f"Audit trail of PCN {pcn_id}", audit_svc.events(round_id=rnd.id, pcn_id=pcn_id),
+                   f"/rounds/{rnd.id}/pcns/{pcn_id}/audit.csv", rnd=rnd)
+
+
+@bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>/audit.csv")
+def pcn_audit_csv(round_id: int, pcn_id: int):
+    rnd = _round(round_id)
+    return _csv(audit_svc.events(round_id=rnd.id, pcn_id=pcn_id), f"audit-pcn-{pcn_id}.csv")
+
+
+@bp.get("/audit/users/<int:user_id>")
+def user_audit(user_id: int):
+    return _render(f"Changes made by user {user_id}", audit_svc.events(actor_id=user_id),
+                   f"/audit/users/{user_id}.csv")
+
+
+@bp.get("/audit/users/<int:user_id>.csv")
+def user_audit_csv(user_id: int):
+    return _csv(audit_svc.events(actor_id=user_id), f"audit-user-{user_id}.csv")
