@@ -15,20 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-
-def median_time(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from .timing import median_time
 
 
 def synthetic(n_practices: int, n_pcns: int):

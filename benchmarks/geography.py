@@ -14,18 +14,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import statistics
 import time
 from pathlib import Path
 
-
-def timed(fn, repeat: int = 1) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from .timing import median_time
 
 
 def run(app, geodata: Path) -> list[tuple[str, float, float, str]]:
@@ -46,14 +38,14 @@ def run(app, geodata: Path) -> list[tuple[str, float, float, str]]:
         _, sources = profile_sources(load_manifest(), "nottinghamshire")
         geo_files = [geodata / s["file"] for s in sources if s["layer"] in
                      ("local_authorities", "commissioners", "blocks", "wards")]
-        floor = timed(lambda: [gpd.read_file(f, engine="pyogrio") for f in geo_files])
+        floor = median_time(lambda: [gpd.read_file(f, engine="pyogrio") for f in geo_files])
         start = time.perf_counter()
         install(geodata)
         rows.append(("Notts geodata install", time.perf_counter() - start, floor,
                      f"floor: pyogrio read of {len(geo_files)} geometry files"))
 
         wkbs = list(db.session.scalars(select(Block.geometry)))
-        floor = timed(lambda: shapely.from_wkb(wkbs), repeat=5)
+        floor = median_time(lambda: shapely.from_wkb(wkbs), repeat=5)
         db.session.execute(delete(PcnArea).where(PcnArea.round_id == rnd.id))
         start = time.perf_counter()
         report = areas.refresh(rnd)
@@ -77,10 +69,10 @@ def run(app, geodata: Path) -> list[tuple[str, float, float, str]]:
         start = time.perf_counter()
         html = client.get(url).data
         cold = time.perf_counter() - start
-        warm = timed(lambda: client.get(url), repeat=10)
+        warm = median_time(lambda: client.get(url), repeat=10)
         area_geoms = [shapely.from_wkb(a.geometry) for a in db.session.scalars(
             select(PcnArea).where(PcnArea.round_id == rnd.id))]
-        floor = timed(lambda: json.dumps({"type": "FeatureCollection", "features": [
+        floor = median_time(lambda: json.dumps({"type": "FeatureCollection", "features": [
             {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(g)}
             for g in maps.display_geometries(area_geoms)]}), repeat=5)
         size = len(html)
@@ -90,16 +82,16 @@ def run(app, geodata: Path) -> list[tuple[str, float, float, str]]:
                      f"target <= 150 ms: {'met' if warm <= 0.150 else 'NOT met'}"))
 
         lad = next(s for s in load_manifest()["sources"] if s["id"] == "lad19-england")
-        floor = timed(lambda: gpd.read_file(geodata / lad["file"], engine="pyogrio"))
+        floor = median_time(lambda: gpd.read_file(geodata / lad["file"], engine="pyogrio"))
         frame = None
 
         def read():
             nonlocal frame
             frame = read_layer(geodata / lad["file"], lad)
-        rows.append(("England LA layer, read and validate", timed(read), floor,
+        rows.append(("England LA layer, read and validate", median_time(read), floor,
                      f"{len(frame)} districts; floor: pyogrio raw read"))
         geoms = list(frame.geometry.values)
-        floor = timed(lambda: json.dumps({"type": "FeatureCollection", "features": [
+        floor = median_time(lambda: json.dumps({"type": "FeatureCollection", "features": [
             {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(g)}
             for g in maps.display_geometries(geoms)]}))
         with app.test_request_context():
