@@ -37,6 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     }
 
     db.init_app(app)
+    from .security import init_app as init_security  # request ids, security headers, request log
+    init_security(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
 
@@ -44,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .views import register_blueprints
 
     register_blueprints(app)
+    from .views.guard import init_app as init_guard; init_guard(app)  # noqa: E702  (sign-in and the policy on every request)
 
     from .commands import register as register_commands
 

@@ -13,8 +13,10 @@ from flask.cli import with_appcontext
 
 @click.command("demo")
 @click.option("--no-upgrade", is_flag=True, help="Do not run the database migrations first.")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True,
+              help="Address the demo users' sign-in links point to.")
 @with_appcontext
-def demo_command(no_upgrade: bool) -> None:
+def demo_command(no_upgrade: bool, base_url: str) -> None:
     """Load the 2019 Nottingham and Nottinghamshire round (idempotent)."""
     from flask_migrate import upgrade
 
@@ -38,6 +40,11 @@ def demo_command(no_upgrade: bool) -> None:
             raise click.ClickException(f"geodata in {geodata} could not be installed:\n{exc}") from exc
     else:
         click.echo("No geodata folder (PCNREG_GEODATA): pcnreg runs on tables alone; maps are unavailable.")
+    from .services.demo_users import create_demo_users
+
+    click.echo("Demo users, one per role: each one-time sign-in link sets a password (valid 72 hours):")
+    for email, role, scope, link in create_demo_users(base_url):
+        click.echo(f"  {role:18} {email:40} {scope}\n    {link}")
     click.echo(f"({time.perf_counter() - start:.2f} s)")
 
 
@@ -190,6 +197,7 @@ def audit_verify_command() -> None:
 
 
 def register(cli: click.Group) -> None:
+    from .cli_backup import register as register_backup
     from .cli_geodata import register as register_geodata
     from .cli_import import register as register_import
 
@@ -200,3 +208,6 @@ def register(cli: click.Group) -> None:
     cli.add_command(audit_group)
     register_import(cli)
     register_geodata(cli)
+    from .cli_users import register as register_users
+    register_users(cli)
+    register_backup(cli)

@@ -5,6 +5,7 @@ PCNREG_GEODATA        folder of geodata files; default ../shared/geodata when it
 PCNREG_SECRET_KEY     session/CSRF key; else generated once into instance/secret_key.
 PCNREG_ASSETS         folder of the nhsuk-frontend dist files; default node_modules/nhsuk-frontend/dist/nhsuk.
 PCNREG_MAX_UPLOAD_MB  largest accepted upload or import file (default 25).
+PCNREG_SECURE_COOKIES session cookies marked Secure (default on, off in debug/testing; see views/guard.py).
 PCNREG_MAP_TILE_URL   optional basemap tile URL template (default: none; maps need no other host).
 PCNREG_MAP_TILE_ATTRIBUTION  attribution shown with that basemap.
 """

@@ -5,6 +5,14 @@ PCNREG_TEST_DATABASE_URL to a PostgreSQL URL to run the same suite against Postg
 (.ci/run does both). Each test gets an empty database built by the Alembic migrations (run
 once per session and copied or truncated per test; tests/test_migrations.py runs them on
 empty databases).
+
+Every page but a few needs a signed-in user with a role (pcnreg.views.guard). So every Flask
+test client made in the suite (``app.test_client()``, the ``client`` fixture, and the apps of
+other fixtures alike) is signed in as a system administrator unless made with
+``app.test_client(anonymous=True)`` (the ``anon_client`` fixture) or
+``app.test_client(user=some_user)`` (``client_as(role, scope)``): at its first request, the
+client puts the user's id, the session-protection identifier and the password stamp in its
+session cookie, as a real sign-in would (no password is hashed, so tests stay fast).
 """
 from __future__ import annotations
 
@@ -13,7 +21,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from flask import Flask, current_app, has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from pcnreg import create_app
 from pcnreg.extensions import db as _db
@@ -103,9 +114,114 @@ def app(tmp_path, migrated_url, monkeypatch):
         _db.engine.dispose()
 
 
+TEST_ADMIN = "test-admin@pcnreg.test"
+_ADMIN = object()
+
+
+def make_user(email: str, grants: list[tuple[str, str, int | None]], name: str | None = None,
+              password: str | None = None):
+    """A user with ``grants`` (role, scope type, scope id), committed; straight into the tables
+    (no audit event). ``password`` is hashed (slow on purpose: only when a test needs it)."""
+    from pcnreg.models import RoleAssignment, User
+    from pcnreg.services import accounts
+
+    user = _db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, name=name or email.split("@")[0], active=True, failed_sign_ins=0,
+                    password_hash=accounts.hash_password(password) if password else None)
+        user.roles = [RoleAssignment(role=r, scope_type=t, scope_id=i) for r, t, i in grants]
+        _db.session.add(user)
+        _db.session.commit()
+    return user
+
+
+def sign_in_client(client: FlaskClient, user) -> None:
+    """Put ``user``'s sign-in in the client's session cookie, as pcnreg.views.guard.sign_in_session does."""
+    from flask_login.utils import _create_identifier
+
+    from pcnreg.services import accounts
+    from pcnreg.views.guard import STAMP_KEY
+
+    with client.application.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()
+    with client.session_transaction() as sess:
+        sess.clear()
+        sess["_user_id"] = str(user.id)
+        sess["_fresh"] = True
+        sess["_id"] = identifier
+        sess[STAMP_KEY] = accounts.session_stamp(user)
+
+
+class SignedInClient(FlaskClient):
+    """A test client signed in (at its first request) as the test system administrator, or as
+    ``user=``; ``anonymous=True`` for nobody."""
+
+    def __init__(self, *args, user=None, anonymous: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pending_user = None if anonymous else (user or _ADMIN)
+
+    def open(self, *args, **kwargs):
+        if self.pending_user is not None:
+            user, self.pending_user = self.pending_user, None
+            self._sign_in(user)
+        return super().open(*args, **kwargs)
+
+    def _sign_in(self, user) -> None:
+        app = self.application
+        if has_app_context() and current_app._get_current_object() is app:
+            self._sign_in_here(user)
+        else:
+            with app.app_context():
+                self._sign_in_here(user)
+
+    def _sign_in_here(self, user) -> None:
+        if user is _ADMIN:
+            try:
+                user = make_user(TEST_ADMIN, [("system_admin", "all", None)], name="Test Administrator")
+            except (OperationalError, ProgrammingError):   # no tables (yet): stay anonymous
+                _db.session.rollback()
+                return
+        sign_in_client(self, user)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _signed_in_test_clients():
+    previous = Flask.test_client_class
+    Flask.test_client_class = SignedInClient
+    yield
+    Flask.test_client_class = previous
+
+
 @pytest.fixture
 def client(app):
+    """A client signed in as a system administrator."""
     return app.test_client()
+
+
+@pytest.fixture
+def anon_client(app):
+    """A client nobody is signed in to."""
+    return app.test_client(anonymous=True)
+
+
+@pytest.fixture
+def client_as(app):
+    """``client_as(role, scope="all")``: a client signed in as a new user holding that one role;
+    ``scope`` as for `pcnreg users create` (system:E54000014, commissioner:04K, pcn:<id>,
+    practice:C84067, committee:1). The user is ``client.user``."""
+    from pcnreg.services import accounts
+
+    made = {"n": 0}
+
+    def _client(role: str, scope: str = "all"):
+        parsed = accounts.parse_scope(scope)
+        made["n"] += 1
+        user = make_user(f"{role}.{made['n']}@pcnreg.test", [(role, parsed.type, parsed.id)])
+        c = app.test_client(user=user)
+        c.user = user
+        return c
+
+    return _client
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, assets, audit, imports_view, main, maps
+    from . import api, assets, audit, auth, errors, imports_view, main, maps
 
-    for module in (assets, main, imports_view, maps, audit, api):
+    for module in (assets, errors, main, auth, imports_view, maps, audit, api):
         app.register_blueprint(module.bp)

@@ -1,5 +1,5 @@
-"""WTForms for the pages. Every change form asks for "Your name" and "Reason for the change"
-(there are no accounts yet). GET forms (filters, the choice of a move) have no CSRF token;
+"""WTForms for the pages. Every change form asks for "Your name" and "Reason for the change",
+stored with the configuration version (the audit trail records the signed-in account too). GET forms (filters, the choice of a move) have no CSRF token;
 POST forms have one (Flask-WTF).
 
 Messages name the field, in the NHS.UK style ("Enter ...", "Choose ..."). ``error_list`` gives

@@ -19,10 +19,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException
-from werkzeug.exceptions import NotFound as WerkzeugNotFound
 
 from ..domain.rules import RULE_TITLES
 from ..services import configuration as config_svc
@@ -85,33 +82,7 @@ def inject() -> dict:
     return {"nav_items": nav_items}
 
 
-# --- errors -----------------------------------------------------------------------------------------
-
-ERROR_TITLES = {
-    400: "There is a problem with your request",
-    404: "Page not found",
-    405: "That action is not allowed here",
-}
-
-
-def _error(exc: HTTPException):
-    code = exc.code or 500
-    if isinstance(exc, CSRFError):
-        message = ("The form could not be sent because its security token was missing or had expired. "
-                   "Go back, reload the page and try again. Nothing was changed.")
-    elif code == 404 and exc.description == WerkzeugNotFound.description:
-        message = "If you typed the web address, check it is correct. If you pasted it, check you copied all of it."
-    else:
-        message = exc.description
-    headers = {}
-    if code == 405 and getattr(exc, "valid_methods", None):
-        headers["Allow"] = ", ".join(exc.valid_methods)
-    return render_template("error.html", code=code, heading=ERROR_TITLES.get(code, exc.name),
-                           message=message), code, headers
-
-
-for _code in (400, 404, 405):
-    bp.app_errorhandler(_code)(_error)
+# The error pages are in views/errors.py.
 
 
 # --- helpers --------------------------------------------------------------------------------------------

@@ -8,8 +8,10 @@
   port in a background thread; its base URL. CSRF is switched ON for it: journeys post real
   forms with real tokens.
 - ``page``: a fresh browser context (``base_url`` = the live server, so ``page.goto("/about")``
-  works) and page; ``open_page(**context_options)`` opens more, e.g.
-  ``open_page(java_script_enabled=False)``. Every page is guarded (harness.guard): requests to
+  works) and page, signed in as a system administrator (harness.BROWSER_ADMIN) through the
+  sign-in form; ``open_page(**context_options)`` opens more, e.g.
+  ``open_page(java_script_enabled=False)``, and ``open_page(signed_in=False)`` one nobody is
+  signed in to. Every page is guarded (harness.guard): requests to
   any host but 127.0.0.1/localhost are aborted and fail the test with the offending URLs, and so
   does an uncaught JavaScript exception. After the test, pass or fail, a full-page screenshot
   of each page goes to ``test-artifacts/screenshots/<test name>.png`` (``-2``, ``-3``... for
@@ -32,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from .harness import (
+    BROWSER_ADMIN,
     CHROMIUM,
     SCREENSHOTS,
     TIMEOUT_MS,
@@ -41,6 +44,8 @@ from .harness import (
     report,
     screenshot_path,
     serve,
+    sign_in,
+    ensure_user,
 )
 
 
@@ -89,13 +94,16 @@ def open_page(browser, live_server, request) -> Iterator[Callable[..., object]]:
     opened: list[tuple[object, object]] = []
     request.node._browser_pages = opened
 
-    def _open(**context_options):
+    def _open(signed_in: bool = True, **context_options):
         options = {"base_url": live_server, "viewport": {"width": 1280, "height": 900},
                    "service_workers": "block", **context_options}
         context = browser.new_context(**options)
         record = guard(context)
         page = context.new_page()
         opened.append((page, record))
+        if signed_in:
+            ensure_user(*BROWSER_ADMIN, [("system_admin", "all", None)])
+            sign_in(page, *BROWSER_ADMIN)
         return page
 
     yield _open

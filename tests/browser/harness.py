@@ -6,6 +6,9 @@
   leave the machine and collects uncaught JavaScript exceptions, in a ``PageRecord``.
 - ``load_demo_round(geodata)``: the demo round (and the geodata's areas), committed.
 - ``screenshot_path(test_name, label)``: where a test's screenshot goes.
+- ``ensure_user(email, password, grants)`` and ``sign_in(page, email, password)``: an account
+  (committed) and signing a page in through the real sign-in form; ``BROWSER_ADMIN`` is the
+  system administrator the ``page`` fixture signs in as.
 - ``map_frame(page, document_path)`` and ``leaflet_layers(frame)``: the iframe of a folium map
   once Leaflet has drawn, and what it drew (features by kind with their ids, circle markers).
 
@@ -166,6 +169,36 @@ def load_demo_round(geodata: Path | None = None) -> int:
     round_id = _db.session.scalar(select(RegistrationRound.id).order_by(RegistrationRound.id.desc()))
     _db.session.remove()
     return round_id
+
+
+# --- accounts ------------------------------------------------------------------------------------------------
+
+BROWSER_ADMIN = ("browser-admin@pcnreg.test", "Browser tests sign in 42")
+
+
+def ensure_user(email: str, password: str, grants: list[tuple[str, str, int | None]]) -> None:
+    """A user with ``password`` and ``grants`` (role, scope type, scope id), committed; the test
+    thread's session is closed afterwards (as in ``load_demo_round``)."""
+    from pcnreg.models import RoleAssignment, User
+    from pcnreg.services.accounts import hash_password
+
+    if _db.session.scalar(select(User).where(User.email == email)) is None:
+        user = User(email=email, name="Browser Test Administrator", active=True, failed_sign_ins=0,
+                    password_hash=hash_password(password))
+        user.roles = [RoleAssignment(role=r, scope_type=t, scope_id=i) for r, t, i in grants]
+        _db.session.add(user)
+        _db.session.commit()
+    _db.session.remove()
+
+
+def sign_in(page, email: str, password: str, next_path: str = "/about") -> None:
+    """Sign ``page``'s browser context in through the sign-in form (CSRF token and all)."""
+    page.goto(f"/sign-in?next={next_path}")
+    form = page.locator("form[action='/sign-in']")
+    form.locator("input[name=email]").fill(email)
+    form.locator("input[name=password]").fill(password)
+    form.locator("button").click()
+    page.wait_for_url(re.compile(re.escape(next_path) + "$"))
 
 
 # --- Leaflet maps (folium) ---------------------------------------------------------------------------------

@@ -1,0 +1,465 @@
+"""The guard: who is signed in, and may they use this endpoint on this object?
+
+``init_app(app)`` installs Flask-Login (sessions in the signed Flask cookie; session protection
+"strong": a session used from another address or browser is dropped), the cookie settings and
+ONE check before every request. The check looks the request's endpoint up in ``ROUTE_RULES``:
+
+- ``PUBLIC``: anyone (sign-in and invite pages, assets, about, the OpenAPI document, the API's
+  JSON 404/405 catch-all);
+- ``SIGNED_IN``: anyone signed in (their own account pages, the start page);
+- ``needs(action, resolver)``: the resolver builds the ``policy.Target`` (or targets) from the
+  URL and, for changes, from the form: the round's system, the PCNs involved with their lead
+  commissioners, the practices with their commissioners. ``policy.allowed`` decides; reading a
+  round (``view``) is ``policy.may_view_round``. A ``Somewhere`` target asks "may this user do
+  the action on anything (in this system)?", for the empty forms a change starts from.
+
+Not signed in: pages redirect to the sign-in page (``next`` = this page), /api/ answers JSON 401.
+Signed in but refused: 403 (the NHS error page; JSON under /api/). An endpoint without a rule is
+refused to everybody (fail closed), and tests/test_role_matrix.py fails until it gets one.
+An unknown round or PCN makes the widest target (the whole instance; the whole system): only
+who could reach any such object gets through, to the view's own 404, and nobody else learns
+whether it exists.
+
+Cookies: the session cookie is HttpOnly and SameSite=Lax; it and the remember cookie are Secure
+when ``PCNREG_SECURE_COOKIES`` is on (1/true/yes/on), which is the default unless the app runs in
+debug or testing mode. Set ``PCNREG_SECURE_COOKIES=0`` only when serving over plain HTTP on a
+trusted network (browsers keep Secure cookies on http://127.0.0.1 and http://localhost).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from flask import Flask, abort, g, jsonify, redirect, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user
+from sqlalchemy import select
+
+from ..domain import policy
+from ..domain.policy import Principal, Target
+from ..extensions import db
+from ..models import Commissioner, Membership, Pcn, Practice, RegistrationRound, User
+from ..services import accounts
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.sign_in"
+login_manager.session_protection = "strong"
+
+STAMP_KEY = "_pcnreg_stamp"       # the session's password stamp (see accounts.session_stamp)
+NO_COMMISSIONER = -1              # stands for "a PCN without a lead commissioner" in a target
+
+
+class CurrentUser(UserMixin):
+    """The signed-in user as Flask-Login and the audit trail see them, with their principal."""
+
+    def __init__(self, user: User):
+        self.id = user.id
+        self.email = user.email
+        self.name = user.name
+        self.roles = list(user.roles)
+        self._active = user.active
+        self.principal = accounts.principal(user)
+
+    @property
+    def is_active(self) -> bool:
+        return self._active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def may_manage_users(self) -> bool:
+        return policy.allowed(self.principal, policy.MANAGE_USERS, Target())
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> CurrentUser | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or session.get(STAMP_KEY) != accounts.session_stamp(user):
+        return None
+    return CurrentUser(user)
+
+
+def sign_in_session(user: User) -> None:
+    """Start a fresh session for ``user`` (called after the password or invite was checked)."""
+    from flask_login import login_user
+
+    session.clear()
+    session[STAMP_KEY] = accounts.session_stamp(user)
+    login_user(CurrentUser(user))
+
+
+def current_principal() -> Principal:
+    if "principal" not in g:
+        g.principal = current_user.principal if current_user.is_authenticated else policy.ANONYMOUS
+    return g.principal
+
+
+# --- rules --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Somewhere:
+    """"May the principal do the action on anything (in ``system_id``, when given)?"."""
+
+    system_id: int | None = None
+
+
+Resolved = Target | Somewhere | list
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str                                     # "public", "signed_in" or "action"
+    action: str | None = None
+    resolve: Callable[[], Resolved] | None = None
+
+    @property
+    def public(self) -> bool:
+        return self.kind == "public"
+
+    def permits(self, principal: Principal) -> bool:
+        """Whether ``principal`` may use the endpoint for this request (needs a request context;
+        raises NotFound for unknown objects)."""
+        if self.kind == "public":
+            return True
+        if not principal.authenticated:
+            return False
+        if self.kind == "signed_in":
+            return True
+        resolved = self.resolve()
+        targets = resolved if isinstance(resolved, list) else [resolved]
+        return all(decide(principal, self.action, t) for t in targets)
+
+
+def decide(principal: Principal, action: str, target: Target | Somewhere) -> bool:
+    """The policy's answer for one target."""
+    if isinstance(target, Somewhere):
+        return _may_somewhere(principal, action, target.system_id)
+    if action == policy.VIEW and target.system_id is not None:
+        return policy.may_view_round(principal, target.system_id)
+    return policy.allowed(principal, action, target)
+
+
+def _may_somewhere(principal: Principal, action: str, system_id: int | None) -> bool:
+    """Whether some object within reach of one of the principal's grants (in the system) allows
+    the action: each grant's own scope is put to ``policy.allowed`` as the target."""
+    for grant in principal.grants:
+        if system_id is not None and grant.scope_type != "all" and grant.system_id != system_id:
+            continue
+        ids = frozenset({grant.scope_id}) if grant.scope_id is not None else frozenset()
+        kind = grant.scope_type
+        target = Target(
+            system_id=grant.scope_id if kind == "system" else (system_id or grant.system_id),
+            commissioner_ids=ids if kind == "commissioner" else frozenset(),
+            pcn_ids=ids if kind == "pcn" else frozenset(),
+            practice_ids=ids if kind == "practice" else frozenset(),
+            committee_id=grant.scope_id if kind == "committee" else None)
+        if policy.allowed(principal, action, target):
+            return True
+    return False
+
+
+PUBLIC = Rule("public")
+SIGNED_IN = Rule("signed_in")
+
+
+def needs(action: str, resolve: Callable[[], Resolved]) -> Rule:
+    if action not in policy.ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    return Rule("action", action, resolve)
+
+
+# --- resolvers: the target of this request --------------------------------------------------------------
+
+def _arg(name: str) -> int:
+    return int((request.view_args or {})[name])
+
+
+MAX_ID = 2_147_483_647        # larger ids cannot exist (and overflow SQLite)
+
+
+def _round() -> RegistrationRound | None:
+    round_id = _arg("round_id")
+    return db.session.get(RegistrationRound, round_id) if 0 < round_id <= MAX_ID else None
+
+
+def _values(name: str) -> list[str]:
+    """A form field's values (POST) or the query's (GET)."""
+    source = request.form if request.method == "POST" else request.args
+    return [v for v in source.getlist(name) if v is not None]
+
+
+def _ids(values: Iterable[str]) -> set[int]:
+    return {int(v) for v in values if str(v).strip().isdigit() and 0 < int(v) <= MAX_ID}
+
+
+def _codes(values: Iterable[str]) -> list[str]:
+    from .forms import split_codes
+
+    return split_codes(list(values))
+
+
+def _pcn_target(rnd: RegistrationRound, pcn_ids: Iterable[int], practice_codes: Iterable[str] = ()) -> Target:
+    """The round's system, the PCNs (of this round) with their lead commissioners, and the
+    practices with their commissioners and the PCNs they are in now. Ids and codes that are
+    not in the round are left out (the view refuses them; nothing is written for them)."""
+    pcn_ids = set(pcn_ids)
+    practices = list(db.session.execute(
+        select(Practice.id, Practice.commissioner_id).where(Practice.code.in_(list(practice_codes))))) \
+        if practice_codes else []
+    practice_ids = {p.id for p in practices}
+    if practice_ids:
+        pcn_ids |= set(db.session.scalars(select(Membership.pcn_id).where(
+            Membership.round_id == rnd.id, Membership.practice_id.in_(practice_ids))))
+    pcns = list(db.session.execute(select(Pcn.id, Pcn.lead_commissioner_id).where(
+        Pcn.round_id == rnd.id, Pcn.id.in_(pcn_ids)))) if pcn_ids else []
+    commissioners = {p.commissioner_id for p in practices}
+    commissioners |= {p.lead_commissioner_id if p.lead_commissioner_id is not None else NO_COMMISSIONER
+                      for p in pcns}
+    return Target(system_id=rnd.system_id, commissioner_ids=frozenset(commissioners),
+                  pcn_ids=frozenset(p.id for p in pcns), practice_ids=frozenset(practice_ids))
+
+
+def round_target() -> Target:
+    rnd = _round()
+    return Target(system_id=rnd.system_id) if rnd else Target()
+
+
+def _with_pcn(more_pcns: Iterable[int] = (), practice_codes: Iterable[str] = ()) -> Target:
+    """The URL's PCN (and others) in the URL's round; an unknown one: the whole system."""
+    rnd = _round()
+    if rnd is None:
+        return Target()
+    pcn_id = _arg("pcn_id")
+    known = pcn_id <= MAX_ID and db.session.scalar(
+        select(Pcn.id).where(Pcn.id == pcn_id, Pcn.round_id == rnd.id)) is not None
+    if not known:
+        return Target(system_id=rnd.system_id, commissioner_ids=frozenset({NO_COMMISSIONER}))
+    return _pcn_target(rnd, {pcn_id, *more_pcns}, practice_codes)
+
+
+def this_pcn() -> Target:
+    return _with_pcn()
+
+
+def merge_target() -> Target:
+    return _with_pcn(_ids(_values("others")))
+
+
+def split_target() -> Target:
+    return _with_pcn(practice_codes=_codes(_values("members")))
+
+
+def block_move_target() -> Target:
+    return _with_pcn(_ids(_values("to")))
+
+
+def create_target() -> Target | Somewhere:
+    rnd = _round()
+    if rnd is None:
+        return Target()
+    if request.method != "POST":
+        return Somewhere(rnd.system_id)
+    lead = _ids(_values("lead_commissioner"))
+    return Target(system_id=rnd.system_id, commissioner_ids=frozenset(lead or {NO_COMMISSIONER}))
+
+
+def move_target() -> Target | Somewhere:
+    rnd = _round()
+    if rnd is None:
+        return Target()
+    codes, to = _codes(_values("codes")), _ids(_values("to"))
+    if not codes and not to:
+        return Somewhere(rnd.system_id)
+    return _pcn_target(rnd, to, codes)
+
+
+def import_target() -> Target | Somewhere:
+    if request.method != "POST":
+        return Somewhere()
+    kind = request.form.get("kind", "")
+    if kind == "configuration":
+        round_id = request.form.get("round", "")
+        rnd = db.session.get(RegistrationRound, int(round_id)) if round_id.isdigit() else None
+        return Target(system_id=rnd.system_id) if rnd else Target()
+    if kind == "practices":
+        codes = (request.form.get("commissioners") or "").upper().split()
+        if codes:
+            rows = list(db.session.execute(select(Commissioner.id, Commissioner.system_id)
+                                           .where(Commissioner.code.in_(codes))))
+            systems = {r.system_id for r in rows}
+            ids = {r.id for r in rows} | ({NO_COMMISSIONER} if len(rows) < len(set(codes)) else set())
+            return Target(system_id=systems.pop() if len(systems) == 1 else None, commissioner_ids=frozenset(ids))
+    return Target()          # national files (every commissioner): the whole instance
+
+
+def every_round() -> list[Target]:
+    """Each system that has a round (a list of rounds is readable by who may read them all)."""
+    return [Target(system_id=s) for s in db.session.scalars(select(RegistrationRound.system_id).distinct())]
+
+
+def whole_instance() -> Target:
+    return Target()
+
+
+VIEW, EDIT, IMPORT = policy.VIEW, policy.EDIT_CONFIGURATION, policy.IMPORT_DATA
+MANAGE, AUDIT = policy.MANAGE_USERS, policy.VIEW_AUDIT
+
+ROUTE_RULES: dict[str, Rule] = {
+    # public: assets, information, signing in
+    "static": PUBLIC,
+    "assets.asset": PUBLIC,
+    "assets.leaflet": PUBLIC,
+    "main.about": PUBLIC,
+    "api.openapi_document": PUBLIC,
+    "api.unknown": PUBLIC,                      # answers 404/405 only
+    "auth.sign_in": PUBLIC,
+    "auth.invite": PUBLIC,
+    # any signed-in user
+    "main.index": SIGNED_IN,
+    "auth.sign_out": SIGNED_IN,
+    "auth.password": SIGNED_IN,
+    "api.practices": SIGNED_IN,                 # the national practice reference data
+    # reading a round (drafts)
+    "main.dashboard": needs(VIEW, round_target),
+    "main.practices": needs(VIEW, round_target),
+    "main.findings": needs(VIEW, round_target),
+    "main.pcn": needs(VIEW, round_target),
+    "main.versions": needs(VIEW, round_target),
+    "main.compare": needs(VIEW, round_target),
+    "main.configuration_csv": needs(VIEW, round_target),
+    "main.findings_csv": needs(VIEW, round_target),
+    "maps.configuration": needs(VIEW, round_target),
+    "maps.configuration_document": needs(VIEW, round_target),
+    "maps.pcn": needs(VIEW, round_target),
+    "maps.pcn_document": needs(VIEW, round_target),
+    "maps.areas_geojson": needs(VIEW, round_target),
+    "maps.areas_gpkg": needs(VIEW, round_target),
+    "maps.map_png": needs(VIEW, round_target),
+    "api.rounds": needs(VIEW, every_round),
+    "api.round_detail": needs(VIEW, round_target),
+    "api.round_pcns": needs(VIEW, round_target),
+    "api.round_findings": needs(VIEW, round_target),
+    # changing a round's configuration (the forms too: they lead to nothing else)
+    "main.record_exception": needs(EDIT, this_pcn),
+    "main.create_pcn": needs(EDIT, create_target),
+    "main.rename_pcn": needs(EDIT, this_pcn),
+    "main.merge_pcn": needs(EDIT, merge_target),
+    "main.split_pcn": needs(EDIT, split_target),
+    "main.move": needs(EDIT, move_target),
+    "main.restore": needs(EDIT, round_target),
+    "maps.move_block": needs(EDIT, block_move_target),
+    "maps.upload_area": needs(EDIT, this_pcn),
+    "maps.revert_area": needs(EDIT, this_pcn),
+    "maps.record_adjacent": needs(EDIT, round_target),     # a pair of blocks is the system's
+    # imports
+    "imports.upload": needs(IMPORT, import_target),
+    # the audit trail
+    "audit.round_audit": needs(AUDIT, round_target),
+    "audit.round_audit_csv": needs(AUDIT, round_target),
+    "audit.pcn_audit": needs(AUDIT, this_pcn),
+    "audit.pcn_audit_csv": needs(AUDIT, this_pcn),
+    "audit.user_audit": needs(AUDIT, whole_instance),
+    "audit.user_audit_csv": needs(AUDIT, whole_instance),
+    # users
+    "auth.users": needs(MANAGE, whole_instance),
+    "auth.new_user": needs(MANAGE, whole_instance),
+    "auth.user": needs(MANAGE, whole_instance),
+}
+
+REFUSED = ("Your account does not allow this. If you need it, ask a system administrator to give you a role "
+           "that covers it.")
+NO_RULE = "This page has no access rule, so nobody may use it."
+SIGN_IN_API = "Sign in to use this part of the API."
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json(status: int, message: str):
+    from ..services.api import error_body
+
+    return jsonify(error_body(status, message)), status
+
+
+def check_request():
+    """The one check before every request (see the module docstring)."""
+    # Who is signed in is read from this request's session: nothing is carried over from an
+    # app context that outlives a request (as in the test suite).
+    g.pop("_login_user", None)
+    g.pop("principal", None)
+    if request.routing_exception is not None or request.endpoint is None:
+        return None                                  # 404/405: nothing to guard
+    rule = ROUTE_RULES.get(request.endpoint)
+    if rule is None:
+        if _is_api():
+            return _json(403, NO_RULE)
+        abort(403, description=NO_RULE)
+    if rule.public:
+        return None
+    principal = current_principal()
+    if not principal.authenticated:
+        if _is_api():
+            return _json(401, SIGN_IN_API)
+        target = request.full_path if request.method == "GET" and request.query_string else request.path
+        return redirect(url_for("auth.sign_in", next=target))
+    if not rule.permits(principal):
+        if _is_api():
+            return _json(403, REFUSED)
+        abort(403, description=REFUSED)
+    return None
+
+
+# --- the header's account links ----------------------------------------------------------------------
+
+def account_nav() -> dict:
+    """The ``account`` parameter of the NHS.UK header."""
+    if current_user.is_authenticated:
+        items = [{"text": current_user.name, "icon": True}]
+        if current_user.may_manage_users:
+            items.append({"href": url_for("auth.users"), "text": "Users"})
+        items += [{"href": url_for("auth.password"), "text": "Change password"},
+                  {"href": url_for("auth.sign_out"), "text": "Sign out"}]
+    else:
+        items = [{"href": url_for("auth.sign_in"), "text": "Sign in"}]
+    return {"items": items}
+
+
+# --- installation -----------------------------------------------------------------------------------------
+
+def _flag(value: str) -> bool | None:
+    value = value.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return None
+
+
+def init_app(app: Flask) -> None:
+    secure = _flag(os.environ.get("PCNREG_SECURE_COOKIES", ""))
+    if secure is None:
+        secure = not (app.debug or app.testing)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+    )
+    login_manager.init_app(app)
+    # Before the CSRF check, so that nobody learns more than "sign in" or "not allowed".
+    funcs = app.before_request_funcs.setdefault(None, [])
+    at = next((i for i, f in enumerate(funcs) if getattr(f, "__name__", "") == "csrf_protect"), len(funcs))
+    funcs.insert(at, check_request)
+    app.context_processor(lambda: {"account_nav": account_nav})
+
+
+def rule_for(endpoint: str) -> Rule | None:
+    return ROUTE_RULES.get(endpoint)
+
+
