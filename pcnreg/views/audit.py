@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, render_template
 
 from ..importers.csvio import write_csv
 from ..services import audit as audit_svc
-from ..services import rounds as rounds_svc
+from .common import round_or_404
 
 bp = Blueprint("audit", __name__)
 
@@ -31,36 +31,29 @@ def _render(title: str, events, csv_url: str, **context):
                            verification=audit_svc.verify(), **context)
 
 
-def _round(round_id: int):
-    try:
-        return rounds_svc.get_round(round_id)
-    except rounds_svc.NotFound:
-        abort(404, description=f"There is no registration round with id {round_id}.")
-
-
 @bp.get("/rounds/<int:round_id>/audit")
 def round_audit(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     return _render(f"Audit trail of {rnd.name}", audit_svc.events(round_id=rnd.id),
                    f"/rounds/{rnd.id}/audit.csv", rnd=rnd)
 
 
 @bp.get("/rounds/<int:round_id>/audit.csv")
 def round_audit_csv(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     return _csv(audit_svc.events(round_id=rnd.id), f"audit-round-{rnd.id}.csv")
 
 
 @bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>/audit")
 def pcn_audit(round_id: int, pcn_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     return _render(f"Audit trail of PCN {pcn_id}", audit_svc.events(round_id=rnd.id, pcn_id=pcn_id),
                    f"/rounds/{rnd.id}/pcns/{pcn_id}/audit.csv", rnd=rnd)
 
 
 @bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>/audit.csv")
 def pcn_audit_csv(round_id: int, pcn_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     return _csv(audit_svc.events(round_id=rnd.id, pcn_id=pcn_id), f"audit-pcn-{pcn_id}.csv")
 
 

@@ -25,6 +25,7 @@ from ..domain.rules import RULE_TITLES
 from ..services import configuration as config_svc
 from ..services import pages
 from ..services import rounds as rounds_svc
+from .common import pcn_key_or_404, round_or_404
 from ..services.rounds import NotFound
 from . import forms
 
@@ -87,21 +88,6 @@ def inject() -> dict:
 
 # --- helpers --------------------------------------------------------------------------------------------
 
-def _round(round_id: int):
-    try:
-        return rounds_svc.get_round(round_id)
-    except NotFound:
-        abort(404, description=f"There is no registration round with id {round_id}.")
-
-
-def _pcn_key(data: rounds_svc.RoundData, pcn_id: int) -> str:
-    key = str(pcn_id)
-    if key not in data.pcns:
-        abort(404, description=f"There is no PCN with id {pcn_id} in the current configuration of "
-                               f"{data.round.name}. It may have been merged or never existed.")
-    return key
-
-
 def _status(form: forms.PageForm) -> int:
     return 400 if form.has_errors else 200
 
@@ -128,7 +114,7 @@ def about():
 
 @bp.get("/rounds/<int:round_id>")
 def dashboard(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
     return render_template("dashboard.html", rnd=rnd, data=data, groups=pages.pcns_by_place(data),
                            commissioner_names=pages.commissioner_names(rnd))
@@ -136,7 +122,7 @@ def dashboard(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/practices")
 def practices(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
     form = forms.PracticeFilterForm().set_choices(data)
     rows = pages.practice_rows(data, **form.filters()) if form.validate() else []
@@ -147,7 +133,7 @@ def practices(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/findings")
 def findings(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
     form = forms.FindingsFilterForm().set_choices(rnd)
     shown = rounds_svc.filter_findings(data.findings, **form.filters(), config=data.config) if form.validate() else []
@@ -168,14 +154,14 @@ def _render_pcn(data: rounds_svc.RoundData, key: str, exception_form: forms.Exce
 
 @bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>")
 def pcn(round_id: int, pcn_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
-    return _render_pcn(data, _pcn_key(data, pcn_id), forms.ExceptionForm())
+    return _render_pcn(data, pcn_key_or_404(data, pcn_id), forms.ExceptionForm())
 
 
 @bp.post("/rounds/<int:round_id>/pcns/<int:pcn_id>/exception")
 def record_exception(round_id: int, pcn_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     if pages.active_pcn(rnd, pcn_id) is None:
         abort(404, description=f"There is no PCN with id {pcn_id} in the current configuration of {rnd.name}.")
     form = forms.ExceptionForm()
@@ -190,12 +176,12 @@ def record_exception(round_id: int, pcn_id: int):
             flash("The band exception was recorded.", "success")
             return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=pcn_id))
     data = rounds_svc.build_configuration(rnd)
-    return _render_pcn(data, _pcn_key(data, pcn_id), form, 400)
+    return _render_pcn(data, pcn_key_or_404(data, pcn_id), form, 400)
 
 
 @bp.route("/rounds/<int:round_id>/pcns/new", methods=["GET", "POST"])
 def create_pcn(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     form = forms.CreatePcnForm().set_choices(rnd)
     if form.validate_on_submit():
         try:
@@ -212,9 +198,9 @@ def create_pcn(round_id: int):
 
 @bp.route("/rounds/<int:round_id>/pcns/<int:pcn_id>/rename", methods=["GET", "POST"])
 def rename_pcn(round_id: int, pcn_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
-    key = _pcn_key(data, pcn_id)
+    key = pcn_key_or_404(data, pcn_id)
     old_name = data.pcn_data(key).name
     form = forms.RenamePcnForm()
     if form.validate_on_submit():
@@ -234,9 +220,9 @@ def rename_pcn(round_id: int, pcn_id: int):
 
 @bp.route("/rounds/<int:round_id>/pcns/<int:pcn_id>/merge", methods=["GET", "POST"])
 def merge_pcn(round_id: int, pcn_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
-    key = _pcn_key(data, pcn_id)
+    key = pcn_key_or_404(data, pcn_id)
     rows = [r for r in pages.pcn_rows(data) if r.key != key]
     form = forms.MergePcnForm()
     form.others.choices = [(r.key, r.name) for r in rows]
@@ -256,9 +242,9 @@ def merge_pcn(round_id: int, pcn_id: int):
 
 @bp.route("/rounds/<int:round_id>/pcns/<int:pcn_id>/split", methods=["GET", "POST"])
 def split_pcn(round_id: int, pcn_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
-    key = _pcn_key(data, pcn_id)
+    key = pcn_key_or_404(data, pcn_id)
     members = pages.practice_rows(data, pcn=key)
     form = forms.SplitPcnForm()
     form.members.choices = [(m.code, m.name) for m in members]
@@ -292,7 +278,7 @@ def _preview(rnd, form) -> pages.PreviewView | None:
 
 @bp.route("/rounds/<int:round_id>/move", methods=["GET", "POST"])
 def move(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     if request.method == "POST":
         form = forms.MoveConfirmForm()
         if form.validate_on_submit():
@@ -318,7 +304,7 @@ def move(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/versions")
 def versions(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     items = config_svc.versions(rnd)
     head = next((v for v in items if v.id == rnd.head_version_id), None)
     form = forms.CompareForm(formdata=None, a=str(head.parent.number) if head and head.parent else "",
@@ -329,7 +315,7 @@ def versions(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/compare")
 def compare(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     items = config_svc.versions(rnd)
     form = forms.CompareForm().set_choices(items)
     comparison = moved = None
@@ -348,7 +334,7 @@ def compare(round_id: int):
 
 @bp.route("/rounds/<int:round_id>/versions/<int:number>/restore", methods=["GET", "POST"])
 def restore(round_id: int, number: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     form = forms.RestoreForm()
     if form.validate_on_submit():
         try:
@@ -381,13 +367,13 @@ def _csv(text: str, filename: str) -> Response:
 
 @bp.get("/rounds/<int:round_id>/configuration.csv")
 def configuration_csv(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     return _csv(config_svc.export_configuration(rnd), f"{pages.slug(rnd.name)}-configuration.csv")
 
 
 @bp.get("/rounds/<int:round_id>/findings.csv")
 def findings_csv(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     form = forms.FindingsFilterForm().set_choices(rnd)
     if not form.validate():
         abort(400, description="; ".join(item["text"] for item in form.error_list()))

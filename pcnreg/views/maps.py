@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from ..importers.csvio import ImportFailed
 from ..services import areas, maps, pages
 from ..services import rounds as rounds_svc
-from ..services.rounds import NotFound
+from .common import pcn_key_or_404, round_or_404
 from .forms import Choice, PageForm, strip, strip_text
 
 bp = Blueprint("maps", __name__)
@@ -109,21 +109,6 @@ class AdjacentForm(PageForm):
 
 # --- helpers --------------------------------------------------------------------------------------
 
-def _round(round_id: int):
-    try:
-        return rounds_svc.get_round(round_id)
-    except NotFound:
-        abort(404, description=f"There is no registration round with id {round_id}.")
-
-
-def _pcn_key(data: rounds_svc.RoundData, pcn_id: int) -> str:
-    key = str(pcn_id)
-    if key not in data.pcns:
-        abort(404, description=f"There is no PCN with id {pcn_id} in the current configuration of "
-                               f"{data.round.name}. It may have been merged or never existed.")
-    return key
-
-
 def _map_document(build) -> Response:
     """A map's HTML with its cache validator and a policy that allows this host only."""
     try:
@@ -150,7 +135,7 @@ def _download(build, rnd, suffix: str, mimetype: str) -> Response:
 
 @bp.get("/rounds/<int:round_id>/map")
 def configuration(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
     return render_template("map.html", rnd=rnd, data=data, rows=maps.map_rows(data),
                            geodata=areas.has_geodata(rnd), no_geodata=NO_GEODATA)
@@ -158,7 +143,7 @@ def configuration(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/map.html")
 def configuration_document(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     return _map_document(lambda: maps.configuration_map_with_key(rnd))
 
 
@@ -186,9 +171,9 @@ def _render_pcn(rnd, data, key: str, failed: PageForm | None = None):
 def _geo_pcn(round_id: int, pcn_id: int):
     """(round, its head configuration, the PCN's key) for a change on the PCN's map page; 404
     for an unknown round or PCN, or without geodata."""
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
-    key = _pcn_key(data, pcn_id)
+    key = pcn_key_or_404(data, pcn_id)
     if not areas.has_geodata(rnd):
         abort(404, description=NO_GEODATA)
     return rnd, data, key
@@ -200,14 +185,14 @@ def _back(rnd, pcn_id: int):
 
 @bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>/map")
 def pcn(round_id: int, pcn_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
-    return _render_pcn(rnd, data, _pcn_key(data, pcn_id))
+    return _render_pcn(rnd, data, pcn_key_or_404(data, pcn_id))
 
 
 @bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>/map.html")
 def pcn_document(round_id: int, pcn_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     if pages.active_pcn(rnd, pcn_id) is None:
         abort(404, description=f"There is no PCN with id {pcn_id} in the current configuration of {rnd.name}.")
     return _map_document(lambda: maps.pcn_map_with_key(rnd, str(pcn_id)))
@@ -301,17 +286,17 @@ def record_adjacent(round_id: int, pcn_id: int):
 
 @bp.get("/rounds/<int:round_id>/areas.geojson")
 def areas_geojson(round_id: int):
-    return _download(maps.export_geojson, _round(round_id), "geojson", "application/geo+json")
+    return _download(maps.export_geojson, round_or_404(round_id), "geojson", "application/geo+json")
 
 
 @bp.get("/rounds/<int:round_id>/areas.gpkg")
 def areas_gpkg(round_id: int):
-    return _download(maps.export_gpkg, _round(round_id), "gpkg", "application/geopackage+sqlite3")
+    return _download(maps.export_gpkg, round_or_404(round_id), "gpkg", "application/geopackage+sqlite3")
 
 
 @bp.get("/rounds/<int:round_id>/map.png")
 def map_png(round_id: int):
-    rnd = _round(round_id)
+    rnd = round_or_404(round_id)
     try:
         content = maps.export_png(rnd)
     except maps.MapUnavailable:
