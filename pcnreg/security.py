@@ -25,7 +25,7 @@ import secrets
 import time
 import uuid
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, abort, g, has_request_context, request
 from flask.wrappers import Response
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -163,6 +163,16 @@ def configure_logging(app: Flask) -> None:
         logger.propagate = False
 
 
+def refuse_nul_characters() -> None:
+    """No text a person types contains a NUL character, and PostgreSQL cannot store one: refuse
+    the request (400, naming the field) before any view or the database sees it."""
+    for source in (request.args, request.form):
+        for name, value in source.items(multi=True):
+            if "\x00" in str(name or "") or "\x00" in str(value or ""):
+                shown = str(name or "").replace("\x00", "") or "a field"
+                abort(400, description=f"The field {shown!r} contains a NUL character: remove it and try again.")
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("SECURITY_HEADERS", True)
     app.config.setdefault("REQUEST_LOG_JSON", not app.testing)
@@ -174,6 +184,7 @@ def init_app(app: Flask) -> None:
         request.environ["pcnreg.started"] = time.perf_counter()
         request_id()
         csp_nonce()
+        refuse_nul_characters()
 
     @app.context_processor
     def _template_values() -> dict:

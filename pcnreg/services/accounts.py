@@ -450,7 +450,8 @@ def parse_scope(text: str) -> Scope:
         raise AccountError(f"{text!r} is not a scope: write all, system:CODE, commissioner:CODE, pcn:ID, "
                            "practice:CODE or committee:ID")
     model = {"system": System, "commissioner": Commissioner, "practice": Practice, "pcn": Pcn}.get(kind)
-    if ident.isdigit() and (model is None or db.session.get(model, int(ident)) is not None):
+    numeric = ident.isascii() and ident.isdigit() and len(ident) <= 10    # not "²", not past the id columns
+    if numeric and (model is None or db.session.get(model, int(ident)) is not None):
         return Scope(kind, int(ident))
     if model is not None and hasattr(model, "code"):
         found = db.session.scalar(select(model.id).where(model.code == ident.upper()))

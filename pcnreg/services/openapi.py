@@ -157,6 +157,9 @@ def _json(schema: dict, description: str) -> dict:
 
 ERROR_400 = _json(_ref("Error"), "A query parameter is not valid (the message names it).")
 ERROR_404 = _json(_ref("Error"), "No such round.")
+ERROR_401 = _json(_ref("Error"), "Not signed in: drafts are readable only after signing in.")
+ERROR_403 = _json(_ref("Error"), "Signed in, but no role gives access to this object.")
+VIEW_ERRORS = {"401": ERROR_401, "403": ERROR_403}   # drafts: readable by roles of the round's system
 
 ROUND_ID = {"name": "round_id", "in": "path", "required": True,
             "description": "The round's id (see /rounds).",
@@ -189,23 +192,23 @@ def document() -> dict:
             "summary": "Read-only access to Primary Care Network registration rounds.",
             "description": (
                 "Rounds, their PCNs (members, totals, band status, findings), the findings of the "
-                "configuration rules and the practices on record. Read-only: GET only, no "
-                "authentication. Every error is an `Error` object. Unknown URLs under /api/v1 "
+                "configuration rules and the practices on record. Read-only: GET only. Drafts need "
+                "a signed-in session (the web sign-in cookie): 401 without one, 403 without a role in scope. Every error is an `Error` object. Unknown URLs under /api/v1 "
                 "answer 404 and other methods 405, both as `Error`."),
         },
         "servers": [{"url": "/api/v1"}],
         "paths": {
             "/rounds": _get(
                 "listRounds", "Every registration round, most recent first",
-                _json({"type": "array", "items": _ref("Round")}, "The rounds.")),
+                _json({"type": "array", "items": _ref("Round")}, "The rounds."), errors=VIEW_ERRORS),
             "/rounds/{round_id}": _get(
                 "getRound", "One registration round",
                 _json(_ref("Round"), "The round."),
-                parameters=[ROUND_ID], errors={"404": ERROR_404}),
+                parameters=[ROUND_ID], errors={"404": ERROR_404, **VIEW_ERRORS}),
             "/rounds/{round_id}/pcns": _get(
                 "listRoundPcns", "The PCNs of a round's head configuration",
                 _json({"type": "array", "items": _ref("Pcn")}, "The PCNs, by name."),
-                parameters=[ROUND_ID], errors={"404": ERROR_404}),
+                parameters=[ROUND_ID], errors={"404": ERROR_404, **VIEW_ERRORS}),
             "/rounds/{round_id}/findings": _get(
                 "listRoundFindings", "The findings of a round's configuration rules",
                 _json(_ref("FindingsReport"), "The findings (errors first) and the round's summary."),
@@ -220,7 +223,7 @@ def document() -> dict:
                     _query("place", "Only findings about a PCN or practice of this place (ICP), by name.",
                            text),
                 ],
-                errors={"400": ERROR_400, "404": ERROR_404}),
+                errors={"400": ERROR_400, "404": ERROR_404, **VIEW_ERRORS}),
             "/practices": _get(
                 "listPractices", "Practices on record, by code, a page at a time",
                 _json(_ref("PracticePage"), "One page of practices and the total matching."),
@@ -234,7 +237,7 @@ def document() -> dict:
                     _query("offset", "Practices to skip.",
                            {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}),
                 ],
-                errors={"400": ERROR_400}),
+                errors={"400": ERROR_400, "401": ERROR_401}),
             "/openapi.json": _get(
                 "getOpenApiDocument", "This OpenAPI document",
                 _json(_ref("OpenApiDocument"), "The OpenAPI 3.1 document.")),

@@ -17,7 +17,7 @@ def import_upload(kind: str, data: bytes, *, source: str, commissioners: list[st
     if kind == "list-sizes":
         return imports.import_list_sizes(data, source=source)
     if kind == "configuration":
-        if not round_id or not round_id.isdigit():
+        if not round_id or not (round_id.isascii() and round_id.isdigit() and len(round_id) <= 10):
             raise ImportFailed([ImportProblem(None, "round", "Choose the round the configuration is for")])
         try:
             rounds.get_round(int(round_id))

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length
 from ..domain import policy
 from ..services import accounts
 from .forms import Choice, PageForm, strip
-from .guard import sign_in_session
+from .guard import as_id, sign_in_session
 
 bp = Blueprint("auth", __name__)
 
@@ -271,7 +271,7 @@ def user(user_id: int):
             try:
                 if action == "revoke":
                     raw = request.form.get("assignment", "")
-                    accounts.revoke_role(subject, int(raw) if raw.isdigit() else -1)
+                    accounts.revoke_role(subject, as_id(raw) or -1)
                     message = "The role was removed."
                 else:
                     accounts.set_active(subject, action == "activate")

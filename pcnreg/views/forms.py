@@ -235,7 +235,7 @@ class _MoveChoice:
             raise ValidationError(f"{bad[0][:20]} is not a practice ODS code")
 
     def validate_to(self, field):
-        if field.data != "none" and not field.data.isdigit():
+        if field.data != "none" and not (field.data.isascii() and field.data.isdigit() and len(field.data) <= 10):
             raise ValidationError("Choose a PCN of this round, or no PCN")
 
     def to_key(self) -> str | None:

@@ -191,8 +191,18 @@ def _values(name: str) -> list[str]:
     return [v for v in source.getlist(name) if v is not None]
 
 
+def as_id(value) -> int | None:
+    """``value`` as a possible row id (ASCII digits, 1..MAX_ID), else None: ``str.isdigit``
+    alone lets "²" and 5,000-digit numbers through to ``int`` and the database."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID))):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def _ids(values: Iterable[str]) -> set[int]:
-    return {int(v) for v in values if str(v).strip().isdigit() and 0 < int(v) <= MAX_ID}
+    return {n for n in map(as_id, values) if n is not None}
 
 
 def _codes(values: Iterable[str]) -> list[str]:
@@ -282,7 +292,7 @@ def import_target() -> Target | Somewhere:
     kind = request.form.get("kind", "")
     if kind == "configuration":
         round_id = request.form.get("round", "")
-        rnd = db.session.get(RegistrationRound, int(round_id)) if round_id.isdigit() else None
+        rnd = db.session.get(RegistrationRound, as_id(round_id)) if as_id(round_id) else None
         return Target(system_id=rnd.system_id) if rnd else Target()
     if kind == "practices":
         codes = (request.form.get("commissioners") or "").upper().split()
