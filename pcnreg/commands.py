@@ -211,3 +211,5 @@ def register(cli: click.Group) -> None:
     from .cli_users import register as register_users
     register_users(cli)
     register_backup(cli)
+    from .cli_round import register as register_round
+    register_round(cli)

@@ -11,8 +11,10 @@ practice is in at most one PCN per round".
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -154,6 +157,10 @@ class RegistrationRound(db.Model):
     committee_date: Mapped[dt.date | None] = mapped_column(Date)
     confirmation_date: Mapped[dt.date | None] = mapped_column(Date)
     go_live: Mapped[dt.date | None] = mapped_column(Date)
+    # The second stage of the Network Agreement (Schedule 1) is due by this date (30 June 2019).
+    schedule1_deadline: Mapped[dt.date | None] = mapped_column(Date)
+    # Deadlines are the end of their day in this time zone (UK local time).
+    timezone: Mapped[str] = mapped_column(String(40), default="Europe/London", server_default="Europe/London")
     head_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("config_version.id", use_alter=True))
 
@@ -436,3 +443,263 @@ class AuditEvent(db.Model):
     after: Mapped[str | None] = mapped_column(Text)             # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- the registration workflow ------------------------------------------------------------------
+# States and transitions are in pcnreg.domain.workflow; what a PCN must provide is in
+# pcnreg.domain.registration. These tables hold the facts.
+
+REGISTRATION_STATES = ("draft", "submitted", "under_review", "approved", "approved_with_conditions",
+                       "deferred", "rejected", "confirmed", "live")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Committee(db.Model):
+    """A Primary Care Committee (or committees meeting in common) of a system."""
+
+    __tablename__ = "committee"
+    __table_args__ = (UniqueConstraint("system_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("system.id"))
+    name: Mapped[str] = mapped_column(String(200))
+
+    system: Mapped[System] = relationship()
+
+
+class Registration(db.Model):
+    """A PCN's registration in a round: its state and the parts of its draft that are typed in
+    (members, totals and the area are derived from the configuration). ``lock_version`` makes
+    two concurrent state changes of one PCN fail all but the first."""
+
+    __tablename__ = "registration"
+    __table_args__ = (
+        UniqueConstraint("round_id", "pcn_id", name="uq_registration_round_pcn"),
+        CheckConstraint(_in("state", REGISTRATION_STATES), name="state"),
+        CheckConstraint("cd_process IS NULL OR cd_process IN ('election', 'agreement')", name="cd_process"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    state: Mapped[str] = mapped_column(String(24), default="draft")
+    payee_practice_code: Mapped[str | None] = mapped_column(String(6))
+    payee_reference: Mapped[str | None] = mapped_column(String(100))   # never bank details
+    cd_name: Mapped[str | None] = mapped_column(String(200))
+    cd_profession: Mapped[str | None] = mapped_column(String(100))
+    cd_practice_code: Mapped[str | None] = mapped_column(String(6))    # where the CD practises
+    cd_process: Mapped[str | None] = mapped_column(String(10))
+    cd_process_details: Mapped[str | None] = mapped_column(Text)
+    deputy_cd_name: Mapped[str | None] = mapped_column(String(200))
+    deputy_cd_practice_code: Mapped[str | None] = mapped_column(String(6))
+    late_override_reason: Mapped[str | None] = mapped_column(Text)
+    late_override_by: Mapped[str | None] = mapped_column(String(254))
+    late_override_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    pcn: Mapped[Pcn] = relationship()
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class StoredFile(db.Model):
+    """An uploaded document (a signed Network Agreement), kept in the database so that it is
+    written in the same transaction as what refers to it and is part of every backup."""
+
+    __tablename__ = "stored_file"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(254))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MemberConfirmation(db.Model):
+    """A member practice's confirmation that it is in the PCN."""
+
+    __tablename__ = "member_confirmation"
+    __table_args__ = (UniqueConstraint("round_id", "pcn_id", "practice_code", name="uq_member_confirmation"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    practice_code: Mapped[str] = mapped_column(String(6))
+    confirmed_by: Mapped[str] = mapped_column(String(254))
+    confirmed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AgreementSignature(db.Model):
+    """A member practice's signature of the Network Agreement, in one of its two stages."""
+
+    __tablename__ = "agreement_signature"
+    __table_args__ = (
+        UniqueConstraint("round_id", "pcn_id", "practice_code", "stage", name="uq_agreement_signature"),
+        CheckConstraint("stage IN ('core', 'schedule1')", name="stage"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    practice_code: Mapped[str] = mapped_column(String(6))
+    stage: Mapped[str] = mapped_column(String(10))
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    signatory: Mapped[str] = mapped_column(String(200))
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"))
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    file: Mapped[StoredFile] = relationship()
+
+
+class ExceptionRequest(db.Model):
+    """A PCN's request for an exception to a blocking error (a finding of severity error), with
+    its reason. The committee decides on it (``Decision`` with this request)."""
+
+    __tablename__ = "exception_request"
+    __table_args__ = (
+        UniqueConstraint("round_id", "pcn_id", "rule", "subject_ref", name="uq_exception_request"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    rule: Mapped[str] = mapped_column(String(40))
+    subject_ref: Mapped[str] = mapped_column(String(40))     # "pcn:<key>" or "practice:<code>"
+    message: Mapped[str] = mapped_column(Text)               # the finding when the request was made
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(254))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Submission(db.Model):
+    """An immutable snapshot of a PCN's registration as submitted: members, totals, area,
+    agreement, payee, Clinical Director and the findings at that moment, tied to the
+    configuration version it was made from. Never updated (see ``_refuse_update`` below)."""
+
+    __tablename__ = "submission"
+    __table_args__ = (UniqueConstraint("round_id", "pcn_id", "number", name="uq_submission_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    number: Mapped[int] = mapped_column(Integer)                       # 1, 2, … per PCN
+    config_version_id: Mapped[int | None] = mapped_column(ForeignKey("config_version.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)        # UTC
+    submitted_by: Mapped[str] = mapped_column(String(254))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    snapshot: Mapped[str] = mapped_column(Text)                        # canonical JSON
+    snapshot_sha256: Mapped[str] = mapped_column(String(64))
+
+    pcn: Mapped[Pcn] = relationship()
+    config_version: Mapped[ConfigVersion | None] = relationship()
+
+
+class Meeting(db.Model):
+    """A committee meeting of a round, with the members present."""
+
+    __tablename__ = "meeting"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    committee_id: Mapped[int] = mapped_column(ForeignKey("committee.id"))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    members_present: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    committee: Mapped[Committee] = relationship()
+    items: Mapped[list[AgendaItem]] = relationship(back_populates="meeting", order_by="AgendaItem.id")
+
+
+class AgendaItem(db.Model):
+    """A submitted PCN on a meeting's agenda: the submission the committee reviews."""
+
+    __tablename__ = "agenda_item"
+    __table_args__ = (UniqueConstraint("meeting_id", "pcn_id", name="uq_agenda_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+
+    meeting: Mapped[Meeting] = relationship(back_populates="items")
+    pcn: Mapped[Pcn] = relationship()
+    submission: Mapped[Submission] = relationship()
+
+
+DECISION_OUTCOMES = ("approved", "approved_with_conditions", "deferred", "rejected", "agreed", "refused")
+
+
+class Decision(db.Model):
+    """A committee's decision on a PCN's registration (``exception_request_id`` empty) or on one
+    of its exception requests, with the rationale. One per subject per meeting."""
+
+    __tablename__ = "decision"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "subject_key", name="uq_decision_subject"),
+        CheckConstraint(_in("outcome", DECISION_OUTCOMES), name="outcome"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    exception_request_id: Mapped[int | None] = mapped_column(ForeignKey("exception_request.id"))
+    subject_key: Mapped[str] = mapped_column(String(40))     # "registration:<pcn>" or "exception:<id>"
+    outcome: Mapped[str] = mapped_column(String(24))
+    rationale: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(254))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    conditions: Mapped[list[DecisionCondition]] = relationship(
+        back_populates="decision", order_by="DecisionCondition.id", cascade="all, delete-orphan")
+
+
+class DecisionCondition(db.Model):
+    """A condition of an "approved with conditions" decision, with its due date."""
+
+    __tablename__ = "decision_condition"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"))
+    text: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    met_on: Mapped[dt.date | None] = mapped_column(Date)
+    met_by: Mapped[str | None] = mapped_column(String(254))
+
+    decision: Mapped[Decision] = relationship(back_populates="conditions")
+
+
+class CoverageConfirmation(db.Model):
+    """A commissioner's confirmation of 100% coverage of its practices in a round."""
+
+    __tablename__ = "coverage_confirmation"
+    __table_args__ = (UniqueConstraint("round_id", "commissioner_id", name="uq_coverage_confirmation"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    commissioner_id: Mapped[int] = mapped_column(ForeignKey("commissioner.id"))
+    confirmed_by: Mapped[str] = mapped_column(String(254))
+    confirmed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    commissioner: Mapped[Commissioner] = relationship()
+
+
+class FundingRate(db.Model):
+    """A dated funding rate per registered patient: per year (``basis`` 'year', pro rata by
+    whole months) or for the whole of its period ('period')."""
+
+    __tablename__ = "funding_rate"
+    __table_args__ = (
+        UniqueConstraint("kind", "valid_from", name="uq_funding_rate"),
+        CheckConstraint("basis IN ('year', 'period')", name="basis"),
+        CheckConstraint("valid_from <= valid_to", name="period"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))            # e.g. core_pcn_funding, clinical_director
+    title: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 4))    # pounds per registered patient
+    basis: Mapped[str] = mapped_column(String(6))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(Text)
+
+
+@db.event.listens_for(Submission, "before_update")
+def _refuse_update(mapper, connection, target) -> None:   # pragma: no cover - exercised in tests
+    raise ValueError("A submitted registration is an immutable snapshot: make a new draft instead")

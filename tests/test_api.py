@@ -7,6 +7,7 @@ documented and every documented operation routed.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import re
 from collections import Counter
@@ -23,6 +24,8 @@ from referencing.jsonschema import DRAFT202012
 from pcnreg.services.demo import DEMO_DATA, load_demo
 from pcnreg.services.rounds import get_round
 from pcnreg.views.api import UNDOCUMENTED
+from sqlalchemy import select
+from workflow_helpers import submitted
 
 SPEC_URI = "urn:pcnreg:openapi"
 API = "/api/v1"
@@ -90,8 +93,9 @@ def check_error(spec: dict, response, status: int) -> dict:
     return body
 
 
-def url(spec_path: str, rid: int, query: str = "") -> str:
-    return API + spec_path.replace("{round_id}", str(rid)) + (f"?{query}" if query else "")
+def url(spec_path: str, rid: int, query: str = "", pcn_id: int = 1, number: int = 1) -> str:
+    path = spec_path.replace("{round_id}", str(rid)).replace("{pcn_id}", str(pcn_id)).replace("{number}", str(number))
+    return API + path + (f"?{query}" if query else "")
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
@@ -144,6 +148,10 @@ def cases(rid: int) -> list[tuple[str, str, int]]:
         ("/rounds/{round_id}/findings", "severity=error&rule=coverage", 200),
         ("/rounds/{round_id}/findings", "rule=list_size_band&place=Nottingham+City", 200),
         ("/rounds/{round_id}/findings", "severity=&rule=&place=", 200),
+        ("/rounds/{round_id}/registrations", "", 200),
+        ("/rounds/{round_id}/pcns/{pcn_id}/submissions", "", 200),
+        ("/rounds/{round_id}/pcns/{pcn_id}/submissions/{number}", "", 200),
+        ("/rounds/{round_id}/decisions", "", 200),
         ("/practices", "", 200),
         ("/practices", "commissioner=04K&limit=5&offset=3", 200),
         ("/practices", "q=surgery", 200),
@@ -153,6 +161,10 @@ def cases(rid: int) -> list[tuple[str, str, int]]:
         ("/rounds/{round_id}", "", 404),
         ("/rounds/{round_id}/pcns", "", 404),
         ("/rounds/{round_id}/findings", "", 404),
+        ("/rounds/{round_id}/registrations", "", 404),
+        ("/rounds/{round_id}/pcns/{pcn_id}/submissions", "", 404),
+        ("/rounds/{round_id}/pcns/{pcn_id}/submissions/{number}", "", 404),
+        ("/rounds/{round_id}/decisions", "", 404),
         ("/rounds/{round_id}/findings", "severity=bogus", 400),
         ("/rounds/{round_id}/findings", "rule=bogus", 400),
         ("/practices", "limit=abc", 400),
@@ -161,16 +173,57 @@ def cases(rid: int) -> list[tuple[str, str, int]]:
         ("/rounds/{round_id}/findings", "", 401), ("/practices", "", 401),
         ("/rounds", "", 403), ("/rounds/{round_id}", "", 403), ("/rounds/{round_id}/pcns", "", 403),
         ("/rounds/{round_id}/findings", "", 403),
-    ]
+    ] + [(path, "", status) for path in WORKFLOW_PATHS for status in (401, 403)]
 
 
-def test_every_documented_response_matches_its_schema(client, anon_client, client_as, spec, loaded_round_id):
+WORKFLOW_PATHS = ("/rounds/{round_id}/registrations", "/rounds/{round_id}/pcns/{pcn_id}/submissions",
+                  "/rounds/{round_id}/pcns/{pcn_id}/submissions/{number}", "/rounds/{round_id}/decisions")
+
+
+def decided(app) -> int:
+    """Newark submitted and approved at a committee meeting (rows written as the committee's
+    service would); returns Newark's id."""
+    from pcnreg.extensions import db
+    from pcnreg.models import AgendaItem, Committee, Decision, DecisionCondition, Meeting
+
+    rnd, pcn, sub = submitted(app)
+    committee = db.session.scalar(select(Committee))
+    meeting = Meeting(round_id=rnd.id, committee_id=committee.id, held_on=dt.date(2019, 5, 23),
+                      members_present="Chair; GP member", created_by="test")
+    db.session.add(meeting)
+    db.session.flush()
+    db.session.add(AgendaItem(meeting_id=meeting.id, pcn_id=pcn.id, submission_id=sub.id))
+    decision = Decision(meeting_id=meeting.id, pcn_id=pcn.id, submission_id=sub.id,
+                        subject_key=f"registration:{pcn.id}", outcome="approved_with_conditions",
+                        rationale="Meets the requirements", decided_by="chair@nhs.example")
+    decision.conditions.append(DecisionCondition(text="Schedule 1 signed", due_on=dt.date(2019, 6, 30)))
+    db.session.add(decision)
+    db.session.commit()
+    return pcn.id
+
+
+def outsider_client(app, db):
+    """A committee member of a committee of another system: signed in, no role in the round's."""
+    from pcnreg.models import Committee, System
+    from conftest import make_user
+
+    other = System(code="E54000099", name="Another system")
+    db.session.add(other)
+    db.session.flush()
+    committee = Committee(system_id=other.id, name="Another committee")
+    db.session.add(committee)
+    db.session.commit()
+    return app.test_client(user=make_user("outsider@nhs.example", [("committee_member", "committee", committee.id)]))
+
+
+def test_every_documented_response_matches_its_schema(app, db, client, anon_client, spec, loaded_round_id):
     exercised = set()
-    outsider = client_as("committee_member", "committee:1")     # a role outside the round's system
+    outsider = outsider_client(app, db)     # a role outside the round's system
+    pcn_id = decided(app)
     for path, query, status in cases(loaded_round_id):
         rid = loaded_round_id if status != 404 else 987654
         who = {401: anon_client, 403: outsider}.get(status, client)
-        body = check_response(spec, path, who.get(url(path, rid, query)), status)
+        body = check_response(spec, path, who.get(url(path, rid, query, pcn_id)), status)
         if status == 200 and path != "/openapi.json":
             assert body, f"{path}?{query} is empty: the check proves little"
         exercised.add((path, str(status)))

@@ -27,6 +27,9 @@ TABLES = {
     "registration_round", "pcn", "membership", "config_version", "config_change",
     "size_exception", "block", "block_assignment", "pcn_area", "adjacent_pair", "geodata_load",
     "user_account", "role_assignment", "invite", "sign_in_attempt", "audit_event",
+    "committee", "registration", "stored_file", "member_confirmation", "agreement_signature",
+    "exception_request", "submission", "meeting", "agenda_item", "decision", "decision_condition",
+    "coverage_confirmation", "funding_rate",
 }
 
 

@@ -38,15 +38,26 @@ EDIT_CONFIGURATION = "edit_configuration"   # create/rename/merge/split/move/res
 IMPORT_DATA = "import_data"            # national practice and list-size files, geodata
 VIEW_AUDIT = "view_audit"
 MANAGE_USERS = "manage_users"
-ACTIONS = (VIEW, EDIT_CONFIGURATION, IMPORT_DATA, VIEW_AUDIT, MANAGE_USERS)
+# The registration workflow (pcnreg.domain.workflow):
+PREPARE_REGISTRATION = "prepare_registration"   # a PCN's draft: confirmations, agreement, payee, CD,
+                                                # exception requests; submit, withdraw, start again
+MANAGE_ROUND = "manage_round"          # meetings and agendas, late overrides, conditions met,
+                                       # confirmation of coverage, go-live
+DECIDE = "decide"                      # a committee's decisions at its meetings
+ACTIONS = (VIEW, EDIT_CONFIGURATION, IMPORT_DATA, VIEW_AUDIT, MANAGE_USERS, PREPARE_REGISTRATION, MANAGE_ROUND,
+           DECIDE)
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "system_admin": frozenset(ACTIONS),
-    "commissioner": frozenset({VIEW, EDIT_CONFIGURATION, IMPORT_DATA, VIEW_AUDIT}),
-    "pcn_lead": frozenset({VIEW}),
-    "practice_rep": frozenset({VIEW}),
+    "commissioner": frozenset({VIEW, EDIT_CONFIGURATION, IMPORT_DATA, VIEW_AUDIT, PREPARE_REGISTRATION,
+                               MANAGE_ROUND}),
+    # A PCN lead prepares and submits its PCN's registration; a practice's representative
+    # confirms its membership and signs the agreement for its own practice (a target about
+    # that practice alone).
+    "pcn_lead": frozenset({VIEW, PREPARE_REGISTRATION}),
+    "practice_rep": frozenset({VIEW, PREPARE_REGISTRATION}),
     "returning_officer": frozenset({VIEW}),
-    "committee_member": frozenset({VIEW}),
+    "committee_member": frozenset({VIEW, DECIDE}),
     "viewer": frozenset({VIEW}),
 }
 

@@ -43,6 +43,7 @@ from ..domain import policy
 from ..extensions import db
 from ..models import (
     Commissioner,
+    Committee,
     Invite,
     Pcn,
     Practice,
@@ -194,7 +195,8 @@ def _check_grant(role: str, scope_type: str, scope_id: int | None) -> None:
         return
     if scope_id is None:
         raise AccountError(f"Say which {scope_type} the role applies to")
-    model = {"system": System, "commissioner": Commissioner, "pcn": Pcn, "practice": Practice}.get(scope_type)
+    model = {"system": System, "commissioner": Commissioner, "pcn": Pcn, "practice": Practice,
+             "committee": Committee}.get(scope_type)
     if model is not None and db.session.get(model, scope_id) is None:
         raise AccountError(f"There is no {scope_type} with id {scope_id}")
 
@@ -449,7 +451,8 @@ def parse_scope(text: str) -> Scope:
     if kind not in ("system", "commissioner", "pcn", "practice", "committee") or not ident:
         raise AccountError(f"{text!r} is not a scope: write all, system:CODE, commissioner:CODE, pcn:ID, "
                            "practice:CODE or committee:ID")
-    model = {"system": System, "commissioner": Commissioner, "practice": Practice, "pcn": Pcn}.get(kind)
+    model = {"system": System, "commissioner": Commissioner, "practice": Practice, "pcn": Pcn,
+             "committee": Committee}.get(kind)
     numeric = ident.isascii() and ident.isdigit() and len(ident) <= 10    # not "²", not past the id columns
     if numeric and (model is None or db.session.get(model, int(ident)) is not None):
         return Scope(kind, int(ident))
@@ -481,11 +484,12 @@ def scope_text(scope_type: str, scope_id: int | None) -> str:
     if scope_type == "practice":
         obj = db.session.get(Practice, scope_id)
         return f"{obj.name} ({obj.code})" if obj else f"practice {scope_id}"
-    return f"committee {scope_id}"
+    obj = db.session.get(Committee, scope_id)
+    return f"{obj.name}" if obj else f"committee {scope_id}"
 
 
 def grant_system(scope_type: str, scope_id: int | None) -> int | None:
-    """The system a scoped object belongs to (None for 'all' and, for now, committees)."""
+    """The system a scoped object belongs to (None for 'all')."""
     if scope_id is None:
         return None
     if scope_type == "system":
@@ -498,6 +502,8 @@ def grant_system(scope_type: str, scope_id: int | None) -> int | None:
     if scope_type == "practice":
         return db.session.scalar(select(Commissioner.system_id).join(Practice, Practice.commissioner_id == Commissioner.id)
                                  .where(Practice.id == scope_id))
+    if scope_type == "committee":
+        return db.session.scalar(select(Committee.system_id).where(Committee.id == scope_id))
     return None
 
 

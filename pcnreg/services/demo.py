@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
@@ -23,6 +24,8 @@ from ..domain.versioning import ConfigState
 from ..extensions import db
 from ..models import (
     Commissioner,
+    Committee,
+    FundingRate,
     ListSize,
     LocalAuthority,
     Pcn,
@@ -111,8 +114,14 @@ def _load(spec: dict, geodata: Path | None) -> DemoReport:
         reference_date=dt.date.fromisoformat(round_spec["reference_date"]),
         band_min=round_spec["band_min"], band_max=round_spec["band_max"],
         **{k: dt.date.fromisoformat(round_spec[k]) for k in
-           ("opens", "submission_deadline", "committee_date", "confirmation_date", "go_live")})
+           ("opens", "submission_deadline", "committee_date", "confirmation_date", "go_live",
+            "schedule1_deadline")})
     db.session.add(rnd)
+    _get_or_add(Committee, {"system_id": system.id, "name": spec["committee"]})
+    for rate in spec["funding_rates"]:
+        _get_or_add(FundingRate, {"kind": rate["kind"], "valid_from": dt.date.fromisoformat(rate["valid_from"])},
+                    title=rate["title"], amount=Decimal(rate["amount"]), basis=rate["basis"],
+                    valid_to=dt.date.fromisoformat(rate["valid_to"]), source=rate["source"])
     db.session.flush()
 
     official: dict[str, dict[str, str]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Commissioner, Pcn, Practice, RegistrationRound, System
+from ..models import Commissioner, Committee, Pcn, Practice, RegistrationRound, System
 from . import accounts
 
 DEMO_SYSTEM = "E54000014"
@@ -29,7 +29,8 @@ DEMO_USERS = [
      "C84067"),
     ("returning.officer@demo.pcnreg.example", "Demo LMC Returning Officer", "returning_officer", "system",
      DEMO_SYSTEM),
-    ("committee.member@demo.pcnreg.example", "Demo Committee Member", "committee_member", "committee", 1),
+    ("committee.member@demo.pcnreg.example", "Demo Committee Member", "committee_member", "committee",
+     "Nottingham and Nottinghamshire Primary Care Commissioning Committees (meeting in common)"),
     ("viewer@demo.pcnreg.example", "Demo Viewer", "viewer", "system", DEMO_SYSTEM),
 ]
 
@@ -42,8 +43,8 @@ def _scope_id(scope_type: str, ref) -> int | None:
     if scope_type == "all":
         return None
     if scope_type == "committee":
-        return int(ref)           # committees are not modelled yet: the id is taken as given
-    if scope_type == "pcn":
+        found = db.session.scalar(select(Committee.id).where(Committee.name == ref))
+    elif scope_type == "pcn":
         found = db.session.scalar(select(Pcn.id).join(RegistrationRound, Pcn.round_id == RegistrationRound.id)
                                   .where(RegistrationRound.name == DEMO_ROUND, Pcn.name == ref))
     else:

@@ -11,6 +11,8 @@ import copy
 
 from ..domain.rules import RULE_TITLES, RULES
 from ..domain.types import SEVERITIES
+from ..domain.workflow import STATES
+from ..models import DECISION_OUTCOMES
 from .api import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_LENGTH
 
 VERSION = "1.0.0"
@@ -146,6 +148,66 @@ SCHEMAS: dict = {
         "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
         "items": {"type": "array", "items": _ref("Practice")},
     }),
+    "Missing": _obj({
+        "item": {"type": "string", "enum": ["members", "confirmation", "agreement_core", "agreement_schedule1",
+                                            "payee", "clinical_director", "exception_request"]},
+        "practice": {"type": ["string", "null"], "description": "The practice it concerns, if one."},
+        "message": STRING,
+    }, "Something a PCN's registration still lacks."),
+    "RegistrationStatus": _obj({
+        "pcn_id": {"type": "integer", "minimum": 1},
+        "name": STRING,
+        "code": {"type": ["string", "null"]},
+        "lead_commissioner": {"type": ["string", "null"]},
+        "state": {"type": "string", "enum": list(STATES)},
+        "deadline_status": {"type": "string", "enum": ["due", "late", "overdue", "none"],
+                            "description": "due: not submitted, deadline ahead; overdue: not submitted, "
+                                           "deadline passed; late: submitted after the deadline; none: "
+                                           "submitted in time or no deadline."},
+        "deadline_text": STRING,
+        "days_left": {"type": ["integer", "null"], "minimum": 0},
+        "list_size": COUNT,
+        "band": BAND_STATUS,
+        "submissions": COUNT,
+        "last_submitted_at": {"type": ["string", "null"], "format": "date-time"},
+        "late_override": {"type": "boolean"},
+        "missing": {"type": "array", "items": _ref("Missing"),
+                    "description": "What the draft lacks for submission (empty once submitted)."},
+    }),
+    "Registrations": _obj({
+        "round": _obj({"id": {"type": "integer", "minimum": 1}, "name": STRING}),
+        "as_of": {"type": "string", "format": "date-time"},
+        "pcns": {"type": "array", "items": _ref("RegistrationStatus")},
+    }),
+    "SubmissionSummary": _obj(SUBMISSION := {
+        "number": {"type": "integer", "minimum": 1},
+        "submitted_at": {"type": "string", "format": "date-time"},
+        "submitted_by": STRING,
+        "late": {"type": "boolean"},
+        "config_version": {"type": ["integer", "null"], "minimum": 1},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+    }),
+    "Submission": _obj({**SUBMISSION, "snapshot": {
+        "type": "object", "required": ["schema", "round", "pcn", "members", "list_size", "band", "agreement",
+                                       "payee", "clinical_director", "findings", "exception_requests",
+                                       "submitted"],
+        "description": "The frozen registration: members with list sizes and confirmations, total and band, "
+                       "area (GeoJSON, EPSG:4326, or null without geodata), Network Agreement signatures "
+                       "(file names and SHA-256), payee, Clinical Director and deputy, findings and exception "
+                       "requests at that moment, and the configuration version it was made from."}}),
+    "Decision": _obj({
+        "meeting": _obj({"id": {"type": "integer", "minimum": 1}, "held_on": DATE, "committee": STRING}),
+        "pcn_id": {"type": "integer", "minimum": 1},
+        "pcn_name": STRING,
+        "submission": {"type": "integer", "minimum": 1},
+        "subject": {"type": "string", "enum": ["registration", "exception"]},
+        "exception_request_id": {"type": ["integer", "null"]},
+        "outcome": {"type": "string", "enum": list(DECISION_OUTCOMES)},
+        "rationale": STRING,
+        "decided_by": STRING,
+        "decided_at": {"type": "string", "format": "date-time"},
+        "conditions": {"type": "array", "items": _obj({"text": STRING, "due_on": DATE, "met_on": _nullable(DATE)})},
+    }),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"],
                         "description": "This document."},
 }
@@ -164,6 +226,10 @@ VIEW_ERRORS = {"401": ERROR_401, "403": ERROR_403}   # drafts: readable by roles
 ROUND_ID = {"name": "round_id", "in": "path", "required": True,
             "description": "The round's id (see /rounds).",
             "schema": {"type": "integer", "minimum": 1}}
+
+
+PCN_ID = {"name": "pcn_id", "in": "path", "required": True, "description": "The PCN's id (key) in the round.",
+          "schema": {"type": "integer", "minimum": 1}}
 
 
 def _query(name: str, description: str, schema: dict) -> dict:
@@ -224,6 +290,25 @@ def document() -> dict:
                            text),
                 ],
                 errors={"400": ERROR_400, "404": ERROR_404, **VIEW_ERRORS}),
+            "/rounds/{round_id}/registrations": _get(
+                "listRoundRegistrations", "Each PCN's registration state, deadline status and what it lacks",
+                _json(_ref("Registrations"), "Every PCN of the head configuration, by name."),
+                description="Deadlines are the end of their day in UK local time, judged at `as_of`.",
+                parameters=[ROUND_ID], errors={"404": ERROR_404, **VIEW_ERRORS}),
+            "/rounds/{round_id}/pcns/{pcn_id}/submissions": _get(
+                "listPcnSubmissions", "A PCN's submissions, newest first",
+                _json({"type": "array", "items": _ref("SubmissionSummary")}, "The submissions."),
+                parameters=[ROUND_ID, PCN_ID], errors={"404": ERROR_404, **VIEW_ERRORS}),
+            "/rounds/{round_id}/pcns/{pcn_id}/submissions/{number}": _get(
+                "getPcnSubmission", "One submission with its immutable snapshot",
+                _json(_ref("Submission"), "The submission."),
+                parameters=[ROUND_ID, PCN_ID, {"name": "number", "in": "path", "required": True,
+                                               "schema": {"type": "integer", "minimum": 1}}],
+                errors={"404": ERROR_404, **VIEW_ERRORS}),
+            "/rounds/{round_id}/decisions": _get(
+                "listRoundDecisions", "The committees' decisions of a round, by meeting date",
+                _json({"type": "array", "items": _ref("Decision")}, "The decisions."),
+                parameters=[ROUND_ID], errors={"404": ERROR_404, **VIEW_ERRORS}),
             "/practices": _get(
                 "listPractices", "Practices on record, by code, a page at a time",
                 _json(_ref("PracticePage"), "One page of practices and the total matching."),

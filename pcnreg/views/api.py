@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..extensions import csrf
-from ..services import api, openapi
+from ..services import api, api_workflow, openapi
 from ..services.rounds import NotFound as RoundNotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -43,6 +43,26 @@ def round_pcns(round_id: int):
 @bp.get("/rounds/<int:round_id>/findings")
 def round_findings(round_id: int):
     return jsonify(api.round_findings(round_id, request.args))
+
+
+@bp.get("/rounds/<int:round_id>/registrations")
+def round_registrations(round_id: int):
+    return jsonify(api_workflow.registrations(round_id))
+
+
+@bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>/submissions")
+def pcn_submissions(round_id: int, pcn_id: int):
+    return jsonify(api_workflow.submissions(round_id, pcn_id))
+
+
+@bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>/submissions/<int:number>")
+def pcn_submission(round_id: int, pcn_id: int, number: int):
+    return jsonify(api_workflow.submission(round_id, pcn_id, number))
+
+
+@bp.get("/rounds/<int:round_id>/decisions")
+def round_decisions(round_id: int):
+    return jsonify(api_workflow.decisions(round_id))
 
 
 @bp.get("/practices")

@@ -314,8 +314,34 @@ def whole_instance() -> Target:
     return Target()
 
 
+# --- resolvers of the registration workflow (views/registration.py) ---------------------------------
+# -- registration resolvers --
+def member_target() -> Target:
+    """The URL's PCN and the practice(s) named in the form's "practice" field: a practice
+    representative's grant covers the confirmation and signature of its own practice only."""
+    return _with_pcn(practice_codes=_codes(_values("practice")))
+
+
+def commissioner_target() -> Target:
+    """The URL's commissioner within the URL's round's system; an unknown one (or one of another
+    system): the whole system."""
+    rnd = _round()
+    if rnd is None:
+        return Target()
+    commissioner_id = _arg("commissioner_id")
+    known = commissioner_id <= MAX_ID and db.session.scalar(select(Commissioner.id).where(
+        Commissioner.id == commissioner_id, Commissioner.system_id == rnd.system_id)) is not None
+    return Target(system_id=rnd.system_id,
+                  commissioner_ids=frozenset({commissioner_id if known else NO_COMMISSIONER}))
+
+
+# --- resolvers of committee meetings (views/committee.py) ------------------------------------------------
+# -- committee resolvers --
+
+
 VIEW, EDIT, IMPORT = policy.VIEW, policy.EDIT_CONFIGURATION, policy.IMPORT_DATA
 MANAGE, AUDIT = policy.MANAGE_USERS, policy.VIEW_AUDIT
+PREPARE, ROUND, DECIDE = policy.PREPARE_REGISTRATION, policy.MANAGE_ROUND, policy.DECIDE
 
 ROUTE_RULES: dict[str, Rule] = {
     # public: assets, information, signing in
@@ -352,6 +378,10 @@ ROUTE_RULES: dict[str, Rule] = {
     "api.round_detail": needs(VIEW, round_target),
     "api.round_pcns": needs(VIEW, round_target),
     "api.round_findings": needs(VIEW, round_target),
+    "api.round_registrations": needs(VIEW, round_target),
+    "api.pcn_submissions": needs(VIEW, round_target),
+    "api.pcn_submission": needs(VIEW, round_target),
+    "api.round_decisions": needs(VIEW, round_target),
     # changing a round's configuration (the forms too: they lead to nothing else)
     "main.record_exception": needs(EDIT, this_pcn),
     "main.create_pcn": needs(EDIT, create_target),
@@ -364,6 +394,32 @@ ROUTE_RULES: dict[str, Rule] = {
     "maps.upload_area": needs(EDIT, this_pcn),
     "maps.revert_area": needs(EDIT, this_pcn),
     "maps.record_adjacent": needs(EDIT, round_target),     # a pair of blocks is the system's
+    "epcn.workbook_xlsx": needs(VIEW, round_target),        # ePCN downloads are reading the round
+    "epcn.sheet_csv": needs(VIEW, round_target),
+    "epcn.import_workbook": needs(EDIT, round_target),      # a whole-system grouping
+    # the registration workflow: a PCN's registration, round status, chase list, confirmation
+    # -- registration rules --
+    "registration.page": needs(VIEW, round_target),
+    "registration.submission": needs(VIEW, round_target),
+    "registration.agreement_file": needs(VIEW, round_target),
+    "registration.round_status": needs(VIEW, round_target),
+    "registration.chase": needs(VIEW, round_target),
+    "registration.chase_csv": needs(VIEW, round_target),
+    "registration.confirmation": needs(VIEW, round_target),
+    "registration.funding": needs(VIEW, round_target),
+    "registration.confirm": needs(PREPARE, member_target),
+    "registration.sign": needs(PREPARE, member_target),
+    "registration.payee": needs(PREPARE, this_pcn),
+    "registration.clinical_director": needs(PREPARE, this_pcn),
+    "registration.exception_request": needs(PREPARE, this_pcn),
+    "registration.submit": needs(PREPARE, this_pcn),
+    "registration.withdraw": needs(PREPARE, this_pcn),
+    "registration.reopen": needs(PREPARE, this_pcn),
+    "registration.allow_late": needs(ROUND, this_pcn),
+    "registration.confirm_coverage": needs(ROUND, commissioner_target),
+    "registration.go_live": needs(ROUND, round_target),
+    # committee meetings: agenda, review, decisions, the pack
+    # -- committee rules --
     # imports
     "imports.upload": needs(IMPORT, import_target),
     # the audit trail

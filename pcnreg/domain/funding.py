@@ -1,0 +1,63 @@
+"""Funding entitlement per PCN from dated rates per registered patient.
+
+A rate is either per year (``basis`` 'year': paid pro rata for the whole months of the funding
+period it covers) or for its whole period ('period', e.g. the 2019/20 Clinical Director
+contribution of £0.514 per patient for July 2019 – March 2020). The funding period of a round
+runs from its go-live date to the end of the rate's validity. Amounts are Decimal pounds,
+rounded to the penny (half up) per PCN and rate.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+PENNY = Decimal("0.01")
+CD_WTE_PER_50K = Decimal("0.25")        # about 0.25 WTE Clinical Director per 50,000 patients (2019/20)
+
+
+@dataclass(frozen=True)
+class Rate:
+    kind: str
+    title: str
+    amount: Decimal                     # pounds per registered patient
+    basis: str                          # 'year' | 'period'
+    valid_from: dt.date
+    valid_to: dt.date                   # inclusive
+
+
+def whole_months(start: dt.date, end: dt.date) -> int:
+    """Calendar months from ``start`` (a first of the month) to ``end`` inclusive, counted whole:
+    1 July 2019 – 31 March 2020 is 9."""
+    if end < start:
+        return 0
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    next_day = end + dt.timedelta(days=1)
+    return months + (1 if next_day.day == 1 else 0)
+
+
+def applicable(rates: list[Rate], go_live: dt.date) -> list[Rate]:
+    """Rates in force for a round going live on ``go_live`` (valid on that day)."""
+    return [r for r in rates if r.valid_from <= go_live <= r.valid_to]
+
+
+def per_patient(rate: Rate, go_live: dt.date) -> Decimal:
+    """What one registered patient brings over the round's funding period under ``rate``."""
+    if rate.basis == "period":
+        return rate.amount
+    start = max(go_live, rate.valid_from)
+    return rate.amount * whole_months(start, rate.valid_to) / 12
+
+
+def entitlement(list_size: int, rate: Rate, go_live: dt.date) -> Decimal:
+    return (per_patient(rate, go_live) * list_size).quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def annual(list_size: int, rate: Rate) -> Decimal | None:
+    """A year's worth at a yearly rate (None for a rate that is for its period only)."""
+    return (rate.amount * list_size).quantize(PENNY, rounding=ROUND_HALF_UP) if rate.basis == "year" else None
+
+
+def cd_wte(list_size: int) -> Decimal:
+    """The Clinical Director time the contribution is meant to fund, in whole-time equivalents."""
+    return (CD_WTE_PER_50K * list_size / 50_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -1,0 +1,184 @@
+"""The registration workflow of a PCN: one declarative table of transitions.
+
+    draft → submitted → under_review → approved | approved_with_conditions | deferred | rejected
+    submitted → draft (withdrawn before review); deferred | rejected → draft (resubmission)
+    approved | approved_with_conditions → confirmed (commissioner confirms coverage) → live
+
+Each transition says who may perform it (an action of ``pcnreg.domain.policy``, decided against
+the PCN by the policy) and what must hold: small checks over ``Facts`` that return the reason
+they fail. ``refusals`` lists every reason a transition cannot happen now; ``perform`` returns
+the new state or raises ``Refused`` with them. The services gather the facts and write.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import policy
+from .registration import Missing
+
+STATES: tuple[str, ...] = ("draft", "submitted", "under_review", "approved", "approved_with_conditions",
+                           "deferred", "rejected", "confirmed", "live")
+STATE_TITLES = {
+    "draft": "Draft", "submitted": "Submitted", "under_review": "Under review", "approved": "Approved",
+    "approved_with_conditions": "Approved with conditions", "deferred": "Deferred", "rejected": "Rejected",
+    "confirmed": "Confirmed", "live": "Live",
+}
+# NHS.UK tag colours per state (the committee map uses the same families).
+STATE_TAGS = {
+    "draft": "grey", "submitted": "blue", "under_review": "purple", "approved": "green",
+    "approved_with_conditions": "aqua-green", "deferred": "orange", "rejected": "red",
+    "confirmed": "green", "live": "white",
+}
+DECISIONS = ("approved", "approved_with_conditions", "deferred", "rejected")
+
+
+@dataclass(frozen=True)
+class Condition:
+    text: str
+    due_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the checks read about one PCN at one moment (instants are timezone-aware)."""
+
+    state: str
+    now: dt.datetime
+    deadline_closes: dt.datetime | None = None      # submission deadline (end of its day, local)
+    go_live_starts: dt.datetime | None = None       # start of the go-live day, local
+    late_override: bool = False                     # a commissioner allowed a late submission
+    missing: tuple[Missing, ...] = ()               # what the draft lacks (domain.registration)
+    on_agenda: bool = False                         # its current submission is on this meeting's agenda
+    rationale: str = ""
+    conditions: tuple[Condition, ...] = ()
+    coverage_blockers: tuple[str, ...] = ()         # what blocks the commissioner's confirmation
+
+
+Check = Callable[[Facts], "str | None"]
+
+
+def before_go_live(f: Facts) -> str | None:
+    if f.go_live_starts is not None and f.now >= f.go_live_starts:
+        return ("The round went live on "
+                f"{f.go_live_starts:%d %B %Y}: registrations can no longer be submitted or changed; after "
+                "go-live a membership change needs 28 days' notice and the commissioner's approval")
+    return None
+
+
+def in_time_or_override(f: Facts) -> str | None:
+    if f.deadline_closes is not None and f.now >= f.deadline_closes and not f.late_override:
+        return (f"The submission deadline has passed ({(f.deadline_closes - dt.timedelta(seconds=1)):%d %B %Y}): "
+                "a late submission needs the commissioner to record an override first")
+    return None
+
+
+def nothing_missing(f: Facts) -> str | None:
+    if f.missing:
+        return "The registration is not complete: " + "; ".join(m.message for m in f.missing)
+    return None
+
+
+def has_rationale(f: Facts) -> str | None:
+    return None if f.rationale.strip() else "Enter the rationale for the decision"
+
+
+def has_conditions(f: Facts) -> str | None:
+    if not f.conditions:
+        return "Enter at least one condition with its due date"
+    if any(not c.text.strip() or c.due_on is None for c in f.conditions):
+        return "Every condition needs its text and a due date"
+    return None
+
+
+def on_agenda(f: Facts) -> str | None:
+    return None if f.on_agenda else "This PCN is not on the agenda of this meeting"
+
+
+def coverage_complete(f: Facts) -> str | None:
+    if f.coverage_blockers:
+        return "Confirmation is blocked: " + "; ".join(f.coverage_blockers)
+    return None
+
+
+def go_live_reached(f: Facts) -> str | None:
+    if f.go_live_starts is None:
+        return "The round has no go-live date"
+    if f.now < f.go_live_starts:
+        return f"The round goes live on {f.go_live_starts:%d %B %Y}, not before"
+    return None
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    title: str
+    sources: frozenset[str]
+    target: str
+    action: str                           # policy action the performer needs on the PCN
+    checks: tuple[Check, ...] = ()
+
+
+PREPARE, DECIDE, MANAGE = policy.PREPARE_REGISTRATION, policy.DECIDE, policy.MANAGE_ROUND
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("submit", "Submit the registration", frozenset({"draft"}), "submitted", PREPARE,
+               (before_go_live, in_time_or_override, nothing_missing)),
+    Transition("withdraw", "Withdraw the submission", frozenset({"submitted"}), "draft", PREPARE,
+               (before_go_live,)),
+    Transition("table", "Put on a committee agenda", frozenset({"submitted"}), "under_review", MANAGE,
+               (before_go_live,)),
+    Transition("approve", "Approve", frozenset({"under_review"}), "approved", DECIDE,
+               (on_agenda, has_rationale)),
+    Transition("approve_with_conditions", "Approve with conditions", frozenset({"under_review"}),
+               "approved_with_conditions", DECIDE, (on_agenda, has_rationale, has_conditions)),
+    Transition("defer", "Defer", frozenset({"under_review"}), "deferred", DECIDE, (on_agenda, has_rationale)),
+    Transition("reject", "Reject", frozenset({"under_review"}), "rejected", DECIDE, (on_agenda, has_rationale)),
+    Transition("reopen", "Start a new draft", frozenset({"deferred", "rejected"}), "draft", PREPARE,
+               (before_go_live,)),
+    Transition("confirm", "Confirm the registration", frozenset({"approved", "approved_with_conditions"}),
+               "confirmed", MANAGE, (coverage_complete,)),
+    Transition("go_live", "Mark live", frozenset({"confirmed"}), "live", MANAGE, (go_live_reached,)),
+)
+BY_NAME: dict[str, Transition] = {t.name: t for t in TRANSITIONS}
+DECISION_TRANSITION = {"approved": "approve", "approved_with_conditions": "approve_with_conditions",
+                       "deferred": "defer", "rejected": "reject"}
+
+
+class Refused(Exception):
+    """A transition that may not happen now; ``reasons`` say why, for the user."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def transition(name: str) -> Transition:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise Refused([f"There is no step called {name!r}"]) from None
+
+
+def refusals(name: str, facts: Facts) -> list[str]:
+    """Every reason why ``name`` cannot be performed on these facts (empty: it can)."""
+    t = transition(name)
+    if facts.state not in t.sources:
+        return [f"A registration that is {STATE_TITLES.get(facts.state, facts.state).lower()} cannot be "
+                f"taken through “{t.title.lower()}” (only from "
+                f"{' or '.join(STATE_TITLES[s].lower() for s in sorted(t.sources))})"]
+    return [reason for check in t.checks if (reason := check(facts))]
+
+
+def perform(name: str, facts: Facts) -> str:
+    """The state after ``name``, or ``Refused``."""
+    reasons = refusals(name, facts)
+    if reasons:
+        raise Refused(reasons)
+    return BY_NAME[name].target
+
+
+def available(state: str) -> list[Transition]:
+    """The transitions that start from ``state`` (whether their checks hold or not)."""
+    return [t for t in TRANSITIONS if state in t.sources]

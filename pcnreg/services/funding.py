@@ -1,0 +1,68 @@
+"""Funding entitlement table of a round: each PCN's combined list size at the round's reference
+date times the dated rates in force at go-live (``domain.funding``)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..domain import funding
+from ..extensions import db
+from ..models import FundingRate, RegistrationRound
+from . import rounds as rounds_svc
+
+
+@dataclass
+class FundingRow:
+    key: str
+    name: str
+    list_size: int
+    amounts: list[Decimal]              # one per rate, in FundingTable.rates order
+    annual_core: Decimal | None
+    cd_wte: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.amounts, Decimal("0.00"))
+
+
+@dataclass
+class FundingTable:
+    go_live: dt.date | None
+    rates: list[funding.Rate]
+    rows: list[FundingRow]
+    notice: str | None = None           # why the table is empty, if it is
+
+    @property
+    def totals(self) -> list[Decimal]:
+        return [sum((r.amounts[i] for r in self.rows), Decimal("0.00")) for i in range(len(self.rates))]
+
+    @property
+    def grand_total(self) -> Decimal:
+        return sum(self.totals, Decimal("0.00"))
+
+    def period(self, rate: funding.Rate) -> tuple[dt.date, dt.date]:
+        return max(self.go_live, rate.valid_from) if self.go_live else rate.valid_from, rate.valid_to
+
+
+def rates() -> list[funding.Rate]:
+    return [funding.Rate(r.kind, r.title, Decimal(r.amount), r.basis, r.valid_from, r.valid_to)
+            for r in db.session.scalars(select(FundingRate).order_by(FundingRate.valid_from, FundingRate.kind))]
+
+
+def entitlements(rnd: RegistrationRound) -> FundingTable:
+    if rnd.go_live is None:
+        return FundingTable(None, [], [], "The round has no go-live date, so no funding period.")
+    in_force = funding.applicable(rates(), rnd.go_live)
+    if not in_force:
+        return FundingTable(rnd.go_live, [], [], f"No funding rates are recorded for {rnd.go_live:%d %B %Y}.")
+    data = rounds_svc.build_configuration(rnd)
+    core = next((r for r in in_force if r.kind == "core_pcn_funding"), None)
+    rows = []
+    for pcn in data.config.pcns:
+        size = data.config.pcn_total(pcn)
+        rows.append(FundingRow(pcn.key, pcn.name, size, [funding.entitlement(size, r, rnd.go_live) for r in in_force],
+                               funding.annual(size, core) if core else None, funding.cd_wte(size)))
+    return FundingTable(rnd.go_live, in_force, rows)
