@@ -213,3 +213,5 @@ def register(cli: click.Group) -> None:
     register_backup(cli)
     from .cli_round import register as register_round
     register_round(cli)
+    from .cli_epcn import register as register_epcn
+    register_epcn(cli)

@@ -385,28 +385,54 @@ def import_configuration(*, round_name: str | None, data: bytes, author: str, re
         raise ImportFailed(problems)
     if not seen:
         raise ImportFailed([ImportProblem(None, None, "the file has a header but no rows")])
+    grouping = [WantedPcn(entry["name"], entry["members"], existing.get(key_name), entry["code"], entry["place"])
+                for key_name, entry in wanted.items()]
+    return save_grouping(rnd, grouping, author=author, reason=reason, source=source)
 
+
+@dataclass
+class WantedPcn:
+    """A PCN an import wants, with its members; ``existing`` is the PCN of the round it
+    continues (None: a new PCN). ``code`` and ``place``, when given, are set on the PCN."""
+
+    name: str
+    members: list[str]
+    existing: Pcn | None = None
+    code: str | None = None
+    place: Place | None = None
+
+
+def save_grouping(rnd: RegistrationRound, wanted: list[WantedPcn], *, author: str, reason: str,
+                  source: str) -> ConfigImportSummary:
+    """Make ``wanted`` the round's grouping, as one "import" version in one transaction (commit,
+    or roll back and raise). PCNs of the round not wanted are retired; practices in no wanted
+    PCN become unassigned. A new PCN's lead commissioner is the commonest commissioner of its
+    members; its place, unless given, is that commissioner's place. Nothing to change: no
+    version (``version`` None in the summary)."""
     try:
         current = head_state(rnd)
-        pcns = {}
-        assignments = {}
+        codes = [c for w in wanted for c in w.members]
+        practices = {p.code: p for p in db.session.scalars(select(Practice).where(Practice.code.in_(codes)))}
+        pcns: dict[str, str] = {}
+        assignments: dict[str, str] = {}
         created = []
-        for key_name, entry in wanted.items():
-            commissioners = Counter(practices[c].commissioner_id for c in entry["members"])
-            lead_id = commissioners.most_common(1)[0][0]
-            pcn = existing.get(key_name)
+        for w in wanted:
+            pcn = w.existing
             if pcn is None:
-                pcn = Pcn(round_id=rnd.id, name=entry["name"], code=entry["code"], place=entry["place"],
-                          lead_commissioner_id=lead_id, active=False)
+                commonest = Counter(practices[c].commissioner for c in w.members).most_common(1)
+                lead = commonest[0][0] if commonest else None
+                pcn = Pcn(round_id=rnd.id, name=w.name, code=w.code, place=w.place or (lead.place if lead else None),
+                          lead_commissioner=lead, active=False)
                 db.session.add(pcn)
                 db.session.flush()
-                created.append(entry["name"])
+                created.append(w.name)
             else:
-                pcn.place = entry["place"]
-                if entry["code"]:
-                    pcn.code = entry["code"]
-            pcns[str(pcn.id)] = entry["name"]
-            for c in entry["members"]:
+                if w.place is not None:
+                    pcn.place = w.place
+                if w.code:
+                    pcn.code = w.code
+            pcns[str(pcn.id)] = w.name
+            for c in w.members:
                 assignments[c] = str(pcn.id)
         desired = ConfigState(pcns, assignments)
         changes = changes_between(current, desired)

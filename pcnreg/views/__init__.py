@@ -9,3 +9,5 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (assets, errors, main, auth, imports_view, maps, audit, api):
         app.register_blueprint(module.bp)
+    from .epcn import bp as epcn_bp
+    app.register_blueprint(epcn_bp)

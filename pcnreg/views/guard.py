@@ -397,6 +397,9 @@ ROUTE_RULES: dict[str, Rule] = {
     "epcn.workbook_xlsx": needs(VIEW, round_target),        # ePCN downloads are reading the round
     "epcn.sheet_csv": needs(VIEW, round_target),
     "epcn.import_workbook": needs(EDIT, round_target),      # a whole-system grouping
+    "epcn.workbook_xlsx": needs(VIEW, round_target),        # ePCN downloads are reading the round
+    "epcn.sheet_csv": needs(VIEW, round_target),
+    "epcn.import_workbook": needs(EDIT, round_target),      # a whole-system grouping
     # the registration workflow: a PCN's registration, round status, chase list, confirmation
     # -- registration rules --
     "registration.page": needs(VIEW, round_target),

@@ -315,21 +315,24 @@ def versions(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/compare")
 def compare(round_id: int):
+    from ..services import epcn as epcn_svc
+
     rnd = round_or_404(round_id)
     items = config_svc.versions(rnd)
     form = forms.CompareForm().set_choices(items)
-    comparison = moved = None
+    comparison = moved = pcn_changes = None
     if not request.args:
         return render_template("compare.html", rnd=rnd, form=form, comparison=None, moved=None, a=None, b=None,
                                restore=None)
     if form.validate():
         try:
             comparison, names = config_svc.compare_versions(rnd, int(form.a.data), int(form.b.data))
+            pcn_changes = epcn_svc.describe_changes(rnd, int(form.a.data), int(form.b.data))
         except NotFound as exc:
             abort(404, description=str(exc))
         moved = pages.describe_comparison(comparison, names)
     return render_template("compare.html", rnd=rnd, form=form, comparison=comparison, moved=moved,
-                           a=form.a.data, b=form.b.data, restore=None), _status(form)
+                           pcn_changes=pcn_changes, a=form.a.data, b=form.b.data, restore=None), _status(form)
 
 
 @bp.route("/rounds/<int:round_id>/versions/<int:number>/restore", methods=["GET", "POST"])
