@@ -227,3 +227,24 @@ def test_confirmation_lists_blockers_then_confirms_and_the_round_goes_live(app, 
     result = reg_svc.go_live(rnd)
     assert result.live == ["Newark", "Sherwood"] and len(result.not_live) == 20
     assert state(newark) == "live"
+
+
+def test_after_go_live_the_grouping_is_not_edited_directly(app, demo):
+    from pcnreg.services import configuration as config_svc
+
+    rnd, newark = demo
+    ccg = _db.session.scalar(select(Commissioner).where(Commissioner.code == "04H"))
+    for name in ("Newark", "Sherwood"):
+        _, pcn, _ = submitted(app, name)
+        _approve(rnd, pcn)
+    reg_svc.confirm_coverage(rnd, ccg)
+    member = rounds_svc.build_configuration(rnd).pcn_data(str(newark.id)).members[0]
+    sherwood = rounds_svc.get_pcn(rnd, "Sherwood")
+    # Before go-live a commissioner may still move a practice (here: and back again).
+    config_svc.move_practices(rnd, [member], str(sherwood.id), author="CCG", reason="boundary tidy")
+    config_svc.move_practices(rnd, [member], str(newark.id), author="CCG", reason="undo")
+    app.config["PCNREG_NOW"] = uk(2019, 7, 1, 9, 0)
+    reg_svc.go_live(rnd)
+    with pytest.raises(config_svc.EditError, match="1 October 2019"):
+        config_svc.move_practices(rnd, [member], str(sherwood.id), author="CCG", reason="after go-live")
+    assert member in rounds_svc.build_configuration(rnd).pcn_data(str(newark.id)).members

@@ -26,9 +26,11 @@ from ..models import (
     Pcn,
     Place,
     Practice,
+    Registration,
     RegistrationRound,
 )
-from . import areas, audit
+from ..domain.deadlines import change_takes_effect
+from . import areas, audit, clock
 from . import rounds as rounds_svc
 
 EditError = edits.EditError
@@ -84,9 +86,29 @@ def head_state(rnd: RegistrationRound) -> ConfigState:
 
 # --- saving a version --------------------------------------------------------------------------
 
+def _refuse_after_go_live(rnd: RegistrationRound) -> None:
+    """Once a round's PCNs are live, its grouping is no longer edited directly: a membership
+    change needs 28 days' notice and the commissioner's approval and takes effect from the start
+    of the next quarter. (Imports of the national record are still taken: they record what was
+    registered, e.g. NHS Digital's ePCN workbook.)"""
+    live = db.session.scalar(select(Registration.id).where(Registration.round_id == rnd.id,
+                                                           Registration.state == "live").limit(1))
+    if live is None:
+        return
+    from zoneinfo import ZoneInfo
+
+    today = clock.now().astimezone(ZoneInfo(rnd.timezone)).date()
+    effective = change_takes_effect(today)
+    raise EditError(f"{rnd.name} has gone live, so its PCNs cannot be edited here. A membership change now "
+                    f"needs 28 days' notice and the commissioner's approval, and takes effect from the start "
+                    f"of the next quarter: {effective.day} {effective:%B %Y} for notice given today")
+
+
 def _save(rnd: RegistrationRound, desired: ConfigState, *, kind: str, author: str, reason: str) -> ConfigVersion:
     """Store ``desired`` as the new head: the version, its changes and the materialised state.
     The caller commits (or rolls back)."""
+    if kind != "import":
+        _refuse_after_go_live(rnd)
     author, reason = (author or "").strip(), (reason or "").strip()
     if not author:
         raise EditError("Enter who is making this change")
