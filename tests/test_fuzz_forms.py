@@ -36,10 +36,12 @@ from wtforms import FileField, SelectMultipleField
 
 from pcnreg import create_app
 from pcnreg.extensions import db as _db
-from pcnreg.models import Pcn, RegistrationRound
+from pcnreg.models import Commissioner, Pcn, RegistrationRound
 from pcnreg.services import accounts
 from pcnreg.services.demo import load_demo
 from pcnreg.services.demo_users import create_demo_users
+from pcnreg.services import registration as reg_svc
+from test_committee import committee_objects
 
 # Examples per endpoint; endpoints whose every answer renders a map page are dearer.
 EXAMPLES = 40
@@ -255,9 +257,14 @@ def plain_demo(app, db, client):
     invited = accounts.create_user("invited.fuzz@nhs.example", "Invited", [], created_by="test")
     token = accounts.invite(invited, created_by="test")
     newark = db.session.scalar(select(Pcn).where(Pcn.name == "Newark", Pcn.round_id == rnd.id))
+    # The workflow's objects: Newark submitted, a meeting with it and a below-band PCN on its
+    # agenda (one decided with a condition, an exception request undecided), a stored file.
+    workflow = committee_objects(app, rnd, newark)
     assert client.get("/about").status_code == 200
     return {"round_id": rnd.id, "pcn_id": newark.id, "number": 1,
-            "user_id": users["admin@demo.pcnreg.example"].id, "token": token, "anything": "nothing-here"}
+            "user_id": users["admin@demo.pcnreg.example"].id, "token": token, "anything": "nothing-here",
+            "commissioner_id": db.session.scalar(select(Commissioner.id).where(Commissioner.code == "04H")),
+            "file_id": next(iter(reg_svc.signatures(rnd, newark).values())).file_id, **workflow}
 
 
 @pytest.fixture

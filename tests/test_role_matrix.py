@@ -52,7 +52,27 @@ def demo(app, db):
     params = {"round_id": rnd.id, "pcn_id": newark.id, "number": 1, "user_id": admin.id, "token": token,
               "filename": "pcnreg.css", "anything": "nothing-here"}
     # -- registration params --
+    import datetime as dt                                   # Newark's registration, submitted in time:
+    from zoneinfo import ZoneInfo                           # submission 1 and its agreement files
+
+    from pcnreg.services import registration as reg_svc
+    app.config["PCNREG_NOW"] = dt.datetime(2019, 5, 10, 12, tzinfo=ZoneInfo("Europe/London"))
+    members = sorted(db.session.scalars(select(Practice.code).join(Membership).where(Membership.pcn_id == newark.id)))
+    for code in members:
+        reg_svc.confirm_member(rnd, newark, code)
+        reg_svc.sign_agreement(rnd, newark, code, stage="core", signed_on=dt.date(2019, 5, 2), signatory="Dr A",
+                               file_name="agreement.pdf", content=b"%PDF-1.4 signed")
+    reg_svc.set_payee(rnd, newark, members[0])
+    reg_svc.set_clinical_director(rnd, newark, name="Dr B", practice_code=members[0], profession="GP",
+                                  process="agreement")
+    reg_svc.submit(rnd, newark)
+    app.config.pop("PCNREG_NOW")
+    params["file_id"] = next(iter(reg_svc.signatures(rnd, newark).values())).file_id
+    params["commissioner_id"] = db.session.scalar(select(Commissioner.id).where(Commissioner.code == "04H"))
     # -- committee params --
+    from test_committee import committee_objects          # a meeting with Newark on its agenda
+    params.update(committee_objects(app, rnd, newark))
+    MAY_BE_404.add("committee.meeting_map")               # a map document: 404 without geodata
     by_role = {"anonymous": None}
     for email, role, scope, _link in rows:
         key = role if role != "commissioner" else ("commissioner_04K" if "04K" in scope else "commissioner_system")

@@ -86,7 +86,8 @@ def test_anonymous_calls_are_401(app, api_schema, anon_client, capsys):
     undocumented = []
     for result in api_schema.get_all_operations():
         operation = result.ok()
-        path = "/api/v1" + operation.path.replace("{round_id}", str(get_round().id))
+        path = "/api/v1" + (operation.path.replace("{round_id}", str(get_round().id))
+                            .replace("{pcn_id}", "1").replace("{number}", "1"))
         response = anon_client.get(path)
         assert response.status_code == 401, (path, response.status_code)
         assert response.mimetype == "application/json"

@@ -11,3 +11,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     from .epcn import bp as epcn_bp
     app.register_blueprint(epcn_bp)
+    from .registration import bp as registration_bp
+    app.register_blueprint(registration_bp)
+    from .committee import bp as committee_bp
+    app.register_blueprint(committee_bp)

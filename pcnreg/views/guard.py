@@ -339,6 +339,21 @@ def commissioner_target() -> Target:
 # -- committee resolvers --
 
 
+def meeting_target() -> Target:
+    """A decision at a meeting is its committee's: the round's system and the meeting's
+    committee. An unknown meeting (or one of another round): the system alone, so only
+    system-wide grants pass, to the view's 404."""
+    from ..models import Meeting
+
+    rnd = _round()
+    if rnd is None:
+        return Target()
+    meeting_id = _arg("meeting_id")
+    committee_id = db.session.scalar(select(Meeting.committee_id).where(
+        Meeting.id == meeting_id, Meeting.round_id == rnd.id)) if 0 < meeting_id <= MAX_ID else None
+    return Target(system_id=rnd.system_id, committee_id=committee_id)
+
+
 VIEW, EDIT, IMPORT = policy.VIEW, policy.EDIT_CONFIGURATION, policy.IMPORT_DATA
 MANAGE, AUDIT = policy.MANAGE_USERS, policy.VIEW_AUDIT
 PREPARE, ROUND, DECIDE = policy.PREPARE_REGISTRATION, policy.MANAGE_ROUND, policy.DECIDE
@@ -397,9 +412,6 @@ ROUTE_RULES: dict[str, Rule] = {
     "epcn.workbook_xlsx": needs(VIEW, round_target),        # ePCN downloads are reading the round
     "epcn.sheet_csv": needs(VIEW, round_target),
     "epcn.import_workbook": needs(EDIT, round_target),      # a whole-system grouping
-    "epcn.workbook_xlsx": needs(VIEW, round_target),        # ePCN downloads are reading the round
-    "epcn.sheet_csv": needs(VIEW, round_target),
-    "epcn.import_workbook": needs(EDIT, round_target),      # a whole-system grouping
     # the registration workflow: a PCN's registration, round status, chase list, confirmation
     # -- registration rules --
     "registration.page": needs(VIEW, round_target),
@@ -423,6 +435,17 @@ ROUTE_RULES: dict[str, Rule] = {
     "registration.go_live": needs(ROUND, round_target),
     # committee meetings: agenda, review, decisions, the pack
     # -- committee rules --
+    "committee.meetings": needs(VIEW, round_target),
+    "committee.meeting": needs(VIEW, round_target),
+    "committee.meeting_map": needs(VIEW, round_target),
+    "committee.review": needs(VIEW, round_target),
+    "committee.pack": needs(VIEW, round_target),
+    "committee.pack_css": PUBLIC,                           # print styles, no data
+    "committee.create_meeting": needs(ROUND, round_target),
+    "committee.add_to_agenda": needs(ROUND, round_target),
+    "committee.condition_met": needs(ROUND, round_target),
+    "committee.decide": needs(DECIDE, meeting_target),
+    "committee.decide_exception": needs(DECIDE, meeting_target),
     # imports
     "imports.upload": needs(IMPORT, import_target),
     # the audit trail

@@ -59,8 +59,15 @@ NAV = [
     ("Map", "maps.configuration", {"maps.configuration"}),
     ("Practices", "main.practices", {"main.practices", "main.move"}),
     ("Findings", "main.findings", {"main.findings"}),
-    ("Versions", "main.versions", {"main.versions", "main.compare", "main.restore"}),
+    ("Versions", "main.versions", {"main.versions", "main.compare", "main.restore", "epcn.import_workbook"}),
+    ("Registration", "registration.round_status", {"registration."}),
+    ("Committee", "committee.meetings", {"committee."}),
 ]
+
+
+def _current(endpoint: str, names: set[str]) -> bool:
+    """Whether ``endpoint`` is one of ``names`` (a name ending in "." stands for a blueprint)."""
+    return endpoint in names or any(n.endswith(".") and endpoint.startswith(n) for n in names)
 
 
 def nav_items() -> list[dict]:
@@ -72,7 +79,7 @@ def nav_items() -> list[dict]:
     if rnd is None:
         items = [{"href": url_for("main.index"), "text": "Dashboard", "current": endpoint == "main.index"}]
     else:
-        items = [{"href": url_for(target, round_id=rnd.id), "text": text, "current": endpoint in current}
+        items = [{"href": url_for(target, round_id=rnd.id), "text": text, "current": _current(endpoint, current)}
                  for text, target, current in NAV]
     items.append({"href": url_for("imports.upload"), "text": "Import", "current": endpoint == "imports.upload"})
     return items
