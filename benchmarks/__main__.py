@@ -1,6 +1,7 @@
 """Measure the foundation's costs in one run and report them as ratios.
 
 - demo load (migrations excluded) and `validate` on the demo (22 PCNs, 135 practices);
+- the registration status of every PCN of the demo (what `pcnreg round status` computes);
 - the rules on a synthetic England-sized configuration (7,000 practices, 1,250 PCNs),
   against the demo: does the rule engine scale linearly with practices?
 - the national epraccur import (14,357 rows) and list-size import (6,601 rows), when
@@ -61,6 +62,11 @@ def main() -> int:
         load_demo(None)
         results["demo load"] = time.perf_counter() - start
         results["validate demo (DB + rules)"] = median_time(lambda: rounds.validate(None))
+        from pcnreg.services import registration
+
+        demo_round = rounds.get_round()
+        results["round status (22 PCNs: state, deadline, missing)"] = median_time(
+            lambda: registration.round_status(demo_round))
         demo_config = rounds.build_configuration(rounds.get_round()).config
         results["rules on demo (135 practices)"] = median_time(lambda: summarise(demo_config, evaluate(demo_config)))
         england = synthetic(7_000, 1_250)
