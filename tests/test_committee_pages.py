@@ -373,3 +373,21 @@ def test_hostile_values_are_refused_and_write_nothing(client, demo, value):
         response = client.post(url, data=data)
         assert response.status_code in (400, 404), (url, data, response.status_code)
     assert rows() == before
+
+
+def test_a_tampered_snapshot_gives_a_409_page_not_a_500(app, db, client):
+    from pcnreg.models import Submission
+    from pcnreg.services import rounds as rounds_svc
+    from pcnreg.services.demo import load_demo
+    from test_committee import committee_objects
+
+    load_demo(None)
+    rnd = rounds_svc.get_round(None)
+    ids = committee_objects(app, rnd, rounds_svc.get_pcn(rnd, "Newark"))
+    sub = db.session.scalar(select(Submission).order_by(Submission.id).limit(1))
+    db.session.execute(Submission.__table__.update().where(Submission.__table__.c.id == sub.id)
+                       .values(snapshot=sub.snapshot.replace('"late":false', '"late":true')))
+    db.session.commit()
+    response = client.get(f"/rounds/{rnd.id}/meetings/{ids['meeting_id']}")
+    assert response.status_code == 409
+    assert "does not match its recorded hash" in response.get_data(as_text=True)

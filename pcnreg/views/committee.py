@@ -33,6 +33,15 @@ from .maps import NO_GEODATA, _map_document
 
 bp = Blueprint("committee", __name__)
 
+
+@bp.errorhandler(RegistrationError)
+def snapshot_broken(exc: RegistrationError):
+    """A refusal that reaches here is not the user's: a stored snapshot no longer matches its
+    recorded hash (the database was changed outside pcnreg). Say so, with a 409, not a 500."""
+    from .errors import _respond
+
+    return _respond(409, "A stored submission does not match its record", " ".join(exc.messages))
+
 PACK_CSS = """/* The committee pack: printed with a page per PCN, without the service's header and links. */
 .pcnreg-pack-map { display: block; max-width: 100%; width: 22rem; border: 1px solid #d8dde0; margin-bottom: 16px; }
 @media print {
