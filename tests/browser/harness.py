@@ -262,3 +262,29 @@ def leaflet_layers(frame) -> dict:
     ``{"maps": n, "features": {kind: [GeoJSON ids]}, "markers": n, "undrawn": n, "leaflet": version}``."""
     frame.wait_for_function(LEAFLET_DRAWN)
     return frame.evaluate(_LEAFLET_LAYERS_JS)
+
+
+# What a Leaflet map draws for each GeoJSON feature of one kind: its id, the fill colour it was
+# styled with (the SVG path's own ``fill`` attribute, which Leaflet writes from the style) and the
+# feature's properties (a state map carries each PCN's state in them).
+_LEAFLET_FEATURES_JS = """kind => {
+  const out = {};
+  for (const key of Object.keys(window)) {
+    let map = null;
+    try { map = window[key] } catch (e) { continue }
+    if (!(map instanceof L.Map)) continue;
+    map.eachLayer(layer => {
+      const f = layer.feature, path = layer._path;
+      if (!f || !path || ((f.properties || {}).kind || 'unknown') !== kind) return;
+      out[String(f.id)] = {fill: path.getAttribute('fill'), properties: f.properties || {}};
+    });
+  }
+  return out;
+}"""
+
+
+def leaflet_features(frame, kind: str) -> dict[str, dict]:
+    """The drawn features of ``kind`` in ``frame``'s Leaflet maps, by GeoJSON id:
+    ``{id: {"fill": "#rrggbb", "properties": {...}}}``."""
+    frame.wait_for_function(LEAFLET_DRAWN)
+    return frame.evaluate(_LEAFLET_FEATURES_JS, kind)
