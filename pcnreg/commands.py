@@ -215,3 +215,5 @@ def register(cli: click.Group) -> None:
     register_round(cli)
     from .cli_epcn import register as register_epcn
     register_epcn(cli)
+    from .cli_election import register as register_election
+    register_election(cli)

@@ -703,3 +703,121 @@ class FundingRate(db.Model):
 @db.event.listens_for(Submission, "before_update")
 def _refuse_update(mapper, connection, target) -> None:   # pragma: no cover - exercised in tests
     raise ValueError("A submitted registration is an immutable snapshot: make a new draft instead")
+
+
+# --- Clinical Director elections (pcnreg.domain.elections, pcnreg.domain.counting) -------------------
+
+ELECTION_STATES = ("draft", "nominations_open", "nominations_closed", "panel", "voting_open", "voting_closed",
+                   "counted", "declared", "interim", "appointed", "cancelled")
+
+
+class Election(db.Model):
+    """A PCN's Clinical Director election in a round, run by the LMC's returning officer. Its
+    timetable is data (instants stored in UTC); method and tie-break are fixed at set-up."""
+
+    __tablename__ = "election"
+    __table_args__ = (
+        CheckConstraint(_in("state", ELECTION_STATES), name="state"),
+        CheckConstraint("method IN ('plurality', 'weighted', 'irv')", name="method"),
+        CheckConstraint("tie_break IN ('lots', 'seed')", name="tie_break"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    method: Mapped[str] = mapped_column(String(10))
+    tie_break: Mapped[str] = mapped_column(String(5))
+    tie_break_seed: Mapped[str | None] = mapped_column(String(100))      # published before the count
+    eligibility: Mapped[str] = mapped_column(Text)                       # the rule, as data (text)
+    nominations_open_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    nominations_close_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    panel_from: Mapped[dt.date | None] = mapped_column(Date)
+    panel_to: Mapped[dt.date | None] = mapped_column(Date)
+    voting_open_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    voting_close_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    count_on: Mapped[dt.date | None] = mapped_column(Date)
+    declare_by: Mapped[dt.date | None] = mapped_column(Date)
+    panel_members: Mapped[str | None] = mapped_column(Text)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)                    # the count (JSON), after voting closes
+    elected_candidate_id: Mapped[int | None] = mapped_column(ForeignKey("candidate.id", use_alter=True))
+    # by agreement at a PCN meeting / an interim lead / why cancelled or reopened
+    agreement_date: Mapped[dt.date | None] = mapped_column(Date)
+    agreement_practices: Mapped[str | None] = mapped_column(Text)
+    agreement_outcome: Mapped[str | None] = mapped_column(Text)
+    interim_lead: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    returning_officer: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    pcn: Mapped[Pcn] = relationship()
+    candidates: Mapped[list[Candidate]] = relationship(
+        back_populates="election", order_by="Candidate.id", foreign_keys="Candidate.election_id")
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class Candidate(db.Model):
+    """A nomination (expression of interest) and what the panel made of it."""
+
+    __tablename__ = "candidate"
+    __table_args__ = (
+        CheckConstraint("status IN ('nominated', 'shortlisted', 'not_shortlisted', 'withdrawn')", name="status"),
+        UniqueConstraint("election_id", "name", name="uq_candidate_name"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    register: Mapped[str] = mapped_column(String(5))               # GMC, NMC, HCPC, GPhC
+    registration_number: Mapped[str] = mapped_column(String(10))
+    practice_code: Mapped[str] = mapped_column(String(6))
+    role: Mapped[str] = mapped_column(String(100))
+    statement: Mapped[str] = mapped_column(Text)
+    conflicts: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="nominated")
+    panel_reason: Mapped[str | None] = mapped_column(Text)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+
+    election: Mapped[Election] = relationship(back_populates="candidates", foreign_keys=[election_id])
+
+
+class Elector(db.Model):
+    """The "has voted" register: a member practice of the PCN, frozen when voting opens, with
+    its weight and the hash of its current single-use ballot token. No timestamps: nothing here
+    re-links a practice to a ballot."""
+
+    __tablename__ = "elector"
+    __table_args__ = (UniqueConstraint("election_id", "practice_code", name="uq_elector"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id"))
+    practice_code: Mapped[str] = mapped_column(String(6))
+    weight: Mapped[int] = mapped_column(Integer)                   # registered list size (1 if unweighted)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    voted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TokenIssue(db.Model):
+    """Every issue and re-issue of a practice's ballot token (a re-issue voids the earlier)."""
+
+    __tablename__ = "token_issue"
+    __table_args__ = (CheckConstraint("channel IN ('email', 'letter')", name="channel"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    elector_id: Mapped[int] = mapped_column(ForeignKey("elector.id"))
+    channel: Mapped[str] = mapped_column(String(6))
+    address: Mapped[str | None] = mapped_column(String(254))
+    issued_by: Mapped[str] = mapped_column(String(254))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class BallotPaper(db.Model):
+    """The ballot box: a cast ballot, with a random id (no sequence, no time, no practice) and
+    the receipt code its practice was given. ``weight`` is the practice's weight under a
+    weighted method (1 otherwise)."""
+
+    __tablename__ = "ballot"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)        # random
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id"), index=True)
+    preferences: Mapped[str] = mapped_column(Text)                        # JSON list of candidate ids
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    receipt: Mapped[str] = mapped_column(String(16), unique=True)

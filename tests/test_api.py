@@ -152,6 +152,7 @@ def cases(rid: int) -> list[tuple[str, str, int]]:
         ("/rounds/{round_id}/pcns/{pcn_id}/submissions", "", 200),
         ("/rounds/{round_id}/pcns/{pcn_id}/submissions/{number}", "", 200),
         ("/rounds/{round_id}/decisions", "", 200),
+        ("/rounds/{round_id}/elections", "", 200),
         ("/practices", "", 200),
         ("/practices", "commissioner=04K&limit=5&offset=3", 200),
         ("/practices", "q=surgery", 200),
@@ -165,6 +166,7 @@ def cases(rid: int) -> list[tuple[str, str, int]]:
         ("/rounds/{round_id}/pcns/{pcn_id}/submissions", "", 404),
         ("/rounds/{round_id}/pcns/{pcn_id}/submissions/{number}", "", 404),
         ("/rounds/{round_id}/decisions", "", 404),
+        ("/rounds/{round_id}/elections", "", 404),
         ("/rounds/{round_id}/findings", "severity=bogus", 400),
         ("/rounds/{round_id}/findings", "rule=bogus", 400),
         ("/practices", "limit=abc", 400),
@@ -177,7 +179,8 @@ def cases(rid: int) -> list[tuple[str, str, int]]:
 
 
 WORKFLOW_PATHS = ("/rounds/{round_id}/registrations", "/rounds/{round_id}/pcns/{pcn_id}/submissions",
-                  "/rounds/{round_id}/pcns/{pcn_id}/submissions/{number}", "/rounds/{round_id}/decisions")
+                  "/rounds/{round_id}/pcns/{pcn_id}/submissions/{number}", "/rounds/{round_id}/decisions",
+                  "/rounds/{round_id}/elections")
 
 
 def decided(app) -> int:
@@ -199,6 +202,12 @@ def decided(app) -> int:
     decision.conditions.append(DecisionCondition(text="Schedule 1 signed", due_on=dt.date(2019, 6, 30)))
     db.session.add(decision)
     db.session.commit()
+    from pcnreg.domain.elections import Timetable
+    from pcnreg.services import elections
+    from workflow_helpers import uk
+
+    elections.create(rnd, pcn, method="irv", tie_break="seed", seed="published", eligibility="A clinician",
+                     tt=Timetable(uk(2019, 5, 1, 9), uk(2019, 5, 8, 17), uk(2019, 5, 9, 9), uk(2019, 5, 14, 17)))
     return pcn.id
 
 

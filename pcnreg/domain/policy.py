@@ -44,8 +44,9 @@ PREPARE_REGISTRATION = "prepare_registration"   # a PCN's draft: confirmations, 
 MANAGE_ROUND = "manage_round"          # meetings and agendas, late overrides, conditions met,
                                        # confirmation of coverage, go-live
 DECIDE = "decide"                      # a committee's decisions at its meetings
+RUN_ELECTION = "run_election"          # the LMC's Clinical Director elections (pcnreg.domain.elections)
 ACTIONS = (VIEW, EDIT_CONFIGURATION, IMPORT_DATA, VIEW_AUDIT, MANAGE_USERS, PREPARE_REGISTRATION, MANAGE_ROUND,
-           DECIDE)
+           DECIDE, RUN_ELECTION)
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "system_admin": frozenset(ACTIONS),
@@ -56,7 +57,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     # that practice alone).
     "pcn_lead": frozenset({VIEW, PREPARE_REGISTRATION}),
     "practice_rep": frozenset({VIEW, PREPARE_REGISTRATION}),
-    "returning_officer": frozenset({VIEW}),
+    "returning_officer": frozenset({VIEW, RUN_ELECTION}),
     "committee_member": frozenset({VIEW, DECIDE}),
     "viewer": frozenset({VIEW}),
 }

@@ -65,3 +65,31 @@ def decisions(round_id: int) -> list[dict]:
         "conditions": [{"text": c.text, "due_on": c.due_on.isoformat(),
                         "met_on": c.met_on.isoformat() if c.met_on else None} for c in d.conditions],
     } for d, m, p, s in rows]
+
+
+# --- Clinical Director elections (never an individual ballot) -------------------------------------------
+
+def _election_dict(e) -> dict:
+    from ..domain.elections import STATE_TITLES
+    from . import elections
+
+    t = elections.timetable(e)
+    turnout = elections.turnout(e)
+    return {
+        "id": e.id, "pcn_id": e.pcn_id, "pcn_name": e.pcn.name, "state": elections.state(e),
+        "state_title": STATE_TITLES[elections.state(e)], "method": e.method, "tie_break": e.tie_break,
+        "tie_break_seed": e.tie_break_seed,
+        "timetable": {"nominations_open": t.nominations_open.isoformat(), "nominations_close": t.nominations_close.isoformat(),
+                      "voting_open": t.voting_open.isoformat(), "voting_close": t.voting_close.isoformat()},
+        "candidates": [{"id": c.id, "name": c.name, "practice": c.practice_code, "status": c.status}
+                       for c in e.candidates],
+        "turnout": {"voted": turnout.voted, "electorate": turnout.electorate},
+        "result": elections.result(e),
+    }
+
+
+def elections_of(round_id: int) -> list[dict]:
+    from . import elections
+
+    rnd = _get_round(round_id)
+    return [_election_dict(e) for e in elections.for_round(rnd)]

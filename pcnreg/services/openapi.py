@@ -12,7 +12,7 @@ import copy
 from ..domain.rules import RULE_TITLES, RULES
 from ..domain.types import SEVERITIES
 from ..domain.workflow import STATES
-from ..models import DECISION_OUTCOMES
+from ..models import DECISION_OUTCOMES, ELECTION_STATES
 from .api import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_LENGTH
 
 VERSION = "1.0.0"
@@ -208,6 +208,26 @@ SCHEMAS: dict = {
         "decided_at": {"type": "string", "format": "date-time"},
         "conditions": {"type": "array", "items": _obj({"text": STRING, "due_on": DATE, "met_on": _nullable(DATE)})},
     }),
+    "Election": _obj({
+        "id": {"type": "integer", "minimum": 1},
+        "pcn_id": {"type": "integer", "minimum": 1},
+        "pcn_name": STRING,
+        "state": {"type": "string", "enum": list(ELECTION_STATES)},
+        "state_title": STRING,
+        "method": {"type": "string", "enum": ["plurality", "weighted", "irv"]},
+        "tie_break": {"type": "string", "enum": ["lots", "seed"]},
+        "tie_break_seed": {"type": ["string", "null"], "description": "Published before any vote."},
+        "timetable": _obj({k: {"type": "string", "format": "date-time"} for k in (
+            "nominations_open", "nominations_close", "voting_open", "voting_close")}),
+        "candidates": {"type": "array", "items": _obj({
+            "id": {"type": "integer", "minimum": 1}, "name": STRING, "practice": ODS_CODE,
+            "status": {"type": "string", "enum": ["nominated", "shortlisted", "not_shortlisted", "withdrawn"]}})},
+        "turnout": _obj({"voted": COUNT, "electorate": COUNT}, "How many member practices have voted, never how."),
+        "result": {"type": ["object", "null"],
+                   "description": "The count once voting has closed and the votes are counted: every round's "
+                                  "tallies (candidate ids), eliminations and tie-break decisions, the winner, "
+                                  "exhausted ballots and turnout. Null before: nobody sees a tally earlier."},
+    }, "A Clinical Director election run by the LMC. Individual ballots are never served."),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"],
                         "description": "This document."},
 }
@@ -308,6 +328,10 @@ def document() -> dict:
             "/rounds/{round_id}/decisions": _get(
                 "listRoundDecisions", "The committees' decisions of a round, by meeting date",
                 _json({"type": "array", "items": _ref("Decision")}, "The decisions."),
+                parameters=[ROUND_ID], errors={"404": ERROR_404, **VIEW_ERRORS}),
+            "/rounds/{round_id}/elections": _get(
+                "listRoundElections", "The round's Clinical Director elections",
+                _json({"type": "array", "items": _ref("Election")}, "The elections, oldest first."),
                 parameters=[ROUND_ID], errors={"404": ERROR_404, **VIEW_ERRORS}),
             "/practices": _get(
                 "listPractices", "Practices on record, by code, a page at a time",

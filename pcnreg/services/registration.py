@@ -129,23 +129,66 @@ def _cd(name, practice, profession=None, process=None, details=None) -> reg.Clin
     return reg.ClinicalDirector(name, practice, profession, process, details) if name else None
 
 
-def draft_of(data: rounds_svc.RoundData, pcn: Pcn, row: Registration | None = None) -> reg.Draft:
+@dataclass
+class Records:
+    """A round's registration records, read in a few queries (not a few per PCN): what the drafts
+    of many PCNs are built from. Agreement files are read without their content."""
+
+    rows: dict[int, Registration]
+    confirmed: dict[int, frozenset[str]]
+    signatures: dict[int, dict[tuple[str, str], reg.Signature]]
+    requested: dict[int, frozenset[str]]
+    latest: dict[int, Submission]
+
+    @classmethod
+    def load(cls, rnd: RegistrationRound, pcn_ids: list[int] | None = None) -> Records:
+        def where(model):
+            clause = [model.round_id == rnd.id]
+            if pcn_ids is not None:
+                clause.append(model.pcn_id.in_(pcn_ids))
+            return clause
+
+        rows = {r.pcn_id: r for r in db.session.scalars(select(Registration).where(*where(Registration)))}
+        confirmed: dict[int, set[str]] = {}
+        for pcn_id, code in db.session.execute(select(MemberConfirmation.pcn_id, MemberConfirmation.practice_code)
+                                               .where(*where(MemberConfirmation))):
+            confirmed.setdefault(pcn_id, set()).add(code)
+        sigs: dict[int, dict[tuple[str, str], reg.Signature]] = {}
+        for s, name, sha in db.session.execute(
+                select(AgreementSignature, StoredFile.name, StoredFile.sha256)
+                .join(StoredFile, StoredFile.id == AgreementSignature.file_id).where(*where(AgreementSignature))):
+            sigs.setdefault(s.pcn_id, {})[(s.practice_code, s.stage)] = reg.Signature(
+                s.practice_code, s.stage, s.signed_on, s.signatory, name, sha)  # type: ignore[arg-type]
+        requested: dict[int, set[str]] = {}
+        for r in db.session.scalars(select(ExceptionRequest).where(*where(ExceptionRequest))):
+            requested.setdefault(r.pcn_id, set()).add(reg.request_key(r.rule, r.subject_ref))
+        latest: dict[int, Submission] = {}
+        for sub in db.session.scalars(select(Submission).where(*where(Submission)).order_by(Submission.number)):
+            latest[sub.pcn_id] = sub                  # the highest number last
+        return cls(rows, {k: frozenset(v) for k, v in confirmed.items()}, sigs,
+                   {k: frozenset(v) for k, v in requested.items()}, latest)
+
+    def row(self, rnd: RegistrationRound, pcn: Pcn) -> Registration:
+        return self.rows.get(pcn.id) or Registration(round_id=rnd.id, pcn_id=pcn.id, state="draft")
+
+
+def draft_of(data: rounds_svc.RoundData, pcn: Pcn, row: Registration | None = None,
+             records: Records | None = None) -> reg.Draft:
     """The PCN's registration as the domain core sees it (members from the head configuration)."""
     rnd = data.round
-    row = row or registration(rnd, pcn)
+    records = records or Records.load(rnd, [pcn.id])
+    row = row or records.row(rnd, pcn)
     key = str(pcn.id)
-    sigs = signatures(rnd, pcn)
     return reg.Draft(
         pcn_key=key, pcn_name=pcn.name, members=data.pcn_data(key).members,
-        confirmations=frozenset(confirmations(rnd, pcn)),
-        signatures={k: reg.Signature(s.practice_code, s.stage, s.signed_on, s.signatory,  # type: ignore[arg-type]
-                                     s.file.name, s.file.sha256) for k, s in sigs.items()},
+        confirmations=records.confirmed.get(pcn.id, frozenset()),
+        signatures=records.signatures.get(pcn.id, {}),
         payee=row.payee_practice_code,
         clinical_director=_cd(row.cd_name, row.cd_practice_code, row.cd_profession, row.cd_process,
                               row.cd_process_details),
         deputy=_cd(row.deputy_cd_name, row.deputy_cd_practice_code),
         blocking=tuple(blocking_findings(data, key)),
-        requested=frozenset(reg.request_key(r.rule, r.subject_ref) for r in exception_requests(rnd, pcn)))
+        requested=records.requested.get(pcn.id, frozenset()))
 
 
 def facts(rnd: RegistrationRound, row: Registration, *, now: dt.datetime, missing=(), **more) -> workflow.Facts:
@@ -192,12 +235,14 @@ class PcnStatus:
         }
 
 
-def status(data: rounds_svc.RoundData, pcn: Pcn, *, now: dt.datetime | None = None) -> PcnStatus:
+def status(data: rounds_svc.RoundData, pcn: Pcn, *, now: dt.datetime | None = None,
+           records: Records | None = None) -> PcnStatus:
     rnd = data.round
     now = now or clock.now()
-    row = registration(rnd, pcn)
-    draft = draft_of(data, pcn, row)
-    last = latest_submission(rnd, pcn.id)
+    records = records or Records.load(rnd, [pcn.id])
+    row = records.row(rnd, pcn)
+    draft = draft_of(data, pcn, row, records)
+    last = records.latest.get(pcn.id)
     last_at = clock.from_utc_naive(last.submitted_at) if last else None
     # Only a draft misses something: a submission is judged on its snapshot.
     missing = reg.missing(draft, stages=("core",)) if row.state == "draft" else []
@@ -218,10 +263,11 @@ def status(data: rounds_svc.RoundData, pcn: Pcn, *, now: dt.datetime | None = No
 
 def round_status(rnd: RegistrationRound, *, now: dt.datetime | None = None,
                  data: rounds_svc.RoundData | None = None) -> list[PcnStatus]:
-    """Every active PCN of the round, by name."""
+    """Every active PCN of the round, by name (the records read once for all of them)."""
     data = data or rounds_svc.build_configuration(rnd)
     now = now or clock.now()
-    return [status(data, data.pcns[p.key], now=now) for p in data.config.pcns]
+    records = Records.load(rnd)
+    return [status(data, data.pcns[p.key], now=now, records=records) for p in data.config.pcns]
 
 
 # --- chase list ---------------------------------------------------------------------------------
@@ -401,7 +447,7 @@ def set_clinical_director(rnd: RegistrationRound, pcn: Pcn, *, name: str, practi
                               " ".join((profession or "").split()) or None, process or None,
                               (process_details or "").strip() or None)
     problems = reg.check_clinical_director(cd, members)
-    if process == "election":
+    if process == "election" and not _declared_election(rnd, pcn):
         problems.append("No Clinical Director election of this PCN has been declared yet: record an "
                         "appointment by agreement, or wait for the LMC's declaration")
     deputy_code = (deputy_practice_code or "").strip().upper() or None
@@ -420,6 +466,32 @@ def set_clinical_director(rnd: RegistrationRound, pcn: Pcn, *, name: str, practi
                  after={"name": row.cd_name, "practice": row.cd_practice_code, "process": row.cd_process,
                         "deputy": row.deputy_cd_name}, round_id=rnd.id, pcn_id=pcn.id)
     return row
+
+
+def _declared_election(rnd: RegistrationRound, pcn: Pcn) -> bool:
+    from ..models import Election
+
+    return db.session.scalar(select(Election.id).where(Election.round_id == rnd.id, Election.pcn_id == pcn.id,
+                                                       Election.state == "declared").limit(1)) is not None
+
+
+def record_elected_cd(rnd: RegistrationRound, pcn: Pcn, *, name: str, practice_code: str, profession: str,
+                      details: str) -> bool:
+    """The LMC's declaration names the PCN's Clinical Director (in the caller's transaction).
+    Copied into the registration's draft when it can be edited (a submitted one becomes a draft
+    again); a registration under review or decided keeps its CD and the declaration stands on
+    the election. Returns whether the draft was updated."""
+    row = _stored(rnd, pcn)
+    if row.state not in EDITABLE or workflow.before_go_live(facts(rnd, row, now=clock.now())):
+        return False
+    row = _open_draft(rnd, pcn, clock.now())
+    before = {"name": row.cd_name, "process": row.cd_process}
+    row.cd_name, row.cd_practice_code, row.cd_profession = name[:200], practice_code, profession[:100]
+    row.cd_process, row.cd_process_details = "election", details
+    audit.record(action="registration.clinical_director", object_type="pcn", object_id=str(pcn.id), before=before,
+                 after={"name": row.cd_name, "practice": practice_code, "process": "election"},
+                 round_id=rnd.id, pcn_id=pcn.id)
+    return True
 
 
 @_commit

@@ -65,6 +65,11 @@ def round_decisions(round_id: int):
     return jsonify(api_workflow.decisions(round_id))
 
 
+@bp.get("/rounds/<int:round_id>/elections")
+def round_elections(round_id: int):
+    return jsonify(api_workflow.elections_of(round_id))
+
+
 @bp.get("/practices")
 def practices():
     return jsonify(api.practice_page(request.args))

@@ -397,6 +397,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "api.pcn_submissions": needs(VIEW, round_target),
     "api.pcn_submission": needs(VIEW, round_target),
     "api.round_decisions": needs(VIEW, round_target),
+    "api.round_elections": needs(VIEW, round_target),
     # changing a round's configuration (the forms too: they lead to nothing else)
     "main.record_exception": needs(EDIT, this_pcn),
     "main.create_pcn": needs(EDIT, create_target),

@@ -1,0 +1,249 @@
+"""Clinical Director elections run by the LMC: states, the timetable and one declarative table
+of transitions (like ``workflow.py`` for registrations).
+
+    draft → nominations_open → nominations_closed → panel → voting_open → voting_closed
+          → counted → declared
+    panel → declared                   (one eligible candidate: elected unopposed, no ballot)
+    nominations_closed | panel → nominations_open   (no candidates: nominations reopened)
+    nominations_closed | panel → interim            (no candidates: an interim lead recorded)
+    draft | nominations_open | nominations_closed → appointed   (by agreement at a PCN meeting)
+    any state before voting opens → cancelled (with the reason)
+
+The timetable drives the clock-bound steps: nominations are taken only between their opening
+and closing instants, votes only between voting's, and voting closes itself at its closing
+instant (``effective_state``): nothing is accepted after it. Voting cannot be reopened; an
+extension of the closing time, made while voting is open, is recorded with its reason.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+STATES: tuple[str, ...] = ("draft", "nominations_open", "nominations_closed", "panel", "voting_open",
+                           "voting_closed", "counted", "declared", "interim", "appointed", "cancelled")
+STATE_TITLES = {
+    "draft": "Draft", "nominations_open": "Nominations open", "nominations_closed": "Nominations closed",
+    "panel": "Panel assessment", "voting_open": "Voting open", "voting_closed": "Voting closed",
+    "counted": "Counted", "declared": "Declared", "interim": "Interim lead recorded",
+    "appointed": "Appointed by agreement", "cancelled": "Cancelled",
+}
+METHODS = {"plurality": "One practice, one vote", "weighted": "Votes weighted by registered list size",
+           "irv": "Alternative vote (instant run-off)"}
+TIE_BREAKS = {"lots": "Drawing of lots by the returning officer with a witness",
+              "seed": "Seeded draw, the seed published before the count"}
+BEFORE_VOTING = frozenset({"draft", "nominations_open", "nominations_closed", "panel"})
+
+# Professional registration numbers: GMC 7 digits; NMC 2 digits, a letter, 4 digits, a letter
+# (e.g. 12A3456E); HCPC two letters and 5 or 6 digits (e.g. PH123456); GPhC 7 digits.
+REGISTRATION_FORMATS = {
+    "GMC": re.compile(r"^[0-9]{7}$"),
+    "NMC": re.compile(r"^[0-9]{2}[A-Z][0-9]{4}[A-Z]$"),
+    "HCPC": re.compile(r"^[A-Z]{2}[0-9]{5,6}$"),
+    "GPhC": re.compile(r"^[0-9]{7}$"),
+}
+
+
+def registration_problem(body: str, number: str) -> str | None:
+    """Why a professional registration number is not in its register's format (None: it is)."""
+    pattern = REGISTRATION_FORMATS.get(body)
+    if pattern is None:
+        return f"Choose the professional register ({', '.join(REGISTRATION_FORMATS)})"
+    if not pattern.match((number or "").strip().upper()):
+        examples = {"GMC": "7 digits, e.g. 1234567", "NMC": "e.g. 12A3456E", "HCPC": "e.g. PH123456",
+                    "GPhC": "7 digits, e.g. 2012345"}
+        return f"{number!r} is not a {body} registration number ({examples[body]})"
+    return None
+
+
+@dataclass(frozen=True)
+class Timetable:
+    """The election's dates as instants (timezone-aware)."""
+
+    nominations_open: dt.datetime
+    nominations_close: dt.datetime
+    voting_open: dt.datetime
+    voting_close: dt.datetime
+    panel_from: dt.date | None = None
+    panel_to: dt.date | None = None
+    count_on: dt.date | None = None
+    declare_by: dt.date | None = None
+
+    def problems(self) -> list[str]:
+        out = []
+        if not self.nominations_open < self.nominations_close:
+            out.append("Nominations must close after they open")
+        if not self.nominations_close <= self.voting_open:
+            out.append("Voting must open after nominations close")
+        if not self.voting_open < self.voting_close:
+            out.append("Voting must close after it opens")
+        return out
+
+
+@dataclass(frozen=True)
+class Facts:
+    state: str
+    now: dt.datetime
+    timetable: Timetable
+    candidates: int = 0                  # nominated and not withdrawn
+    shortlisted: int = 0                 # eligible after the panel
+    undecided: int = 0                   # candidates the panel has not assessed yet
+    electorate: int = 0                  # member practices (when voting would open)
+    reason: str = ""
+    minutes_complete: bool = False       # agreement: date, practices present and outcome minuted
+    interim_named: bool = False
+
+
+def effective_state(state: str, timetable: Timetable, now: dt.datetime) -> str:
+    """The state the clock has put the election in: voting closes itself at its closing time."""
+    if state == "voting_open" and now >= timetable.voting_close:
+        return "voting_closed"
+    return state
+
+
+Check = Callable[[Facts], "str | None"]
+
+
+def _at_or_after(attr: str, what: str) -> Check:
+    def check(f: Facts) -> str | None:
+        moment = getattr(f.timetable, attr)
+        return None if f.now >= moment else f"{what} not before {moment:%d %B %Y %H:%M}"
+    return check
+
+
+def _before(attr: str, what: str) -> Check:
+    def check(f: Facts) -> str | None:
+        moment = getattr(f.timetable, attr)
+        return None if f.now < moment else f"{what}: the timetable closed it at {moment:%d %B %Y %H:%M}"
+    return check
+
+
+def no_candidates(f: Facts) -> str | None:
+    return None if f.candidates == 0 and f.shortlisted == 0 else "There are candidates: this is for an election without any"
+
+
+def panel_done(f: Facts) -> str | None:
+    return f"The panel has not assessed {f.undecided} candidate(s)" if f.undecided else None
+
+
+def contested(f: Facts) -> str | None:
+    if f.shortlisted < 2:
+        return "Voting needs at least two eligible candidates (one: declare them elected unopposed)"
+    if f.electorate < 1:
+        return "The PCN has no member practices to vote"
+    return None
+
+
+def one_eligible(f: Facts) -> str | None:
+    return None if f.shortlisted == 1 else f"Elected unopposed needs exactly one eligible candidate, not {f.shortlisted}"
+
+
+def has_reason(f: Facts) -> str | None:
+    return None if f.reason.strip() else "Enter the reason"
+
+
+def minuted(f: Facts) -> str | None:
+    return None if f.minutes_complete else "Enter the meeting date, the practices present and the outcome"
+
+
+def interim_named(f: Facts) -> str | None:
+    return None if f.interim_named else "Enter the interim lead's name"
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    title: str
+    sources: frozenset[str]
+    target: str
+    checks: tuple[Check, ...] = ()
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("open_nominations", "Open nominations", frozenset({"draft"}), "nominations_open",
+               (_at_or_after("nominations_open", "Nominations open"),)),
+    Transition("close_nominations", "Close nominations", frozenset({"nominations_open"}), "nominations_closed",
+               (_at_or_after("nominations_close", "Nominations close"),)),
+    Transition("start_panel", "Start the panel assessment", frozenset({"nominations_closed"}), "panel"),
+    Transition("open_voting", "Open voting", frozenset({"panel"}), "voting_open",
+               (panel_done, contested, _at_or_after("voting_open", "Voting opens"),
+                _before("voting_close", "Voting cannot open"))),
+    Transition("close_voting", "Close voting", frozenset({"voting_open"}), "voting_closed",
+               (_at_or_after("voting_close", "Voting closes"),)),
+    Transition("count", "Count the votes", frozenset({"voting_closed"}), "counted"),
+    Transition("declare", "Declare the result", frozenset({"counted"}), "declared"),
+    Transition("declare_unopposed", "Declare elected unopposed", frozenset({"panel"}), "declared",
+               (panel_done, one_eligible)),
+    Transition("reopen_nominations", "Reopen nominations", frozenset({"nominations_closed", "panel"}),
+               "nominations_open", (no_candidates, has_reason)),
+    Transition("record_interim", "Record an interim lead", frozenset({"nominations_closed", "panel"}), "interim",
+               (no_candidates, interim_named)),
+    Transition("record_agreement", "Record an appointment by agreement",
+               frozenset({"draft", "nominations_open", "nominations_closed"}), "appointed", (minuted,)),
+    Transition("cancel", "Cancel the election", BEFORE_VOTING, "cancelled", (has_reason,)),
+)
+BY_NAME = {t.name: t for t in TRANSITIONS}
+
+
+class Refused(Exception):
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def refusals(name: str, facts: Facts) -> list[str]:
+    t = BY_NAME.get(name)
+    if t is None:
+        return [f"There is no step called {name!r}"]
+    state = effective_state(facts.state, facts.timetable, facts.now)
+    if state not in t.sources and facts.state not in t.sources:    # recorded or clock-made state
+        return [f"An election that is {STATE_TITLES[state].lower()} cannot be taken through "
+                f"“{t.title.lower()}”"]
+    return [reason for check in t.checks if (reason := check(facts))]
+
+
+def perform(name: str, facts: Facts) -> str:
+    reasons = refusals(name, facts)
+    if reasons:
+        raise Refused(reasons)
+    return BY_NAME[name].target
+
+
+def may_vote(state: str, timetable: Timetable, now: dt.datetime) -> str | None:
+    """Why no vote is taken now (None: it is). One second either side counts."""
+    if state != "voting_open":
+        return f"Voting is not open (the election is {STATE_TITLES.get(state, state).lower()})"
+    if now < timetable.voting_open:
+        return f"Voting opens at {timetable.voting_open:%H:%M on %d %B %Y}"
+    if now >= timetable.voting_close:
+        return f"Voting closed at {timetable.voting_close:%H:%M on %d %B %Y}: no vote is taken after it"
+    return None
+
+
+def may_nominate(state: str, timetable: Timetable, now: dt.datetime) -> str | None:
+    if state != "nominations_open":
+        return f"Nominations are not open (the election is {STATE_TITLES.get(state, state).lower()})"
+    if not timetable.nominations_open <= now < timetable.nominations_close:
+        return f"Nominations are taken from {timetable.nominations_open:%d %B %Y %H:%M} to " \
+               f"{timetable.nominations_close:%d %B %Y %H:%M}"
+    return None
+
+
+def check_preferences(preferences: list[str], candidates: set[str], method: str) -> list[str]:
+    """Problems with a ballot's preferences (candidate keys in order; blanks are "")."""
+    problems = []
+    filled = [p for p in preferences if p]
+    if not filled:
+        return ["Choose a candidate"]
+    if method != "irv" and len(filled) > 1:
+        problems.append("Choose one candidate only")
+    last = max(i for i, p in enumerate(preferences) if p)
+    if any(not p for p in preferences[:last]):
+        problems.append("Preferences must be numbered 1, 2, 3… without gaps")
+    if len(set(filled)) != len(filled):
+        problems.append("A candidate can be given only one preference")
+    unknown = [p for p in filled if p not in candidates]
+    if unknown:
+        problems.append("The ballot names a candidate who is not standing")
+    return problems
