@@ -8,6 +8,7 @@ PCNREG_MAX_UPLOAD_MB  largest accepted upload or import file (default 25).
 PCNREG_SECURE_COOKIES session cookies marked Secure (default on, off in debug/testing; see views/guard.py).
 PCNREG_MAP_TILE_URL   optional basemap tile URL template (default: none; maps need no other host).
 PCNREG_MAP_TILE_ATTRIBUTION  attribution shown with that basemap.
+PCNREG_SMTP_*         the SMTP server that e-mails ballot links (see services/mailer.py; unset: letters only).
 """
 from __future__ import annotations
 
@@ -60,4 +61,11 @@ def build_config(instance_path: Path) -> dict:
         "WTF_CSRF_ENABLED": True,
         "MAP_TILE_URL": os.environ.get("PCNREG_MAP_TILE_URL") or None,
         "MAP_TILE_ATTRIBUTION": os.environ.get("PCNREG_MAP_TILE_ATTRIBUTION") or "",
+        **_smtp(),
     }
+
+
+def _smtp() -> dict:
+    from .services.mailer import settings_from_environment
+
+    return settings_from_environment()

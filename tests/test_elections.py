@@ -300,3 +300,40 @@ def test_a_drawing_of_lots_is_recorded_before_the_count(app, city):
     assert stored["winner"] == str(bo.id)              # first in the order drawn wins a tie for first place
     assert set(stored["rounds"][0]["tie_break"]["tied"]) == {str(ada.id), str(bo.id)}
     assert stored["tie_break_rule"]["lots"]["witness"] == "LMC chair"
+
+
+def test_ballot_links_are_emailed_through_the_configured_smtp_server(app, city):
+    import re
+    import socket
+
+    from smtp_sink import SmtpSink
+
+    rnd, pcn = city
+    e, (ada, _, _), tokens = contested(app, rnd, pcn)
+    code = sorted(tokens)[0]
+    with SmtpSink() as sink:
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port, SMTP_FROM="lmc@nhs.example")
+        el.email_ballot(e, code, "practice.manager@nhs.example", lambda t: f"https://pcnreg.example/ballot/{t}")
+    assert len(sink.messages) == 1
+    sent = sink.messages[0]
+    assert sent["to"] == ["practice.manager@nhs.example"] and sent["from"] == "lmc@nhs.example"
+    body = sent["message"].get_content()
+    assert "Nottingham City PCN 3" in sent["message"]["Subject"] and "17:00 on 3 May 2019" in body
+    token = re.search(r"/ballot/(\S+)", body).group(1)
+    with pytest.raises(el.ElectionError, match="cannot be used"):
+        el.cast(tokens[code], [str(ada.id)])          # the letter's link was voided by the e-mailed one
+    assert el.cast(token, [str(ada.id)])
+    issue = _db.session.scalars(select(TokenIssue).order_by(TokenIssue.id.desc())).first()
+    assert (issue.channel, issue.address) == ("email", "practice.manager@nhs.example")
+
+    # A server that cannot be reached: nothing is issued and the earlier link still works.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    app.config.update(SMTP_PORT=closed_port)
+    other = sorted(tokens)[1]
+    before = count(TokenIssue)
+    with pytest.raises(el.ElectionError, match="could not be sent.*earlier link still works"):
+        el.email_ballot(e, other, "someone@nhs.example", lambda t: f"https://pcnreg.example/ballot/{t}")
+    assert count(TokenIssue) == before
+    assert el.cast(tokens[other], [str(ada.id)])

@@ -20,6 +20,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -67,6 +68,7 @@ def _commit(fn):
             db.session.rollback()
             raise
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    wrapper.__wrapped__ = fn                  # the same change inside a caller's transaction
     return wrapper
 
 
@@ -322,6 +324,38 @@ def reissue(e: Election, practice_code: str, *, channel: str = "letter", address
                               issued_by=reg_svc.actor(), issued_at=_utc(now)))
     _audit(e, "reissue", after={"practice": elector.practice_code, "channel": channel})
     return IssuedToken(elector.practice_code, token)
+
+
+def ballot_email(e: Election, practice_code: str, link: str) -> tuple[str, str]:
+    """(subject, body) of the e-mail that carries a practice's ballot link."""
+    pcn = db.session.get(Pcn, e.pcn_id)
+    closes = timetable(e).voting_close.astimezone(ZoneInfo("Europe/London"))
+    return (f"Your ballot: Clinical Director election, {pcn.name}",
+            f"Practice {practice_code} is a member of {pcn.name}. The Local Medical Committee is running the "
+            f"election of the network's Clinical Director.\n\nVote here (this link works once, for your practice "
+            f"only; do not forward it):\n{link}\n\nVoting closes at {closes:%H:%M} on {closes.day} {closes:%B %Y} (UK time). "
+            "If you did not expect this e-mail, contact the LMC's returning officer.\n")
+
+
+def email_ballot(e: Election, practice_code: str, address: str, link_for) -> None:
+    """Re-issue a practice's ballot link and e-mail it, as one step: if the message cannot be
+    sent, nothing is issued (the earlier link keeps working). ``link_for(token)`` builds the URL."""
+    from . import mailer
+
+    address = (address or "").strip()
+    if "@" not in address or any(ch.isspace() for ch in address):
+        raise ElectionError("Enter the practice's e-mail address")
+    try:
+        issued = reissue.__wrapped__(e, practice_code, channel="email", address=address)
+        subject, body = ballot_email(e, issued.practice_code, link_for(issued.token))
+        mailer.send(address, subject, body)
+        db.session.commit()
+    except mailer.MailError as exc:
+        db.session.rollback()
+        raise ElectionError(f"{exc}. Nothing was issued: the practice's earlier link still works.") from exc
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def ballot_for(token: str) -> tuple[Election, list[Candidate]] | None:
