@@ -337,3 +337,21 @@ def test_ballot_links_are_emailed_through_the_configured_smtp_server(app, city):
         el.email_ballot(e, other, "someone@nhs.example", lambda t: f"https://pcnreg.example/ballot/{t}")
     assert count(TokenIssue) == before
     assert el.cast(tokens[other], [str(ada.id)])
+
+
+def test_voting_can_be_extended_with_a_reason_while_open_never_reopened(app, city):
+    rnd, pcn = city
+    e, (ada, _, _), tokens = contested(app, rnd, pcn)
+    later = uk(2019, 5, 7, 17, 0)
+    with pytest.raises(el.ElectionError, match="reason"):
+        el.extend_voting(e, later, " ")
+    with pytest.raises(el.ElectionError, match="later than"):
+        el.extend_voting(e, uk(2019, 5, 2, 17, 0), "Bank holiday")
+    el.extend_voting(e, later, "Bank holiday on 6 May")
+    at(app, uk(2019, 5, 6, 12, 0))                  # after the original close, before the new one
+    assert el.cast(next(iter(tokens.values())), [str(ada.id)])
+    at(app, later)
+    with pytest.raises(el.ElectionError, match="only while it is open"):
+        el.extend_voting(e, uk(2019, 5, 9, 17, 0), "Too late")
+    events = _db.session.scalars(select(AuditEvent).where(AuditEvent.action == "election.extend_voting")).all()
+    assert len(events) == 1 and "Bank holiday on 6 May" in events[0].after

@@ -409,6 +409,29 @@ def cast(token: str, preferences: list[str]) -> str:
         raise
 
 
+@_commit
+def extend_voting(e: Election, new_close: dt.datetime, reason: str) -> Election:
+    """Extend voting's closing time while voting is open, with the reason (recorded). Voting that
+    has closed is never reopened."""
+    now = clock.now()
+    problems = []
+    if state(e, now) != "voting_open":
+        problems.append("Voting can be extended only while it is open: closed voting is never reopened")
+    if new_close is None or new_close.tzinfo is None:
+        problems.append("Enter the new closing date and time")
+    elif new_close <= timetable(e).voting_close:
+        problems.append("The new closing time must be later than the current one")
+    if not (reason or "").strip():
+        problems.append("Enter the reason for the extension")
+    if problems:
+        raise ElectionError(problems)
+    before = e.voting_close_at
+    e.voting_close_at, e.extension_reason = _utc(new_close), reason.strip()
+    _audit(e, "extend_voting", before={"voting_close": before},
+           after={"voting_close": e.voting_close_at, "reason": e.extension_reason})
+    return e
+
+
 @dataclass
 class Turnout:
     voted: int
