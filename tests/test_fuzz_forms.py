@@ -260,6 +260,8 @@ def plain_demo(app, db, client):
     # The workflow's objects: Newark submitted, a meeting with it and a below-band PCN on its
     # agenda (one decided with a condition, an exception request undecided), a stored file.
     workflow = committee_objects(app, rnd, newark)
+    from test_election_pages import election_objects      # City PCN 3's election, voting, one link unused
+    workflow.update(election_objects(app, rnd))
     assert client.get("/about").status_code == 200
     return {"round_id": rnd.id, "pcn_id": newark.id, "number": 1,
             "user_id": users["admin@demo.pcnreg.example"].id, "token": token, "anything": "nothing-here",

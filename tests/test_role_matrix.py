@@ -73,6 +73,10 @@ def demo(app, db):
     from test_committee import committee_objects          # a meeting with Newark on its agenda
     params.update(committee_objects(app, rnd, newark))
     MAY_BE_404.add("committee.meeting_map")               # a map document: 404 without geodata
+    # -- election params --
+    from test_election_pages import election_objects      # City PCN 3's election, voting, one link unused
+    params.update(election_objects(app, rnd))
+    MAY_BE_404.update({"elections.ballots_csv", "elections.public_ballots_csv"})   # after the count only
     by_role = {"anonymous": None}
     for email, role, scope, _link in rows:
         key = role if role != "commissioner" else ("commissioner_04K" if "04K" in scope else "commissioner_system")

@@ -15,3 +15,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_bp)
     from .committee import bp as committee_bp
     app.register_blueprint(committee_bp)
+    from .elections import bp as elections_bp
+    app.register_blueprint(elections_bp)

@@ -354,9 +354,16 @@ def meeting_target() -> Target:
     return Target(system_id=rnd.system_id, committee_id=committee_id)
 
 
+# --- resolvers of the LMC's elections (views/elections.py) ----------------------------------------------
+# -- election resolvers --
+# None of their own: an election is its round's (the view answers 404 for one of another round);
+# the returning officer's grant is a system's, so ``round_target`` is the target of every change.
+
+
 VIEW, EDIT, IMPORT = policy.VIEW, policy.EDIT_CONFIGURATION, policy.IMPORT_DATA
 MANAGE, AUDIT = policy.MANAGE_USERS, policy.VIEW_AUDIT
 PREPARE, ROUND, DECIDE = policy.PREPARE_REGISTRATION, policy.MANAGE_ROUND, policy.DECIDE
+ELECT = policy.RUN_ELECTION
 
 ROUTE_RULES: dict[str, Rule] = {
     # public: assets, information, signing in
@@ -447,6 +454,26 @@ ROUTE_RULES: dict[str, Rule] = {
     "committee.condition_met": needs(ROUND, round_target),
     "committee.decide": needs(DECIDE, meeting_target),
     "committee.decide_exception": needs(DECIDE, meeting_target),
+    # Clinical Director elections run by the LMC; the ballot and the declaration are public
+    # -- election rules --
+    "elections.elections": needs(VIEW, round_target),
+    "elections.election": needs(VIEW, round_target),
+    "elections.ballots_csv": needs(VIEW, round_target),
+    "elections.create": needs(ELECT, round_target),
+    "elections.step": needs(ELECT, round_target),
+    "elections.nominate": needs(ELECT, round_target),
+    "elections.withdraw": needs(ELECT, round_target),
+    "elections.assess": needs(ELECT, round_target),
+    "elections.open_voting": needs(ELECT, round_target),
+    "elections.reissue": needs(ELECT, round_target),
+    "elections.count": needs(ELECT, round_target),
+    "elections.declare": needs(ELECT, round_target),
+    "elections.declare_unopposed": needs(ELECT, round_target),
+    "elections.agreement": needs(ELECT, round_target),
+    "elections.interim": needs(ELECT, round_target),
+    "elections.ballot": PUBLIC,                             # the one-time link is the credential
+    "elections.result": PUBLIC,                             # the declaration (no tally before the count)
+    "elections.public_ballots_csv": PUBLIC,                 # anonymised, after the count only
     # imports
     "imports.upload": needs(IMPORT, import_target),
     # the audit trail

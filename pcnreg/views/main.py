@@ -62,6 +62,7 @@ NAV = [
     ("Versions", "main.versions", {"main.versions", "main.compare", "main.restore", "epcn.import_workbook"}),
     ("Registration", "registration.round_status", {"registration."}),
     ("Committee", "committee.meetings", {"committee."}),
+    ("Elections", "elections.elections", {"elections."}),
 ]
 
 
