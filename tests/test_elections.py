@@ -355,3 +355,13 @@ def test_voting_can_be_extended_with_a_reason_while_open_never_reopened(app, cit
         el.extend_voting(e, uk(2019, 5, 9, 17, 0), "Too late")
     events = _db.session.scalars(select(AuditEvent).where(AuditEvent.action == "election.extend_voting")).all()
     assert len(events) == 1 and "Bank holiday on 6 May" in events[0].after
+
+
+def test_an_election_nobody_voted_in_is_not_counted_and_gets_an_interim_lead(app, city):
+    rnd, pcn = city
+    e, _, _ = contested(app, rnd, pcn)
+    at(app, uk(2019, 5, 4, 10, 0))
+    with pytest.raises(el.ElectionError, match="No practice voted"):
+        el.count(e)
+    el.record_interim(e, "Dr Interim Lead")
+    assert e.state == "interim" and e.interim_lead == "Dr Interim Lead"

@@ -6,6 +6,7 @@ of transitions (like ``workflow.py`` for registrations).
     panel → declared                   (one eligible candidate: elected unopposed, no ballot)
     nominations_closed | panel → nominations_open   (no candidates: nominations reopened)
     nominations_closed | panel → interim            (no candidates: an interim lead recorded)
+    voting_closed → interim                         (nobody voted: an interim lead recorded)
     draft | nominations_open | nominations_closed → appointed   (by agreement at a PCN meeting)
     any state before voting opens → cancelled (with the reason)
 
@@ -93,6 +94,7 @@ class Facts:
     reason: str = ""
     minutes_complete: bool = False       # agreement: date, practices present and outcome minuted
     interim_named: bool = False
+    ballots: int = 0                     # ballots cast (only their number)
 
 
 def effective_state(state: str, timetable: Timetable, now: dt.datetime) -> str:
@@ -121,6 +123,13 @@ def _before(attr: str, what: str) -> Check:
 
 def no_candidates(f: Facts) -> str | None:
     return None if f.candidates == 0 and f.shortlisted == 0 else "There are candidates: this is for an election without any"
+
+
+def nobody_to_elect(f: Facts) -> str | None:
+    """Before voting: no candidates; after voting closed: no ballot was cast."""
+    if effective_state(f.state, f.timetable, f.now) == "voting_closed":
+        return None if f.ballots == 0 else "Ballots were cast: count them"
+    return no_candidates(f)
 
 
 def panel_done(f: Facts) -> str | None:
@@ -177,8 +186,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                (panel_done, one_eligible)),
     Transition("reopen_nominations", "Reopen nominations", frozenset({"nominations_closed", "panel"}),
                "nominations_open", (no_candidates, has_reason)),
-    Transition("record_interim", "Record an interim lead", frozenset({"nominations_closed", "panel"}), "interim",
-               (no_candidates, interim_named)),
+    Transition("record_interim", "Record an interim lead", frozenset({"nominations_closed", "panel", "voting_closed"}),
+               "interim", (nobody_to_elect, interim_named)),
     Transition("record_agreement", "Record an appointment by agreement",
                frozenset({"draft", "nominations_open", "nominations_closed"}), "appointed", (minuted,)),
     Transition("cancel", "Cancel the election", BEFORE_VOTING, "cancelled", (has_reason,)),

@@ -476,6 +476,9 @@ def count(e: Election, *, lots_order: list[str] | None = None, performed_by: str
             tie = counting.DrawOfLots(tuple(order), performed_by.strip(), witness.strip())
         except ValueError as exc:           # e.g. the witness is the person who drew
             raise ElectionError(str(exc)) from exc
+    if not db.session.scalar(select(func.count()).select_from(BallotPaper).where(BallotPaper.election_id == e.id)):
+        raise ElectionError("No practice voted, so there is nothing to count: record an interim lead, and hold "
+                            "a new election")
     _move(e, "count", now)
     try:
         result = counting.count(_ballots(e), standing, e.method, tie)
@@ -536,7 +539,9 @@ def record_agreement(e: Election, *, held_on: dt.date | None, practices_present:
 
 @_commit
 def record_interim(e: Election, name: str) -> Election:
-    _move(e, "record_interim", clock.now(), interim_named=bool((name or "").strip()))
+    cast_ballots = db.session.scalar(select(func.count()).select_from(BallotPaper)
+                                     .where(BallotPaper.election_id == e.id))
+    _move(e, "record_interim", clock.now(), interim_named=bool((name or "").strip()), ballots=cast_ballots)
     e.interim_lead = name.strip()[:200]
     _audit(e, "interim", after={"interim_lead": e.interim_lead})
     return e
