@@ -181,8 +181,13 @@ def test_a_pcn_already_on_the_agenda_is_refused(rnd, tabled):
 
 
 def test_a_meeting_of_another_round_is_refused(rnd, tabled):
+    from pcnreg.models import RegistrationRound
+
     meeting, newark = tabled
-    meeting.round_id = rnd.id + 1000            # as if it were another round's (not committed)
+    other = RegistrationRound(name="Another round", system_id=rnd.system_id, reference_date=rnd.reference_date)
+    _db.session.add(other)
+    _db.session.flush()
+    meeting.round_id = other.id                 # as if it were the other round's (not committed)
     with pytest.raises(RegistrationError, match="another round"):
         committee_svc.add_to_agenda(rnd, meeting, rounds_svc.get_pcn(rnd, "Sherwood"))
     _db.session.rollback()
