@@ -21,6 +21,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 STATES: tuple[str, ...] = ("draft", "nominations_open", "nominations_closed", "panel", "voting_open",
                            "voting_closed", "counted", "declared", "interim", "appointed", "cancelled")
@@ -70,6 +71,13 @@ class Timetable:
     panel_to: dt.date | None = None
     count_on: dt.date | None = None
     declare_by: dt.date | None = None
+    timezone: str = "Europe/London"      # the round's: how instants are shown to people
+
+    def when(self, moment: dt.datetime) -> str:
+        """An instant as people read it: "17:00 on 3 May 2019 (UK time)"."""
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        zone = " (UK time)" if self.timezone == "Europe/London" else f" ({self.timezone})"
+        return f"{local:%H:%M} on {local.day} {local:%B %Y}{zone}"
 
     def problems(self) -> list[str]:
         out = []
@@ -110,14 +118,14 @@ Check = Callable[[Facts], "str | None"]
 def _at_or_after(attr: str, what: str) -> Check:
     def check(f: Facts) -> str | None:
         moment = getattr(f.timetable, attr)
-        return None if f.now >= moment else f"{what} not before {moment:%d %B %Y %H:%M}"
+        return None if f.now >= moment else f"{what} not before {f.timetable.when(moment)}"
     return check
 
 
 def _before(attr: str, what: str) -> Check:
     def check(f: Facts) -> str | None:
         moment = getattr(f.timetable, attr)
-        return None if f.now < moment else f"{what}: the timetable closed it at {moment:%d %B %Y %H:%M}"
+        return None if f.now < moment else f"{what}: the timetable closed it at {f.timetable.when(moment)}"
     return check
 
 
@@ -224,9 +232,9 @@ def may_vote(state: str, timetable: Timetable, now: dt.datetime) -> str | None:
     if state != "voting_open":
         return f"Voting is not open (the election is {STATE_TITLES.get(state, state).lower()})"
     if now < timetable.voting_open:
-        return f"Voting opens at {timetable.voting_open:%H:%M on %d %B %Y}"
+        return f"Voting opens at {timetable.when(timetable.voting_open)}"
     if now >= timetable.voting_close:
-        return f"Voting closed at {timetable.voting_close:%H:%M on %d %B %Y}: no vote is taken after it"
+        return f"Voting closed at {timetable.when(timetable.voting_close)}: no vote is taken after it"
     return None
 
 
@@ -234,8 +242,8 @@ def may_nominate(state: str, timetable: Timetable, now: dt.datetime) -> str | No
     if state != "nominations_open":
         return f"Nominations are not open (the election is {STATE_TITLES.get(state, state).lower()})"
     if not timetable.nominations_open <= now < timetable.nominations_close:
-        return f"Nominations are taken from {timetable.nominations_open:%d %B %Y %H:%M} to " \
-               f"{timetable.nominations_close:%d %B %Y %H:%M}"
+        return (f"Nominations are taken from {timetable.when(timetable.nominations_open)} to "
+                f"{timetable.when(timetable.nominations_close)}")
     return None
 
 

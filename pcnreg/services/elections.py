@@ -78,8 +78,10 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 def timetable(e: Election) -> dom.Timetable:
     aware = clock.from_utc_naive
+    rnd = db.session.get(RegistrationRound, e.round_id)
     return dom.Timetable(aware(e.nominations_open_at), aware(e.nominations_close_at), aware(e.voting_open_at),
-                         aware(e.voting_close_at), e.panel_from, e.panel_to, e.count_on, e.declare_by)
+                         aware(e.voting_close_at), e.panel_from, e.panel_to, e.count_on, e.declare_by,
+                         rnd.timezone if rnd else "Europe/London")
 
 
 def state(e: Election, now: dt.datetime | None = None) -> str:
@@ -500,11 +502,16 @@ def result(e: Election) -> dict | None:
     return json.loads(e.result) if e.result and e.state in ("counted", "declared") else None
 
 
+def _day(moment: dt.datetime) -> str:
+    local = moment.astimezone(ZoneInfo("Europe/London"))
+    return f"{local.day} {local:%B %Y}"
+
+
 def _set_cd(e: Election, c: Candidate, how: str) -> None:
     rnd = db.session.get(RegistrationRound, e.round_id)
     pcn = db.session.get(Pcn, e.pcn_id)
     reg_svc.record_elected_cd(rnd, pcn, name=c.name, practice_code=c.practice_code, profession=c.role,
-                              details=f"{how} (LMC election {e.id}, declared {clock.now():%d %B %Y})")
+                              details=f"{how} (LMC election {e.id}, declared {_day(clock.now())})")
 
 
 @_commit
