@@ -7,8 +7,10 @@ of the event. ``verify`` recomputes the chain and names the first broken event: 
 field breaks that event's hash, a deleted event leaves a gap in ``seq`` and breaks the next
 event's link, reordered events break their links.
 
-Concurrency: ``seq`` is unique, so two transactions that append at once cannot both commit; the
-later one fails as a whole and is retried by its user. Ballots never enter the trail in a form
+Concurrency: ``seq`` is unique. On PostgreSQL appends are serialised by a transaction-scoped
+advisory lock, so concurrent changes each get the next number; on SQLite the database's own write
+lock serialises them (a writer that read before another committed fails as a whole and is
+retried by its user). Ballots never enter the trail in a form
 that links them to a practice (elections issue).
 """
 from __future__ import annotations
@@ -20,12 +22,13 @@ import json
 from dataclasses import dataclass
 
 from flask import has_request_context
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ..extensions import db
 from ..models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
+AUDIT_LOCK_KEY = 7_243_001          # PostgreSQL advisory lock that serialises appends to the trail
 
 
 def canonical(value) -> str:
@@ -69,7 +72,10 @@ def record(*, action: str, object_type: str, object_id: str | None, before: dict
     """Append an event to the current transaction (the caller commits or rolls back)."""
     query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update()
+        # One appender at a time until its transaction ends: a second one waits here and then
+        # reads the first one's event as the last (a row lock alone would let it read the old last
+        # event again, and its insert would fail on the unique seq).
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
     last = db.session.scalar(query)
     actor_id, actor, role = current_actor()
     event = AuditEvent(
