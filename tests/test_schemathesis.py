@@ -30,6 +30,17 @@ CHECKS = [checks.not_a_server_error, status_code_conformance, content_type_confo
 EXAMPLES = 40
 
 
+def table_counts() -> dict[str, int]:
+    """Rows per table (the audit trail included): a refused POST must leave them all as they were."""
+    from sqlalchemy import func, select
+
+    from pcnreg.extensions import db
+
+    db.session.expire_all()
+    return {t.name: db.session.scalar(select(func.count()).select_from(t))
+            for t in db.metadata.sorted_tables if t.name != "sign_in_attempt"}
+
+
 @pytest.fixture
 def api_schema(app, client):
     load_demo(None)
@@ -64,10 +75,14 @@ def test_api_conforms_to_its_document(api_schema, signed_in, capsys):
         def run(case, real_round):
             if real_round and "round_id" in (case.path_parameters or {}):
                 case.path_parameters["round_id"] = round_id      # half the cases: the demo round
+            writes = operation.method.upper() != "GET"
+            before = table_counts() if writes else None
             # schemathesis' own User-Agent would make another browser, whose session Flask-Login drops
             response = case.call(session=signed_in, headers={"User-Agent": signed_in.environ_base["HTTP_USER_AGENT"]})
             seen[response.status_code] = seen.get(response.status_code, 0) + 1
-            assert response.status_code < 500, (case.formatted_path, case.query, response.text[:500])
+            assert response.status_code < 500, (case.formatted_path, case.query, case.body, response.text[:500])
+            if writes and response.status_code >= 300:       # a refused change writes nothing
+                assert table_counts() == before, (case.formatted_path, case.body, response.status_code)
             assert response.status_code != 401, "the session cookie did not sign in"
             case.validate_response(response, checks=CHECKS)
 
@@ -87,8 +102,12 @@ def test_anonymous_calls_are_401(app, api_schema, anon_client, capsys):
     for result in api_schema.get_all_operations():
         operation = result.ok()
         path = "/api/v1" + (operation.path.replace("{round_id}", str(get_round().id))
-                            .replace("{pcn_id}", "1").replace("{number}", "1"))
-        response = anon_client.get(path)
+                            .replace("{pcn_id}", "1").replace("{number}", "1")
+                            .replace("{meeting_id}", "1").replace("{commissioner_id}", "1"))
+        if operation.method.upper() == "GET":
+            response = anon_client.get(path)
+        else:
+            response = anon_client.open(path, method=operation.method.upper(), json={})
         assert response.status_code == 401, (path, response.status_code)
         assert response.mimetype == "application/json"
         assert response.get_json()["error"]["status"] == 401

@@ -13,7 +13,12 @@ from ..domain.rules import RULE_TITLES, RULES
 from ..domain.types import SEVERITIES
 from ..domain.workflow import STATES
 from ..models import DECISION_OUTCOMES, ELECTION_STATES
-from .api import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_LENGTH
+from ..domain.registration import CD_PROCESSES, STAGES
+from ..domain.workflow import DECISIONS
+from .api import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_LENGTH
+from .api_actions import MAX_CODE, MAX_MEMBERS_PRESENT, MAX_NAME, MAX_SHORT, MAX_TEXT
+from .committee import MAX_CONDITIONS
+from .registration import MAX_AGREEMENT_BYTES
 
 VERSION = "1.0.0"
 
@@ -43,6 +48,13 @@ COUNT = {"type": "integer", "minimum": 0}
 ODS_CODE = {"type": "string", "pattern": "^[A-Z0-9]{3,6}$"}
 GSS_CODE = {"type": "string", "pattern": "^[EWSN][0-9]{8}$"}
 CODE_NAME = _obj({"code": STRING, "name": STRING})
+
+
+def _text(max_length: int) -> dict:
+    return {"type": "string", "maxLength": max_length}
+
+
+WRITE_CODE = {**_text(MAX_CODE), "description": "An ODS code of a member practice."}
 BAND_STATUS = {"type": "string", "enum": ["in_band", "below", "above"]}
 
 SCHEMAS: dict = {
@@ -228,6 +240,66 @@ SCHEMAS: dict = {
                                   "tallies (candidate ids), eliminations and tie-break decisions, the winner, "
                                   "exhausted ballots and turnout. Null before: nobody sees a tally earlier."},
     }, "A Clinical Director election run by the LMC. Individual ballots are never served."),
+    # -- the write operations' bodies and results (services.api_actions) --
+    "ConfirmationRequest": _obj({"practice": {**WRITE_CODE, "description": "The member practice confirming."}}),
+    "SignatureRequest": _obj({
+        "practice": {**WRITE_CODE, "description": "The member practice that signed."},
+        "stage": {"type": "string", "enum": list(STAGES)},
+        "signed_on": DATE,
+        "signatory": _text(MAX_NAME),
+        "file_name": _text(MAX_SHORT),
+        "file_base64": {"type": "string", "contentEncoding": "base64",
+                        "maxLength": (MAX_AGREEMENT_BYTES + 2) // 3 * 4,
+                        "description": "The signed agreement (PDF, PNG or JPEG, at most "
+                                       f"{MAX_AGREEMENT_BYTES // (1024 * 1024)} MB), standard base64 with padding."},
+    }),
+    "PayeeRequest": _obj({"practice": WRITE_CODE,
+                          "reference": {**_text(MAX_SHORT), "description": "A name for the payment, never bank details."}}),
+    "ClinicalDirectorRequest": _obj({
+        "name": _text(MAX_NAME), "practice": WRITE_CODE, "profession": _text(MAX_SHORT),
+        "process": {"type": "string", "enum": list(CD_PROCESSES)},
+        "details": {**_text(MAX_TEXT), "description": "How the Clinical Director was chosen (may be empty)."},
+        "deputy_name": {**_text(MAX_NAME), "description": "Empty: no deputy."},
+        "deputy_practice": {**_text(MAX_CODE), "description": "The deputy's member practice (empty: none)."},
+    }),
+    "ExceptionRequestRequest": _obj({
+        "finding": {**_text(MAX_SHORT), "description": "The blocking finding: `<rule>|pcn:<pcn key>` or "
+                                                       "`<rule>|practice:<ODS code>`."},
+        "reason": _text(MAX_TEXT),
+    }),
+    "Empty": {"type": "object", "properties": {}, "required": [], "additionalProperties": False,
+              "description": "An empty JSON object: {}"},
+    "MeetingRequest": _obj({
+        "committee_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "held_on": DATE,
+        "members_present": {"type": "array", "minItems": 1, "maxItems": MAX_MEMBERS_PRESENT,
+                            "items": _text(MAX_NAME)},
+    }),
+    "Meeting": _obj({
+        "id": {"type": "integer", "minimum": 1},
+        "round_id": {"type": "integer", "minimum": 1},
+        "committee": _obj({"id": {"type": "integer", "minimum": 1}, "name": STRING}),
+        "held_on": DATE,
+        "members_present": {"type": "array", "items": STRING},
+    }),
+    "AgendaRequest": _obj({"pcn_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}),
+    "DecisionRequest": _obj({
+        "pcn_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "outcome": {"type": "string", "enum": list(DECISIONS)},
+        "rationale": _text(MAX_TEXT),
+        "conditions": {"type": "array", "maxItems": MAX_CONDITIONS,
+                       "items": _obj({"text": _text(MAX_TEXT), "due_on": DATE}),
+                       "description": "Only with approved_with_conditions (then at least one)."},
+    }),
+    "CoverageConfirmation": _obj({
+        "commissioner": _obj({"id": {"type": "integer", "minimum": 1}, "code": STRING, "name": STRING}),
+        "confirmed_by": STRING,
+        "confirmed_at": {"type": "string", "format": "date-time"},
+    }),
+    "GoLiveResult": _obj({
+        "live": {"type": "array", "items": STRING, "description": "The PCNs that went live now."},
+        "not_live": {"type": "array", "items": STRING, "description": "Others, as `<PCN>: <state>`."},
+    }),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"],
                         "description": "This document."},
 }
@@ -266,6 +338,81 @@ def _get(operation_id: str, summary: str, ok: dict, *, parameters: list | None =
     return {"get": op}
 
 
+WRITE_400 = _json(_ref("Error"), "The body is not a JSON object with exactly the documented fields, of their "
+                                 "types (the message names the field).")
+WRITE_401 = _json(_ref("Error"), "Not signed in.")
+WRITE_403 = _json(_ref("Error"), "Signed in, but no role allows this change to this object.")
+WRITE_404 = _json(_ref("Error"), "No such round, or no such object of the round in the URL.")
+WRITE_409 = _json(_ref("Error"), "Refused by the registration workflow (the message gives the reasons): "
+                                 "nothing was written.")
+WRITE_415 = _json(_ref("Error"), "The body was not sent as `Content-Type: application/json`.")
+WRITE_ERRORS = {"400": WRITE_400, "401": WRITE_401, "403": WRITE_403, "404": WRITE_404, "409": WRITE_409,
+                "415": WRITE_415}
+PCN_STATUS = _json(_ref("RegistrationStatus"), "The PCN's registration after the change.")
+MEETING_ID = {"name": "meeting_id", "in": "path", "required": True, "description": "The meeting's id.",
+              "schema": {"type": "integer", "minimum": 1}}
+COMMISSIONER_ID = {"name": "commissioner_id", "in": "path", "required": True,
+                   "description": "The commissioner's id (one of the round's system).",
+                   "schema": {"type": "integer", "minimum": 1}}
+
+
+def _post(operation_id: str, summary: str, body: str, ok: dict, *, parameters: list,
+          description: str | None = None, status: str = "200", errors: dict | None = None) -> dict:
+    op = {"operationId": operation_id, "summary": summary, "parameters": parameters,
+          "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(body)}}},
+          "responses": {status: ok, **(errors or WRITE_ERRORS)}}
+    if description:
+        op["description"] = description
+    return {"post": op}
+
+
+def _pcn_post(operation_id: str, summary: str, body: str, description: str | None = None, **more) -> dict:
+    return _post(operation_id, summary, body, PCN_STATUS, parameters=[ROUND_ID, PCN_ID],
+                 description=description, **more)
+
+
+def write_paths() -> dict:
+    """The write operations: a PCN's registration from draft to live (``views.api_write``)."""
+    pcn = "/rounds/{round_id}/pcns/{pcn_id}/registration"
+    steps = {"submit": ("submitPcnRegistration", "Submit the registration: its snapshot is frozen"),
+             "withdraw": ("withdrawPcnRegistration", "Withdraw a submission not yet reviewed: a draft again"),
+             "reopen": ("reopenPcnRegistration", "Start a new draft after a deferral or rejection")}
+    return {
+        f"{pcn}/confirmations": _pcn_post(
+            "confirmPcnMember", "A member practice confirms its membership of the PCN", "ConfirmationRequest"),
+        f"{pcn}/signatures": _pcn_post(
+            "signPcnAgreement", "Record a member's signature of the Network Agreement, with the signed file",
+            "SignatureRequest", errors={**WRITE_ERRORS, "413": _json(
+                _ref("Error"), "The request is larger than the server accepts.")}),
+        f"{pcn}/payee": _pcn_post("setPcnPayee", "Nominate the member practice that is paid", "PayeeRequest"),
+        f"{pcn}/clinical-director": _pcn_post(
+            "setPcnClinicalDirector", "Record the Clinical Director (and deputy)", "ClinicalDirectorRequest",
+            "An elected Clinical Director (process `election`) needs the LMC's declared election."),
+        f"{pcn}/exception-requests": _pcn_post(
+            "requestPcnException", "Ask for an exception to one of the PCN's blocking errors",
+            "ExceptionRequestRequest"),
+        **{f"{pcn}/{name}": _pcn_post(op_id, summary, "Empty") for name, (op_id, summary) in steps.items()},
+        "/rounds/{round_id}/meetings": _post(
+            "createMeeting", "Record a meeting of one of the system's committees", "MeetingRequest",
+            _json(_ref("Meeting"), "The meeting."), parameters=[ROUND_ID], status="201"),
+        "/rounds/{round_id}/meetings/{meeting_id}/agenda": _post(
+            "addToMeetingAgenda", "Put a submitted PCN on the meeting's agenda: under review", "AgendaRequest",
+            PCN_STATUS, parameters=[ROUND_ID, MEETING_ID],
+            description="`pcn_id` naming no PCN of the round's current configuration is a 400."),
+        "/rounds/{round_id}/meetings/{meeting_id}/decisions": _post(
+            "decideAtMeeting", "The committee's decision on a PCN on the meeting's agenda", "DecisionRequest",
+            PCN_STATUS, parameters=[ROUND_ID, MEETING_ID],
+            description="Needs the decide role of the meeting's committee. A rationale is required."),
+        "/rounds/{round_id}/confirmations/{commissioner_id}": _post(
+            "confirmCoverage", "The commissioner confirms 100% coverage: its approved PCNs are confirmed",
+            "Empty", _json(_ref("CoverageConfirmation"), "The confirmation."),
+            parameters=[ROUND_ID, COMMISSIONER_ID]),
+        "/rounds/{round_id}/go-live": _post(
+            "goLive", "On or after the go-live date: every confirmed PCN becomes live", "Empty",
+            _json(_ref("GoLiveResult"), "Which PCNs went live."), parameters=[ROUND_ID]),
+    }
+
+
 def document() -> dict:
     """The OpenAPI document (a fresh dict each call)."""
     text = {"type": "string", "maxLength": MAX_QUERY_LENGTH}
@@ -275,11 +422,24 @@ def document() -> dict:
         "info": {
             "title": "pcnreg API",
             "version": VERSION,
-            "summary": "Read-only access to Primary Care Network registration rounds.",
+            "summary": "Primary Care Network registration rounds, and each PCN's registration from draft to live.",
             "description": (
                 "Rounds, their PCNs (members, totals, band status, findings), the findings of the "
-                "configuration rules and the practices on record. Read-only: GET only. Drafts need "
-                "a signed-in session (the web sign-in cookie): 401 without one, 403 without a role in scope. Every error is an `Error` object. Unknown URLs under /api/v1 "
+                "configuration rules and the practices on record (GET); and the registration workflow's "
+                "steps (POST): a PCN's member confirmations, Network Agreement signatures, payee, Clinical "
+                "Director, exception requests, submission; committee meetings, agendas and decisions; "
+                "commissioners' confirmation of coverage and go-live. Each step calls the same service as "
+                "the web pages, with the same checks and audit trail.\n\n"
+                "Authentication: the signed-in session (the web sign-in cookie): 401 without one, 403 "
+                "without a role in scope.\n\n"
+                "Writing: every POST takes a JSON object, sent with `Content-Type: application/json` "
+                "(415 otherwise; 400 with no body at all). This is the API's protection against "
+                "cross-site request forgery, instead of the pages' form token: an HTML form on another "
+                "site cannot send that content type without a CORS preflight, and pcnreg answers no "
+                "CORS requests. The object has exactly the documented fields (an unknown or missing field, "
+                "or a wrong type, is a 400 naming it). A step the workflow refuses is a 409 with the "
+                "reasons, and nothing is written.\n\n"
+                "Every error is an `Error` object. Unknown URLs under /api/v1 "
                 "answer 404 and other methods 405, both as `Error`."),
         },
         "servers": [{"url": "/api/v1"}],
@@ -350,6 +510,7 @@ def document() -> dict:
             "/openapi.json": _get(
                 "getOpenApiDocument", "This OpenAPI document",
                 _json(_ref("OpenApiDocument"), "The OpenAPI 3.1 document.")),
+            **write_paths(),
         },
         "components": {"schemas": copy.deepcopy(SCHEMAS)},
     }

@@ -1,4 +1,6 @@
-"""The read-only JSON API under /api/v1, described by /api/v1/openapi.json.
+"""The JSON API under /api/v1, described by /api/v1/openapi.json: reading here; the workflow's
+steps (a PCN's draft and submission, agendas, decisions, confirmation, go-live) in
+``api_write.py``, on the same blueprint.
 
 Views are thin: one service call each (``pcnreg.services.api``). Every error under /api/v1 is
 JSON ``{"error": {"status": ..., "message": ...}}``: errors raised in these views by the
@@ -132,3 +134,6 @@ def http_error(exc: HTTPException):
 def server_error(exc):
     return _error(500, "Internal server error")
 
+
+
+from . import api_write  # noqa: E402,F401  (the write operations, on this blueprint)

@@ -322,6 +322,19 @@ def member_target() -> Target:
     return _with_pcn(practice_codes=_codes(_values("practice")))
 
 
+def json_member_target() -> Target:
+    """As ``member_target``, for the JSON API: the practice named in the body's "practice"."""
+    from ..domain.codes import is_practice_code
+
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+    except (RecursionError, ValueError):        # absurd bodies: the view answers 400
+        body = None
+    practice = body.get("practice") if isinstance(body, dict) else None
+    code = practice.strip().upper() if isinstance(practice, str) else ""
+    return _with_pcn(practice_codes=[code] if is_practice_code(code) else [])
+
+
 def commissioner_target() -> Target:
     """The URL's commissioner within the URL's round's system; an unknown one (or one of another
     system): the whole system."""
@@ -405,6 +418,19 @@ ROUTE_RULES: dict[str, Rule] = {
     "api.pcn_submission": needs(VIEW, round_target),
     "api.round_decisions": needs(VIEW, round_target),
     "api.round_elections": needs(VIEW, round_target),
+    "api.confirm_member": needs(PREPARE, json_member_target),  # the JSON API's workflow steps (api_write)
+    "api.sign_agreement": needs(PREPARE, json_member_target),
+    "api.set_payee": needs(PREPARE, this_pcn),
+    "api.set_clinical_director": needs(PREPARE, this_pcn),
+    "api.request_exception": needs(PREPARE, this_pcn),
+    "api.submit": needs(PREPARE, this_pcn),
+    "api.withdraw": needs(PREPARE, this_pcn),
+    "api.reopen": needs(PREPARE, this_pcn),
+    "api.create_meeting": needs(ROUND, round_target),
+    "api.add_to_agenda": needs(ROUND, round_target),
+    "api.decide": needs(DECIDE, meeting_target),
+    "api.confirm_coverage": needs(ROUND, commissioner_target),
+    "api.go_live": needs(ROUND, round_target),
     # changing a round's configuration (the forms too: they lead to nothing else)
     "main.record_exception": needs(EDIT, this_pcn),
     "main.create_pcn": needs(EDIT, create_target),
