@@ -1,7 +1,7 @@
 # pcnreg: set-up and everyday commands.
 #
 #   make demo    install everything, load the demo data, run the dev server on 127.0.0.1:5000
-#   make test    install everything, run the test suite on SQLite and then on PostgreSQL
+#   make test    install everything, run the test suite on SQLite and on PostgreSQL, side by side
 #
 # Other targets: venv, assets, db, bench, clean, help.
 # make test PYTEST_ARGS="tests/test_config.py -x"   passes arguments through to pytest.
@@ -23,7 +23,7 @@ PORT ?= 5000
 
 help:
 	@echo "make demo   install everything, load the demo data, serve on http://$(HOST):$(PORT)"
-	@echo "make test   install everything, run the tests on SQLite and then on PostgreSQL"
+	@echo "make test   install everything, run the tests on SQLite and PostgreSQL, side by side"
 	@echo "            (make test PYTEST_ARGS='tests/test_config.py -x' to narrow them)"
 	@echo "make venv | assets | db | bench | clean"
 
@@ -64,26 +64,35 @@ demo: venv assets db
 	$(BIN)/pcnreg demo
 	$(BIN)/pcnreg run --host $(HOST) --port $(PORT)
 
-# SQLite first, then PostgreSQL (a throwaway cluster on 127.0.0.1:54329 from .ci/postgres-up).
-# Both runs always happen; the exit status is non-zero when either fails. The browser tests
-# (tests/browser) drive Debian's Chromium, which .ci/chromium-up installs when it is missing;
-# without it they are skipped (and fail when CI=true). Screenshots go to test-artifacts/.
+# SQLite and PostgreSQL (a throwaway cluster on 127.0.0.1:54329 from .ci/postgres-up) side by
+# side, one per core: the SQLite run's output streams, the PostgreSQL run's is printed after it.
+# Both runs always happen; the exit status is non-zero when either fails. The PostgreSQL run
+# fuzzes each form and API operation with fewer examples (PCNREG_FUZZ_EXAMPLES): the input
+# handling fuzzed is the same code on both databases. The browser tests (tests/browser) drive
+# Debian's Chromium, which .ci/chromium-up installs when it is missing; without it they are
+# skipped (and fail when CI=true). Screenshots go to test-artifacts/.
+PG_FUZZ_EXAMPLES ?= 12
 test: venv assets
 	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; \
 	bash .ci/chromium-up >/dev/null \
 		|| echo "make test: no Chromium, so the browser tests will be skipped (see the messages above)" >&2; \
 	if pg_url=$$(bash .ci/postgres-up); then pg_ok=1; else pg_ok=0; \
 		echo "make test: could not start PostgreSQL (see the messages above)" >&2; fi; \
-	echo "=== pytest on SQLite ==="; \
+	start=$$SECONDS; \
+	if [ $$pg_ok = 1 ]; then \
+		( PCNREG_TEST_DATABASE_URL="$$pg_url" PCNREG_FUZZ_EXAMPLES=$(PG_FUZZ_EXAMPLES) \
+		  $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS) > "$$logs/pg" 2>&1; echo $$? > "$$logs/pg_rc" ) & \
+		pg_pid=$$!; \
+	fi; \
+	echo "=== pytest on SQLite (PostgreSQL alongside: its output follows) ==="; \
 	env -u PCNREG_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS) 2>&1 | tee "$$logs/sqlite"; \
 	sqlite_rc=$${PIPESTATUS[0]}; \
 	if [ $$pg_ok = 1 ]; then \
-		echo "=== pytest on PostgreSQL ($$pg_url) ==="; \
-		PCNREG_TEST_DATABASE_URL="$$pg_url" $(BIN)/pytest $(PYTEST_ARGS) 2>&1 | tee "$$logs/pg"; \
-		pg_rc=$${PIPESTATUS[0]}; \
+		wait $$pg_pid; pg_rc=$$(cat "$$logs/pg_rc"); \
+		echo "=== pytest on PostgreSQL ($$pg_url) ==="; cat "$$logs/pg"; \
 		pg_summary=$$(tail -n 1 "$$logs/pg" | sed 's/^=* *//; s/ *=*$$//'); \
 	else pg_rc=1; pg_summary="not run: .ci/postgres-up failed"; fi; \
-	echo; echo "=== summary ==="; \
+	echo; echo "=== summary ($$((SECONDS - start)) s for both) ==="; \
 	echo "SQLite     (exit $$sqlite_rc): $$(tail -n 1 "$$logs/sqlite" | sed 's/^=* *//; s/ *=*$$//')"; \
 	echo "PostgreSQL (exit $$pg_rc): $$pg_summary"; \
 	[ $$sqlite_rc = 0 ] && [ $$pg_rc = 0 ]

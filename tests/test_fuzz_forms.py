@@ -20,6 +20,8 @@ fuzzes a few forms with it on: always 400, nothing written.
 """
 from __future__ import annotations
 
+import os
+
 import inspect
 import io
 import traceback
@@ -43,9 +45,10 @@ from pcnreg.services.demo_users import create_demo_users
 from pcnreg.services import registration as reg_svc
 from test_committee import committee_objects
 
-# Examples per endpoint; endpoints whose every answer renders a map page are dearer.
-EXAMPLES = 40
-DEAR_EXAMPLES = 10
+# Examples per endpoint (PCNREG_FUZZ_EXAMPLES: `make test` gives the PostgreSQL run fewer); endpoints
+# whose every answer renders a map page are dearer.
+EXAMPLES = int(os.environ.get("PCNREG_FUZZ_EXAMPLES") or 40)
+DEAR_EXAMPLES = min(10, EXAMPLES)
 DEAR = {"maps.move_block", "maps.upload_area", "maps.revert_area", "maps.record_adjacent"}
 CSRF_EXAMPLES = 25
 NOT_WRITTEN_BY_FAILURES = {"sign_in_attempt"}       # a refused sign-in is recorded, on purpose

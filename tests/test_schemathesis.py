@@ -8,6 +8,8 @@ body (the document does not list 401 or 403 yet: ``test_anonymous_calls_are_401`
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +29,7 @@ OPENAPI = "/api/v1/openapi.json"
 # strings with control characters, which the document's parameter schemas do not exclude.
 CHECKS = [checks.not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
-EXAMPLES = 40
+EXAMPLES = int(os.environ.get("PCNREG_FUZZ_EXAMPLES") or 40)   # `make test` gives PostgreSQL fewer
 
 
 def table_counts() -> dict[str, int]:
