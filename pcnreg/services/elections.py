@@ -33,7 +33,6 @@ from ..models import (
     Candidate,
     Election,
     Elector,
-    ListSize,
     Membership,
     Pcn,
     Practice,
@@ -41,6 +40,7 @@ from ..models import (
     TokenIssue,
 )
 from . import audit, clock
+from .transactions import one_transaction
 from . import registration as reg_svc
 from . import rounds as rounds_svc
 
@@ -55,21 +55,7 @@ class ElectionError(Exception):
         super().__init__("; ".join(self.messages))
 
 
-def _commit(fn):
-    def wrapper(*args, **kwargs):
-        try:
-            result = fn(*args, **kwargs)
-            db.session.commit()
-            return result
-        except (StaleDataError, IntegrityError) as exc:
-            db.session.rollback()
-            raise ElectionError(CONCURRENT) from exc
-        except BaseException:
-            db.session.rollback()
-            raise
-    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-    wrapper.__wrapped__ = fn                  # the same change inside a caller's transaction
-    return wrapper
+_commit = one_transaction(lambda: ElectionError(CONCURRENT))
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

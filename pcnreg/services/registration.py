@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 
 import shapely
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain import deadlines, workflow
 from ..domain import registration as reg
@@ -40,6 +38,7 @@ from ..models import (
     Submission,
 )
 from . import audit, clock
+from .transactions import one_transaction
 from . import rounds as rounds_svc
 
 SNAPSHOT_SCHEMA = 1
@@ -58,21 +57,7 @@ class RegistrationError(Exception):
         super().__init__("; ".join(self.messages))
 
 
-def _commit(fn):
-    """Run a change as one transaction: commit, or roll back everything and raise."""
-    def wrapper(*args, **kwargs):
-        try:
-            result = fn(*args, **kwargs)
-            db.session.commit()
-            return result
-        except (StaleDataError, IntegrityError) as exc:
-            db.session.rollback()
-            raise RegistrationError(CONCURRENT) from exc
-        except BaseException:
-            db.session.rollback()
-            raise
-    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-    return wrapper
+_commit = one_transaction(lambda: RegistrationError(CONCURRENT))
 
 
 def actor() -> str:
