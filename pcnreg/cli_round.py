@@ -49,5 +49,56 @@ def status_command(round_name: str | None, as_of: str | None, as_json: bool) -> 
             click.echo(f"      missing: {m.message}")
 
 
+@round_group.command("change-notice")
+@click.argument("practice")
+@click.option("--to", "to_pcn", required=True, help="The PCN (id or name) the practice moves to.")
+@click.option("--reason", required=True)
+@click.option("--round", "round_name", help="Round name or id (default: the most recent).")
+@with_appcontext
+def change_notice_command(practice: str, to_pcn: str, reason: str, round_name: str | None) -> None:
+    """After go-live: record a practice's notice of a move (effective next quarter after 28 days)."""
+    from .services import changes
+
+    change = _run(lambda rnd: changes.give_notice(rnd, practice, to_pcn, reason), round_name)
+    click.echo(f"Change {change.id}: {change.practice_code} from {change.notice_given_on}, takes effect from "
+               f"{change.effective_from} once the commissioner approves it")
+
+
+@round_group.command("decide-change")
+@click.argument("change_id", type=int)
+@click.option("--approve/--refuse", required=True)
+@click.option("--note", default="")
+@click.option("--round", "round_name", help="Round name or id (default: the most recent).")
+@with_appcontext
+def decide_change_command(change_id: int, approve: bool, note: str, round_name: str | None) -> None:
+    """The commissioner approves or refuses a membership change."""
+    from .services import changes
+
+    change = _run(lambda rnd: changes.decide(rnd, change_id, approve=approve, note=note), round_name)
+    click.echo(f"Change {change.id}: {change.state}")
+
+
+@round_group.command("apply-changes")
+@click.option("--round", "round_name", help="Round name or id (default: the most recent).")
+@with_appcontext
+def apply_changes_command(round_name: str | None) -> None:
+    """Apply the approved membership changes whose date has come (one configuration version)."""
+    from .services import changes
+
+    done = _run(changes.apply_due, round_name)
+    click.echo(f"{len(done)} change(s) applied" + "".join(f"\n  {c.practice_code} (change {c.id})" for c in done))
+
+
+def _run(work, round_name: str | None):
+    from .services.changes import ChangeError
+    from .services.configuration import EditError
+    from .services.rounds import NotFound, get_round
+
+    try:
+        return work(get_round(round_name))
+    except (NotFound, ChangeError, EditError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(round_group)

@@ -821,3 +821,28 @@ class BallotPaper(db.Model):
     preferences: Mapped[str] = mapped_column(Text)                        # JSON list of candidate ids
     weight: Mapped[int] = mapped_column(Integer, default=1)
     receipt: Mapped[str] = mapped_column(String(16), unique=True)
+
+
+class MembershipChange(db.Model):
+    """After go-live: a practice's notice that it moves to another PCN. It needs 28 days' notice
+    and the commissioner's approval, and takes effect from the start of the next quarter after
+    the notice has run (``domain.deadlines.change_takes_effect``); it is then applied as a
+    configuration version."""
+
+    __tablename__ = "membership_change"
+    __table_args__ = (
+        CheckConstraint("state IN ('notified', 'approved', 'refused', 'applied')", name="state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    practice_code: Mapped[str] = mapped_column(String(6))
+    from_pcn_id: Mapped[int | None] = mapped_column(ForeignKey("pcn.id"))
+    to_pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    notice_given_on: Mapped[dt.date] = mapped_column(Date)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="notified")
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    applied_version_id: Mapped[int | None] = mapped_column(ForeignKey("config_version.id"))

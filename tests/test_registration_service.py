@@ -248,3 +248,38 @@ def test_after_go_live_the_grouping_is_not_edited_directly(app, demo):
     with pytest.raises(config_svc.EditError, match="1 October 2019"):
         config_svc.move_practices(rnd, [member], str(sherwood.id), author="CCG", reason="after go-live")
     assert member in rounds_svc.build_configuration(rnd).pcn_data(str(newark.id)).members
+
+
+def test_after_go_live_a_move_is_noticed_approved_and_applied_from_the_next_quarter(app, demo):
+    from pcnreg.services import changes
+    from pcnreg.models import ConfigVersion, MembershipChange
+
+    rnd, newark = demo
+    ccg = _db.session.scalar(select(Commissioner).where(Commissioner.code == "04H"))
+    with pytest.raises(changes.ChangeError, match="not gone live"):
+        changes.give_notice(rnd, "C84001", "Newark", "too early")
+    for name in ("Newark", "Sherwood"):
+        _, pcn, _ = submitted(app, name)
+        _approve(rnd, pcn)
+    reg_svc.confirm_coverage(rnd, ccg)
+    app.config["PCNREG_NOW"] = uk(2019, 7, 1, 9, 0)
+    reg_svc.go_live(rnd)
+    member = rounds_svc.build_configuration(rnd).pcn_data(str(newark.id)).members[0]
+    app.config["PCNREG_NOW"] = uk(2019, 8, 1, 10, 0)
+    with pytest.raises(changes.ChangeError, match="already in Newark"):
+        changes.give_notice(rnd, member, "Newark", "no move")
+    change = changes.give_notice(rnd, member, "Sherwood", "Closer to the Sherwood practices")
+    assert (change.notice_given_on, change.effective_from) == (dt.date(2019, 8, 1), dt.date(2019, 10, 1))
+    versions = count(ConfigVersion)
+    assert changes.apply_due(rnd) == []                          # not approved yet
+    with pytest.raises(changes.ChangeError, match="why"):
+        changes.decide(rnd, change.id, approve=False)
+    changes.decide(rnd, change.id, approve=True)
+    app.config["PCNREG_NOW"] = uk(2019, 9, 30, 23, 59)
+    assert changes.apply_due(rnd) == [] and count(ConfigVersion) == versions   # the quarter has not begun
+    app.config["PCNREG_NOW"] = uk(2019, 10, 1, 0, 0)
+    assert [c.id for c in changes.apply_due(rnd)] == [change.id]
+    assert count(ConfigVersion) == versions + 1
+    sherwood = rounds_svc.get_pcn(rnd, "Sherwood")
+    assert member in rounds_svc.build_configuration(rnd).pcn_data(str(sherwood.id)).members
+    assert _db.session.get(MembershipChange, change.id).state == "applied"

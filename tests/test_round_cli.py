@@ -64,3 +64,12 @@ def test_text_output_and_bad_arguments(app, db, runner):
     assert bad.exit_code == 2 and "--as-of" in bad.output
     unknown = runner.invoke(args=["round", "status", "--round", "Nowhere 2030"])
     assert unknown.exit_code == 1 and "Nowhere 2030" in unknown.output
+
+
+def test_membership_change_commands_refuse_before_go_live(app, db, runner):
+    load_demo(None)
+    result = runner.invoke(args=["round", "change-notice", "C84001", "--to", "Newark", "--reason", "closer"])
+    assert result.exit_code == 1 and "has not gone live" in result.output
+    assert runner.invoke(args=["round", "decide-change", "99", "--approve"]).exit_code == 1
+    applied = runner.invoke(args=["round", "apply-changes"])
+    assert applied.exit_code == 0 and "0 change(s) applied" in applied.output

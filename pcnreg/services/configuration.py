@@ -107,7 +107,7 @@ def _refuse_after_go_live(rnd: RegistrationRound) -> None:
 def _save(rnd: RegistrationRound, desired: ConfigState, *, kind: str, author: str, reason: str) -> ConfigVersion:
     """Store ``desired`` as the new head: the version, its changes and the materialised state.
     The caller commits (or rolls back)."""
-    if kind != "import":
+    if kind not in ("import", "scheduled"):      # scheduled: an approved change after go-live
         _refuse_after_go_live(rnd)
     author, reason = (author or "").strip(), (reason or "").strip()
     if not author:

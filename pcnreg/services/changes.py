@@ -1,0 +1,108 @@
+"""Membership changes after go-live: a practice's notice to move to another PCN, the
+commissioner's approval, and its application as a configuration version from the start of the
+next quarter after 28 days' notice (``domain.deadlines.change_takes_effect``). Each step is one
+transaction with its audit event; a refusal raises ``ChangeError`` and writes nothing."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ..domain import edits
+from ..domain.deadlines import change_takes_effect
+from ..extensions import db
+from ..models import MembershipChange, Membership, Pcn, Practice, Registration, RegistrationRound
+from . import audit, clock
+from . import configuration as config_svc
+from .registration import actor
+from .transactions import one_transaction
+
+
+class ChangeError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.messages = [message]
+
+
+_commit = one_transaction(lambda: ChangeError("Someone else changed this at the same moment: try again"))
+
+
+def _today(rnd: RegistrationRound) -> dt.date:
+    return clock.now().astimezone(ZoneInfo(rnd.timezone)).date()
+
+
+def _live(rnd: RegistrationRound) -> bool:
+    return db.session.scalar(select(Registration.id).where(Registration.round_id == rnd.id,
+                                                           Registration.state == "live").limit(1)) is not None
+
+
+def changes(rnd: RegistrationRound) -> list[MembershipChange]:
+    return list(db.session.scalars(select(MembershipChange).where(MembershipChange.round_id == rnd.id)
+                                   .order_by(MembershipChange.effective_from, MembershipChange.id)))
+
+
+@_commit
+def give_notice(rnd: RegistrationRound, practice_code: str, to_pcn: str, reason: str) -> MembershipChange:
+    """Record a practice's notice (today, UK time) that it moves to ``to_pcn`` (id or name)."""
+    if not _live(rnd):
+        raise ChangeError(f"{rnd.name} has not gone live: change the grouping directly")
+    code = (practice_code or "").strip().upper()
+    practice = db.session.scalar(select(Practice).where(Practice.code == code))
+    if practice is None:
+        raise ChangeError(f"{code or 'That'} is not a known practice")
+    try:
+        target = config_svc.rounds_svc.get_pcn(rnd, to_pcn)
+    except config_svc.rounds_svc.NotFound as exc:
+        raise ChangeError(str(exc)) from exc
+    current = db.session.scalar(select(Membership.pcn_id).where(Membership.round_id == rnd.id,
+                                                                 Membership.practice_id == practice.id))
+    if current == target.id:
+        raise ChangeError(f"{code} is already in {target.name}")
+    if not (reason or "").strip():
+        raise ChangeError("Enter the reason for the change")
+    today = _today(rnd)
+    change = MembershipChange(round_id=rnd.id, practice_code=code, from_pcn_id=current, to_pcn_id=target.id,
+                              notice_given_on=today, effective_from=change_takes_effect(today),
+                              reason=reason.strip(), state="notified", recorded_by=actor())
+    db.session.add(change)
+    db.session.flush()
+    audit.record(action="membership_change.notice", object_type="practice", object_id=code, round_id=rnd.id,
+                 pcn_id=target.id, after={"to": target.name, "effective_from": change.effective_from,
+                                          "reason": change.reason})
+    return change
+
+
+@_commit
+def decide(rnd: RegistrationRound, change_id: int, *, approve: bool, note: str = "") -> MembershipChange:
+    """The commissioner approves or refuses a notified change."""
+    change = db.session.get(MembershipChange, change_id)
+    if change is None or change.round_id != rnd.id:
+        raise ChangeError(f"There is no membership change {change_id} in {rnd.name}")
+    if change.state != "notified":
+        raise ChangeError(f"That change is already {change.state}")
+    if not approve and not (note or "").strip():
+        raise ChangeError("Enter why the change is refused")
+    change.state, change.decided_by, change.decision_note = ("approved" if approve else "refused"), actor(), \
+        (note or "").strip() or None
+    audit.record(action=f"membership_change.{change.state}", object_type="practice", object_id=change.practice_code,
+                 round_id=rnd.id, pcn_id=change.to_pcn_id, after={"note": change.decision_note})
+    return change
+
+
+@_commit
+def apply_due(rnd: RegistrationRound) -> list[MembershipChange]:
+    """Apply every approved change whose date has come, as one configuration version."""
+    today = _today(rnd)
+    due = [c for c in changes(rnd) if c.state == "approved" and c.effective_from <= today]
+    if not due:
+        return []
+    state = config_svc.head_state(rnd)
+    for c in due:
+        state = edits.move(state, [c.practice_code], str(c.to_pcn_id))
+    names = ", ".join(f"{c.practice_code} → {db.session.get(Pcn, c.to_pcn_id).name}" for c in due)
+    version = config_svc._save(rnd, state, kind="scheduled", author=actor(),
+                               reason=f"Approved membership changes from {due[0].effective_from}: {names}")
+    for c in due:
+        c.state, c.applied_version_id = "applied", version.id
+    return due
