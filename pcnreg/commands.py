@@ -217,3 +217,5 @@ def register(cli: click.Group) -> None:
     register_epcn(cli)
     from .cli_election import register as register_election
     register_election(cli)
+    from .cli_onboard import register as register_onboard
+    register_onboard(cli)

@@ -36,13 +36,21 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+SYSTEM_KINDS = ("stp", "icb")                 # STP/ICS (until June 2022), Integrated Care Board
+COMMISSIONER_KINDS = ("ccg", "sub_icb")       # CCG (until June 2022), sub-ICB location
+
+
 class System(db.Model):
-    """An integrated care system (ICS) or STP, e.g. E54000014."""
+    """An integrated care system: an STP/ICS (2019: E54000014) or an ICB (E54000060, ODS QT1).
+    ``code`` is the ONS code; ``ods_code`` the NHS ODS code where the lookup gives one."""
 
     __tablename__ = "system"
+    __table_args__ = (CheckConstraint("kind IN ('stp', 'icb')", name="kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    ods_code: Mapped[str | None] = mapped_column(String(5))
+    kind: Mapped[str] = mapped_column(String(3), default="stp", server_default="stp")
 
     places: Mapped[list[Place]] = relationship(back_populates="system", order_by="Place.name")
     commissioners: Mapped[list[Commissioner]] = relationship(
@@ -78,12 +86,16 @@ class Place(db.Model):
 
 
 class Commissioner(db.Model):
-    """A commissioner (CCG, now ICB sub-location) with its ODS code, e.g. 04K."""
+    """A commissioner: a CCG (until June 2022) or a sub-ICB location, by its ODS code (04K,
+    D9Y0V); ``ons_code`` is its ONS code (E38...) where the lookup gives one."""
 
     __tablename__ = "commissioner"
+    __table_args__ = (CheckConstraint("kind IN ('ccg', 'sub_icb')", name="kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(5), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    ons_code: Mapped[str | None] = mapped_column(String(9))
+    kind: Mapped[str] = mapped_column(String(7), default="ccg", server_default="ccg")
     system_id: Mapped[int] = mapped_column(ForeignKey("system.id"))
     # The place whose committee the commissioner's practices answer to (may be none).
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
@@ -92,6 +104,27 @@ class Commissioner(db.Model):
 
     system: Mapped[System] = relationship(back_populates="commissioners")
     place: Mapped[Place | None] = relationship()
+    areas: Mapped[list[CommissionerArea]] = relationship(
+        back_populates="commissioner", cascade="all, delete-orphan")
+
+
+class CommissionerArea(db.Model):
+    """How much of a local authority a commissioner covers: the number of small areas (LSOAs)
+    of the local authority that belong to the commissioner, from the ONS LSOA lookup."""
+
+    __tablename__ = "commissioner_area"
+    __table_args__ = (
+        UniqueConstraint("commissioner_id", "local_authority_id", name="uq_commissioner_area"),
+        CheckConstraint("lsoas > 0", name="lsoas_positive"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commissioner_id: Mapped[int] = mapped_column(ForeignKey("commissioner.id"))
+    local_authority_id: Mapped[int] = mapped_column(ForeignKey("local_authority.id"))
+    lsoas: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
+
+    commissioner: Mapped[Commissioner] = relationship(back_populates="areas")
+    local_authority: Mapped[LocalAuthority] = relationship()
 
 
 class Practice(db.Model):
@@ -161,6 +194,11 @@ class RegistrationRound(db.Model):
     schedule1_deadline: Mapped[dt.date | None] = mapped_column(Date)
     # Deadlines are the end of their day in this time zone (UK local time).
     timezone: Mapped[str] = mapped_column(String(40), default="Europe/London", server_default="Europe/London")
+    # The Network Contract year ("2019/20"): its dates and rates come from pcnreg/contract_years.
+    contract_year: Mapped[str | None] = mapped_column(String(7))
+    # The version of another round this round's configuration was rolled forward from.
+    rolled_from_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("config_version.id", use_alter=True))
     head_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("config_version.id", use_alter=True))
 
@@ -183,6 +221,8 @@ class Pcn(db.Model):
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
     lead_commissioner_id: Mapped[int | None] = mapped_column(ForeignKey("commissioner.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # The same network in the round this one was rolled forward from (its identity over years).
+    carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("pcn.id"))
 
     round: Mapped[RegistrationRound] = relationship()
     place: Mapped[Place | None] = relationship()

@@ -184,9 +184,11 @@ BAD_CASES = {
                        "row 8, field CODE: "),
     "impossible date": (lambda b: b[:5] + [set_value(b[5], "EXTRACT_DATE", "31Feb2021")] + b[6:],
                         "row 6, field EXTRACT_DATE: '31Feb2021' is not a real date"),
-    "bad date format": (lambda b: b[:5] + [set_value(b[5], "EXTRACT_DATE", "2021-06-01")]
+    "bad date format": (lambda b: b[:5] + [set_value(b[5], "EXTRACT_DATE", "01/06/2021")]
                         + b[6:],
-                        "row 6, field EXTRACT_DATE: '2021-06-01' is not a date like 01Jun2021"),
+                        "row 6, field EXTRACT_DATE: '01/06/2021' is not a date like 01Jun2021"),
+    "impossible ISO date": (lambda b: b[:5] + [set_value(b[5], "EXTRACT_DATE", "2021-02-30")] + b[6:],
+                            "row 6, field EXTRACT_DATE: '2021-02-30' is not a real date"),
     "negative size": (lambda b: b[:6] + [set_value(b[6], "NUMBER_OF_PATIENTS", "-12")] + b[7:],
                       "row 7, field NUMBER_OF_PATIENTS: '-12' is negative"),
     "non-numeric size": (lambda b: b[:6] + [set_value(b[6], "NUMBER_OF_PATIENTS", "abc")]

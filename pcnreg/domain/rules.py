@@ -111,6 +111,21 @@ def single_commissioner(config: Configuration) -> Iterable[Finding]:
                  "lead_commissioner": pcn.lead_commissioner})
 
 
+def member_other_system(config: Configuration) -> Iterable[Finding]:
+    """A member commissioned in another system stays in its PCN (the PCN belongs to the system of
+    its lead commissioner): shown, never dropped, so the two systems can agree who holds it."""
+    home = config.round.system
+    for pcn in config.pcns:
+        for code in pcn.members:
+            practice = config.practices.get(code)
+            if home and practice is not None and practice.system and practice.system != home:
+                yield Finding(
+                    "member_other_system", "warning", _pcn_subject(pcn),
+                    f"{pcn.name} includes {practice.name} ({code}), commissioned by {practice.commissioner} "
+                    f"in another system ({practice.system})",
+                    {"practice": code, "commissioner": practice.commissioner, "system": practice.system})
+
+
 def closed_practice(config: Configuration) -> Iterable[Finding]:
     """A closed practice cannot be a member of a PCN."""
     for pcn in config.pcns:
@@ -306,6 +321,7 @@ RULES: dict[str, Rule] = {
     "coverage": coverage,
     "single_place": single_place,
     "single_commissioner": single_commissioner,
+    "member_other_system": member_other_system,
     "closed_practice": closed_practice,
     "empty_pcn": empty_pcn,
     "list_size_date": list_size_date,
@@ -324,6 +340,7 @@ RULE_TITLES: dict[str, str] = {
     "coverage": "Practice not in any PCN",
     "single_place": "PCN spans more than one place",
     "single_commissioner": "Members with different commissioners",
+    "member_other_system": "Member commissioned in another system",
     "closed_practice": "Closed practice in a PCN",
     "empty_pcn": "PCN with no members",
     "list_size_date": "List size missing or out of date",

@@ -24,6 +24,7 @@ class RoundSpec:
     reference_date: dt.date
     band_min: int = 30_000
     band_max: int = 50_000
+    system: str | None = None          # ONS code of the round's system, e.g. E54000014
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Practice:
     status: Literal["open", "closed"] = "open"
     list_size: int | None = None       # the size that counts for the round (see services)
     list_size_date: dt.date | None = None
+    system: str | None = None          # ONS code of the system of the practice's commissioner
 
 
 @dataclass(frozen=True)

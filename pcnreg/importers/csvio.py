@@ -215,8 +215,16 @@ _MONTHS = {name: number for number, name in enumerate(
 
 def parse_extract_date(value: str, row: int | None, field: str,
                        problems: list[ImportProblem]) -> dt.date | None:
-    """A date written like ``01Jun2021`` (NHS Digital extract dates); locale independent."""
+    """A date written like ``01Jun2021`` (NHS Digital extract dates until 2024) or ``2026-04-01``
+    (ISO, the later releases); locale independent."""
     value = value.strip()
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if iso:
+        try:
+            return dt.date(*map(int, iso.groups()))
+        except ValueError:
+            problems.append(ImportProblem(row, field, f"{value!r} is not a real date"))
+            return None
     match = re.fullmatch(r"(\d{1,2})([A-Za-z]{3})(\d{4})", value)
     if not match or match.group(2).lower() not in _MONTHS:
         problems.append(ImportProblem(

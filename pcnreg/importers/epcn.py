@@ -1,11 +1,12 @@
 """Reading NHS Digital's ePCN workbook (ePCN.xlsx) into plain rows.
 
-The workbook has two sheets: "PCN Details" (one row per PCN: PCN Code, PCN Name, the CCG,
+The workbook has two sheets: "PCN Details" ("PCNDetails" in the ICB-era releases; one row per PCN: PCN Code, PCN Name, the CCG,
 dates, address) and "PCN Core Partner Details" (one row per practice: Partner Organisation
 Code, the PCN Code it belongs to, dates). The December 2019 release has its header on row 1;
 later releases and hand-made copies may have title rows above it, so each sheet's header row is
 found by its column names (in the first ``HEADER_SEARCH_ROWS`` rows), and columns are found by
-name (ignoring case and spacing), in any order. Other columns are ignored.
+name (ignoring case, spacing and line breaks), in any order; the ICB-era names (sub-ICB location
+columns, see ``ALIASES``) stand for the CCG ones. Other columns are ignored.
 
 Every problem is collected as an ``ImportProblem`` whose row is the worksheet's row number and
 whose field names the column and the sheet; one ``ImportFailed`` lists them all.
@@ -29,6 +30,21 @@ from .csvio import FORMULA_START, ImportFailed, ImportProblem, check_size
 
 DETAILS = "PCN Details"
 PARTNERS = "PCN Core Partner Details"
+#: Other names of the details sheet: the ICB-era releases (2022 on) call it "PCNDetails".
+DETAILS_SHEETS = (DETAILS, "PCNDetails")
+
+#: ICB-era column names (sub-ICB locations instead of CCGs; header cells with line breaks,
+#: which ``_key`` folds to spaces) -> the December 2019 name the reader uses.
+ALIASES = {
+    "Current Sub ICB Loc Code": "Current Clinical Commissioning Group Code",
+    "Sub ICB Location": "Clinical Commissioning Group Name",
+    "Open Date": "Open Date (YYYYMMDD)",
+    "Practice Parent Sub ICB Loc Code": "Practice Parent CCG Code",
+    "Practice Parent Sub ICB Loc Name": "Practice Parent CCG Name",
+    "PCN Parent Sub ICB Loc Code": "PCN Parent CCG Code",
+    "PCN Parent Sub ICB Loc Name": "PCN Parent CCG Name",
+    "Practice Sub ICB Loc and PCN Sub ICB Loc Match": "Practice CCG and PCN CCG match?",
+}
 
 #: The column headers of the December 2019 release, in order (the export writes them too).
 DETAILS_COLUMNS = [
@@ -86,6 +102,7 @@ class PartnerRow:
 class Workbook:
     pcns: list[PcnRow]
     partners: list[PartnerRow]          # every valid row, ended relationships included
+    era: str = "ccg"                    # "ccg" (CCG columns, to 2022) or "sub_icb" (sub-ICB columns)
 
 
 def pcn_ref(code: str, name: str) -> str:
@@ -96,6 +113,10 @@ def pcn_ref(code: str, name: str) -> str:
 
 def _key(header: object) -> str:
     return " ".join(str(header or "").split()).casefold()
+
+
+_ALIAS_KEYS = {_key(alias): _key(name) for alias, name in ALIASES.items()}
+SUB_ICB_MARK = "\x00sub-icb"     # in a sheet's columns: its header used the ICB-era names
 
 
 def _text(value: object) -> str:
@@ -158,10 +179,13 @@ def _header(name: str, rows: Iterator[tuple[int, tuple]]) -> dict[str, int]:
     required = [_key(c) for c in REQUIRED[name]]
     best: tuple[int, list[str]] = (0, [])
     for number, values in rows:
-        keys = [_key(v) for v in values]
+        keys = [_ALIAS_KEYS.get(_key(v), _key(v)) for v in values]
         found = [c for c in required if c in keys]
         if len(found) == len(required):
-            return {k: i for i, k in reversed(list(enumerate(keys))) if k}
+            columns = {k: i for i, k in reversed(list(enumerate(keys))) if k}
+            if any(_key(v) in _ALIAS_KEYS for v in values):
+                columns[SUB_ICB_MARK] = -1
+            return columns
         if len(found) > len(best[1]):
             best = (number, found)
         if number >= HEADER_SEARCH_ROWS:
@@ -174,7 +198,7 @@ def _header(name: str, rows: Iterator[tuple[int, tuple]]) -> dict[str, int]:
 
 
 def _cells(values: tuple, columns: dict[str, int]) -> dict[str, object]:
-    return {k: (values[i] if i < len(values) else None) for k, i in columns.items()}
+    return {k: (values[i] if 0 <= i < len(values) else None) for k, i in columns.items()}
 
 
 def _name(value: object, row: int, field: str, problems: list[ImportProblem]) -> str:
@@ -190,9 +214,10 @@ def _name(value: object, row: int, field: str, problems: list[ImportProblem]) ->
     return text
 
 
-def _read_details(sheet, problems: list[ImportProblem]) -> list[PcnRow]:
+def _read_details(sheet, problems: list[ImportProblem], eras: list[str]) -> list[PcnRow]:
     rows = _rows(sheet)
     columns = _header(DETAILS, rows)
+    eras.append("sub_icb" if SUB_ICB_MARK in columns else "ccg")
     field = {c: field_name(DETAILS, c) for c in DETAILS_COLUMNS}
     out, seen = [], {}
     for number, values in rows:
@@ -219,9 +244,10 @@ def _read_details(sheet, problems: list[ImportProblem]) -> list[PcnRow]:
     return out
 
 
-def _read_partners(sheet, pcns: list[PcnRow], problems: list[ImportProblem]) -> list[PartnerRow]:
+def _read_partners(sheet, pcns: list[PcnRow], problems: list[ImportProblem], eras: list[str]) -> list[PartnerRow]:
     rows = _rows(sheet)
     columns = _header(PARTNERS, rows)
+    eras.append("sub_icb" if SUB_ICB_MARK in columns else "ccg")
     field = {c: field_name(PARTNERS, c) for c in PARTNER_COLUMNS}
     refs = {p.ref: p.ref for p in pcns}
     names = Counter(pcn_ref("", p.name) for p in pcns)
@@ -279,14 +305,16 @@ def read_workbook(data: bytes, max_bytes: int) -> Workbook:
         raise ImportFailed([ImportProblem(None, None, f"the file is not a readable .xlsx workbook "
                                                       f"({type(exc).__name__})")]) from None
     try:
-        missing = [s for s in (DETAILS, PARTNERS) if s not in book.sheetnames]
+        details = next((s for s in DETAILS_SHEETS if s in book.sheetnames), None)
+        missing = [s for s, there in ((DETAILS, details), (PARTNERS, PARTNERS in book.sheetnames)) if not there]
         if missing:
             raise ImportFailed([ImportProblem(None, None, f"the workbook has no sheet {s!r} (its sheets: "
                                                           f"{', '.join(book.sheetnames) or 'none'})")
                                 for s in missing])
         problems: list[ImportProblem] = []
-        pcns = _read_details(book[DETAILS], problems)
-        partners = _read_partners(book[PARTNERS], pcns, problems)
+        eras: list[str] = []
+        pcns = _read_details(book[details], problems, eras)
+        partners = _read_partners(book[PARTNERS], pcns, problems, eras)
     except ImportFailed:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged sheet fails while it is streamed
@@ -298,4 +326,4 @@ def read_workbook(data: bytes, max_bytes: int) -> Workbook:
         raise ImportFailed(problems)
     if not any(p.current for p in partners):
         raise ImportFailed([ImportProblem(None, None, f"sheet {PARTNERS!r} lists no practices")])
-    return Workbook(pcns, partners)
+    return Workbook(pcns, partners, "sub_icb" if "sub_icb" in eras else "ccg")

@@ -102,7 +102,7 @@ class RoundData:
 
 
 def round_spec(rnd: RegistrationRound) -> RoundSpec:
-    return RoundSpec(rnd.name, rnd.reference_date, rnd.band_min, rnd.band_max)
+    return RoundSpec(rnd.name, rnd.reference_date, rnd.band_min, rnd.band_max, rnd.system.code)
 
 
 def scope_practices(rnd: RegistrationRound) -> list[Practice]:
@@ -112,7 +112,8 @@ def scope_practices(rnd: RegistrationRound) -> list[Practice]:
         .join(Commissioner, Practice.commissioner_id == Commissioner.id)
         .where(Commissioner.system_id == rnd.system_id)
         .options(selectinload(Practice.list_sizes), selectinload(Practice.commissioner)
-                 .selectinload(Commissioner.place))
+                 .selectinload(Commissioner.place), selectinload(Practice.commissioner)
+                 .selectinload(Commissioner.system))
         .order_by(Practice.code)))
 
 
@@ -121,7 +122,8 @@ def practice_data(practice: Practice, size: ListSize | None) -> PracticeData:
     return PracticeData(
         code=practice.code, name=practice.name, commissioner=practice.commissioner.code,
         place=place.name if place else None, status=practice.status,  # type: ignore[arg-type]
-        list_size=size.size if size else None, list_size_date=size.as_of if size else None)
+        list_size=size.size if size else None, list_size_date=size.as_of if size else None,
+        system=practice.commissioner.system.code)
 
 
 def build_configuration(rnd: RegistrationRound, assignments: dict[str, str] | None = None,
@@ -146,7 +148,8 @@ def build_configuration(rnd: RegistrationRound, assignments: dict[str, str] | No
         missing = set(assignments) - set(practice_map)
         if missing:
             for p in db.session.scalars(select(Practice).where(Practice.code.in_(missing))
-                                        .options(selectinload(Practice.list_sizes))):
+                                        .options(selectinload(Practice.list_sizes),
+                                                 selectinload(Practice.commissioner).selectinload(Commissioner.system))):
                 practice_map[p.code] = p
                 sizes[p.code] = select_list_size(p.list_sizes, rnd.reference_date)
                 data[p.code] = practice_data(p, sizes[p.code])
