@@ -17,3 +17,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(committee_bp)
     from .elections import bp as elections_bp
     app.register_blueprint(elections_bp)
+    from .rounds import bp as rounds_bp
+    app.register_blueprint(rounds_bp)

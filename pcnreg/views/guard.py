@@ -38,7 +38,7 @@ from sqlalchemy import select
 from ..domain import policy
 from ..domain.policy import Principal, Target
 from ..extensions import db
-from ..models import Commissioner, Membership, Pcn, Practice, RegistrationRound, User
+from ..models import Commissioner, Membership, Pcn, Practice, RegistrationRound, System, User
 from ..services import accounts
 
 login_manager = LoginManager()
@@ -106,7 +106,12 @@ class Somewhere:
     system_id: int | None = None
 
 
-Resolved = Target | Somewhere | list
+@dataclass(frozen=True)
+class AnySystem:
+    """"May the principal do the action on some whole system?" (a new round is a system's)."""
+
+
+Resolved = Target | Somewhere | AnySystem | list
 
 
 @dataclass(frozen=True)
@@ -133,10 +138,13 @@ class Rule:
         return all(decide(principal, self.action, t) for t in targets)
 
 
-def decide(principal: Principal, action: str, target: Target | Somewhere) -> bool:
+def decide(principal: Principal, action: str, target: Target | Somewhere | AnySystem) -> bool:
     """The policy's answer for one target."""
     if isinstance(target, Somewhere):
         return _may_somewhere(principal, action, target.system_id)
+    if isinstance(target, AnySystem):
+        return any(policy.allowed(principal, action, Target(system_id=s))
+                   for s in db.session.scalars(select(System.id).order_by(System.id)))
     if action == policy.VIEW and target.system_id is not None:
         return policy.may_view_round(principal, target.system_id)
     return policy.allowed(principal, action, target)
@@ -305,6 +313,20 @@ def import_target() -> Target | Somewhere:
     return Target()          # national files (every commissioner): the whole instance
 
 
+def system_target() -> Target:
+    """The URL's system (an unknown one: the whole instance)."""
+    system_id = _arg("system_id")
+    return Target(system_id=system_id) if system_id <= MAX_ID else Target()
+
+
+def new_round_target() -> Target | AnySystem:
+    """A new round is a whole system's: on POST the system chosen; otherwise any system."""
+    system_id = _ids(_values("system"))
+    if request.method == "POST" and len(system_id) == 1:
+        return Target(system_id=next(iter(system_id)))
+    return AnySystem()
+
+
 def every_round() -> list[Target]:
     """Each system that has a round (a list of rounds is readable by who may read them all)."""
     return [Target(system_id=s) for s in db.session.scalars(select(RegistrationRound.system_id).distinct())]
@@ -394,6 +416,9 @@ ROUTE_RULES: dict[str, Rule] = {
     "auth.password": SIGNED_IN,
     "api.practices": SIGNED_IN,                 # the national practice reference data
     # reading a round (drafts)
+    "rounds.index": SIGNED_IN,                  # lists only the rounds the user may read
+    "rounds.new": needs(ROUND, new_round_target),
+    "rounds.system": needs(VIEW, system_target),
     "main.dashboard": needs(VIEW, round_target),
     "main.practices": needs(VIEW, round_target),
     "main.findings": needs(VIEW, round_target),

@@ -82,6 +82,7 @@ def nav_items() -> list[dict]:
     else:
         items = [{"href": url_for(target, round_id=rnd.id), "text": text, "current": _current(endpoint, current)}
                  for text, target, current in NAV]
+    items.insert(0, {"href": url_for("rounds.index"), "text": "Rounds", "current": endpoint.startswith("rounds.")})
     items.append({"href": url_for("imports.upload"), "text": "Import", "current": endpoint == "imports.upload"})
     return items
 
@@ -112,6 +113,8 @@ def index():
         rnd = rounds_svc.get_round(None)
     except NotFound:
         return render_template("no_round.html")
+    if len(rounds_svc.list_rounds()) > 1:        # several rounds (or systems): choose one
+        return redirect(url_for("rounds.index"))
     return redirect(url_for("main.dashboard", round_id=rnd.id))
 
 
