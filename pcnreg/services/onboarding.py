@@ -560,6 +560,10 @@ def onboard(codes: Sequence[str], *, year: str, round_pattern: str, files: Files
     if problems:
         raise ImportFailed(problems)
     report = OnboardReport(spec.year, inputs.organisations.era, read_seconds=time.perf_counter() - start)
+    for option, path in (("--blocks", files.blocks), ("--local-authorities", files.local_authorities)):
+        if path is not None:
+            report.notes.append(f"{option} {path.name}: not read. Boundaries for an onboarded system are not "
+                                "installed yet; its pages show tables and say that maps are unavailable.")
     if spec.not_set():
         report.notes.append(f"Not set by the {spec.year} contract-year file (the commissioner sets them): "
                             + ", ".join(spec.not_set()))
