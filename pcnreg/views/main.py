@@ -134,7 +134,13 @@ def practices(round_id: int):
     data = rounds_svc.build_configuration(rnd)
     form = forms.PracticeFilterForm().set_choices(data)
     rows = pages.practice_rows(data, **form.filters()) if form.validate() else []
-    return render_template("practices.html", rnd=rnd, data=data, form=form, rows=rows,
+    page, sort, direction = pages.sort_and_page(rows, request.args.get("sort"), request.args.get("dir"),
+                                                request.args.get("page"))
+    query = {k: v for k, v in form.filters().items() if v}
+    if request.args.get("to"):
+        query["to"] = request.args.get("to")
+    return render_template("practices.html", rnd=rnd, data=data, form=form, rows=page.rows, page=page,
+                           sort=sort, direction=direction, query=query,
                            move_to=request.args.get("to", ""),
                            filtered=any(form.filters().values())), _status(form)
 
