@@ -27,25 +27,15 @@ from ..services import pages
 from ..services import rounds as rounds_svc
 from .common import pcn_key_or_404, round_or_404
 from ..services.rounds import NotFound
-from . import forms
+from . import forms, formatting
 
 bp = Blueprint("main", __name__)
 
 
 # --- template helpers -----------------------------------------------------------------------------
 
-@bp.app_template_filter("thousands")
-def thousands(value) -> str:
-    return "not known" if value is None else f"{value:,}"
-
-
-@bp.app_template_filter("longdate")
-def longdate(value) -> str:
-    if value is None:
-        return "not set"
-    if isinstance(value, dt.datetime):
-        return f"{value.day} {value:%B %Y} at {value:%H:%M}"
-    return f"{value.day} {value:%B %Y}"
+# Dates, times and numbers: one module, registered by the app factory (views/formatting.py).
+thousands, longdate = formatting.thousands, formatting.longdate
 
 
 @bp.app_template_global("rule_title")
