@@ -872,3 +872,75 @@ def test_simplification_tolerance_is_the_documented_one(geo):
     # Within the tolerance plus the rounding of coordinates (5 decimal places: under 1.2 m).
     assert shapely.hausdorff_distance(area, back) <= MAP_SIMPLIFY_METRES + 1.5
     assert shapely.get_num_coordinates(drawn) < shapely.get_num_coordinates(area)
+
+
+# --- readable maps: colours, labels, clicks, pictures ----------------------------------------------------
+
+def test_no_two_adjacent_nottinghamshire_pcns_share_a_colour(geo):
+    """The real 2019 Nottinghamshire PCN areas, with the adjacency the geographic rules use (the
+    blocks' neighbours, with 'treat as adjacent' pairs, as ``pcn_contiguous`` reads them)."""
+    from pcnreg.domain.palette import pcn_adjacency
+    from pcnreg.services import rounds as rounds_svc
+
+    data = rounds_svc.build_configuration(geo)
+    geography = data.config.geography
+    adj = pcn_adjacency(geography.pcn_blocks, geography.block_neighbours)
+    assert len(adj) == 22 and sum(len(v) for v in adj.values()) >= 2 * 40
+    colour = {r.key: r.colour for r in maps.map_rows(data)}
+    pairs = [(a, b) for a, ns in adj.items() for b in ns]
+    assert pairs and all(colour[a] != colour[b] for a, b in pairs)
+    assert len(set(colour.values())) >= 8            # spread over the palette, so the legend tells them apart
+
+
+def test_maps_label_every_pcn_and_link_to_its_page(geo, gclient):
+    document = gclient.get(f"/rounds/{geo.id}/map.html").get_data(as_text=True)
+    labels = json.loads(re.search(r"var labels = (\[.*?\]);\n", document).group(1))
+    names = {p.name for p in _db.session.scalars(select(Pcn).where(Pcn.active.is_(True)))}
+    assert {lb["name"] for lb in labels} == names
+    for lb in labels:
+        assert lb["href"] == f"/rounds/{geo.id}/pcns/{lb['key']}"
+        assert 52.7 < lb["lat"] < 53.6 and -1.4 < lb["lng"] < -0.6
+    assert "pcnreg-label" in document and "target = '_top'" in document
+    assert "pcnreg:pcn" in document                    # a click tells the page which row to highlight
+    key = pcn_keys()[0]
+    pcn_document = gclient.get(f"/rounds/{geo.id}/pcns/{key}/map.html").get_data(as_text=True)
+    pcn_labels = json.loads(re.search(r"var labels = (\[.*?\]);\n", pcn_document).group(1))
+    assert pcn_labels[0]["key"] == key and pcn_labels[0]["main"] is True
+    assert all(not lb["main"] for lb in pcn_labels[1:])
+    # The PCN map is fitted to that PCN (not to the round).
+    fit = json.loads(re.search(r"var fit = (\[\[.*?\]\]);", pcn_document).group(1))
+    round_fit = json.loads(re.search(r"var fit = (\[\[.*?\]\]);", document).group(1))
+    assert (fit[1][0] - fit[0][0]) < (round_fit[1][0] - round_fit[0][0])
+
+
+def test_map_pages_have_a_picture_without_javascript_and_rows_to_highlight(geo, gclient):
+    page = gclient.get(f"/rounds/{geo.id}/map").get_data(as_text=True)
+    noscript = re.search(r"<noscript>(.*?)</noscript>", page, re.S).group(1)
+    assert f'src="/rounds/{geo.id}/map.png?inline=1"' in noscript and 'href="#pcn-table"' in noscript
+    assert all(f'id="pcn-row-{k}"' in page for k in pcn_keys())
+    assert "Key to the map" in page
+    key = pcn_keys()[0]
+    pcn_page = gclient.get(f"/rounds/{geo.id}/pcns/{key}/map").get_data(as_text=True)
+    assert f"/rounds/{geo.id}/map.png?pcn={key}&amp;inline=1" in pcn_page
+    image = gclient.get(f"/rounds/{geo.id}/map.png?inline=1")
+    assert image.status_code == 200 and image.headers["Content-Disposition"].startswith("inline")
+    pcn_image = gclient.get(f"/rounds/{geo.id}/map.png?pcn={key}")
+    assert pcn_image.status_code == 200 and pcn_image.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert pcn_image.data != image.data
+    for bad in ("x", "-1", "99999", "9" * 40, ""):
+        assert gclient.get(f"/rounds/{geo.id}/map.png?pcn={bad}").status_code == 404
+
+
+def test_the_cache_key_carries_the_palette_and_label_versions(geo, monkeypatch):
+    from pcnreg.domain import palette
+
+    before = maps._cache_key("configuration", geo, None)
+    monkeypatch.setattr(maps, "PALETTE_VERSION", palette.PALETTE_VERSION + 1)
+    assert maps._cache_key("configuration", geo, None) != before
+    monkeypatch.setattr(maps, "LABEL_VERSION", maps.LABEL_VERSION + 1)
+    assert maps._cache_key("configuration", geo, None) != before
+
+
+def test_png_scale_bar_lengths():
+    assert maps._nice_length(7300) == 5000 and maps._nice_length(1999) == 1000 and maps._nice_length(0) == 0
+    assert maps._wrap("Nottingham City PCN U") == "Nottingham City\nPCN U"

@@ -224,3 +224,12 @@ def test_2019_20_funding_for_a_50000_patient_pcn():
     assert funding.cd_wte(50_000) == Decimal("0.25")
     assert funding.entitlement(31_337, CD, GO_LIVE) == Decimal("16107.22")        # 16,107.218 rounded half up
     assert funding.applicable([CORE, CD], dt.date(2020, 7, 1)) == []
+
+
+def test_missing_names_practices_beside_their_codes():
+    draft = reg.Draft(pcn_key="1", pcn_name="Newark", members=("C84009", "C84010"), payee="Y99999",
+                      names={"C84009": "Balderton Surgery"})
+    messages = [m.message for m in reg.missing(draft)]
+    assert "Balderton Surgery (C84009) has not confirmed its membership" in messages
+    assert "C84010 has not confirmed its membership" in messages          # no name known: the code alone
+    assert any(m.startswith("Balderton Surgery (C84009) has not signed") for m in messages)

@@ -55,6 +55,12 @@ class Draft:
     deputy: ClinicalDirector | None = None
     blocking: tuple[Finding, ...] = ()                   # findings of severity error about the PCN
     requested: frozenset[str] = frozenset()              # finding_ref of errors with a request
+    names: Mapping[str, str] = field(default_factory=dict)  # practice code -> name, for messages
+
+    def practice(self, code: str) -> str:
+        """"Practice Name (C84009)", or the code alone when its name is not known."""
+        name = self.names.get(code)
+        return f"{name} ({code})" if name else code
 
 
 @dataclass(frozen=True)
@@ -90,15 +96,17 @@ def missing(draft: Draft, *, stages: tuple[Stage, ...] = ("core",)) -> list[Miss
         out.append(Missing("members", "The PCN has no member practices"))
     for code in draft.members:
         if code not in draft.confirmations:
-            out.append(Missing("confirmation", f"{code} has not confirmed its membership", code))
+            out.append(Missing("confirmation", f"{draft.practice(code)} has not confirmed its membership", code))
     for stage in stages:
         for code in draft.members:
             if (code, stage) not in draft.signatures:
-                out.append(Missing(f"agreement_{stage}", f"{code} has not signed the {STAGE_TITLES[stage]}", code))
+                out.append(Missing(f"agreement_{stage}", f"{draft.practice(code)} has not signed the {STAGE_TITLES[stage]}",
+                                   code))
     if not draft.payee:
         out.append(Missing("payee", "No nominated payee"))
     elif draft.payee not in members:
-        out.append(Missing("payee", f"The nominated payee {draft.payee} is not a member practice", draft.payee))
+        out.append(Missing("payee", f"The nominated payee {draft.practice(draft.payee)} is not a member practice",
+                               draft.payee))
     cd = draft.clinical_director
     if cd is None or not cd.name.strip():
         out.append(Missing("clinical_director", "No named accountable Clinical Director"))

@@ -48,12 +48,13 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from branca.element import Element, MacroElement
-from flask import current_app
+from flask import current_app, url_for
 from folium.template import Template
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..domain.geometry import ADJACENCY_BUFFER_METRES, MAP_SIMPLIFY_METRES, shares
+from ..domain.palette import PALETTE, PALETTE_VERSION, assign_colours, pcn_adjacency, text_colour
 from ..extensions import db
 from ..models import (
     AdjacentPair,
@@ -72,39 +73,56 @@ from . import areas
 from . import rounds as rounds_svc
 from .pages import pcn_row
 
-MAP_FORMAT = 1                      # bump when the map builders change: every cached map is rebuilt
+MAP_FORMAT = 2                      # bump when the map builders change: every cached map is rebuilt
+LABEL_VERSION = 1                   # of the PCN name labels (maps and PNG); part of the cache key
 LEAFLET_JS = "/assets/leaflet/leaflet.js"
 LEAFLET_CSS = "/assets/leaflet/leaflet.css"
 BNG, WGS84 = 27700, 4326
 DECIMALS = 5                        # of displayed coordinates (about 1 m)
-LEGEND_PX = 270                     # width kept free for the legend when the map is fitted
+FIT_PADDING_PX = 12                 # around the subject when a map is fitted to it
 
 ERROR_OUTLINE = "#d5281b"           # NHS red: a PCN with at least one error finding
 OUTLINE = "#425563"                 # NHS dark grey
 LA_LINE = "#212b32"
 PLACE_LINE = "#005eb8"              # NHS blue
-# A qualitative palette without reds (red means "has errors"). PCNs take colours in order of
-# their key (the PCN's database id, compared as a number), so a PCN keeps its colour from one
-# map to the next while the set of PCNs stays the same.
-PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-    "#17becf", "#393b79", "#637939", "#8c6d31", "#7b4173", "#3182bd", "#31a354", "#aec7e8",
-    "#ffbb78", "#98df8a", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
-)
 BAND_TEXT = {"in_band": "in band", "below": "below band", "above": "above band"}
 ATTRIBUTION = "Boundaries: ONS, contains OS data &copy; Crown copyright and database right. OGL v3.0"
-PNG_ATTRIBUTION = ("Boundaries: Office for National Statistics, contains OS data © Crown copyright and database "
-                   "right. Practice locations: OS Code-Point Open.\nContains public sector information licensed "
-                   "under the Open Government Licence v3.0.")
+PNG_ATTRIBUTION = ("Boundaries: Source: Office for National Statistics licensed under the Open Government Licence "
+                   "v.3.0. Contains OS data © Crown copyright and database right 2021.\nPractice locations: OS "
+                   "Code-Point Open (contains OS data © Crown copyright and database right); practices and list "
+                   "sizes: NHS Digital.\nContains public sector information licensed under the Open Government "
+                   "Licence v3.0.")
 
 
 class MapUnavailable(LookupError):
     """There is no geodata for the round (or no area to draw): the pages show a notice instead."""
 
 
-def colours(keys) -> dict[str, str]:
-    """PCN key -> fill colour (see PALETTE)."""
-    return {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(sorted(keys, key=_key_order))}
+def colours(keys, geography=None) -> dict[str, str]:
+    """PCN key -> fill colour: graph colouring over PCN adjacency (``domain.palette``), so
+    neighbouring PCNs never share a colour. Neighbours: the block adjacency the geographic rules
+    use (with 'treat as adjacent' pairs); a PCN whose area is an uploaded polygon also neighbours
+    every area within the adjacency distance of it. Without geography no PCN has neighbours and
+    the colours are taken in turn."""
+    keys = list(keys)
+    if geography is None:
+        ordered = sorted(keys, key=_key_order)
+        return {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(ordered)}
+    return assign_colours(keys, _pcn_neighbours(keys, geography))
+
+
+def _pcn_neighbours(keys, geo) -> dict[str, set[str]]:
+    wanted = set(keys)
+    pcn_blocks = {k: v for k, v in geo.pcn_blocks.items() if k in wanted}
+    extra = []
+    uploaded = [k for k in wanted if geo.pcn_area_source.get(k) == "upload" and k in geo.pcn_areas]
+    for k in uploaded:
+        area = geo.pcn_areas[k]
+        for other, geom in geo.pcn_areas.items():
+            if other != k and other in wanted and not geom.is_empty and not area.is_empty and \
+                    area.distance(geom) <= ADJACENCY_BUFFER_METRES:
+                extra.append((k, other))
+    return pcn_adjacency(pcn_blocks, geo.block_neighbours, extra)
 
 
 def _key_order(key: str):
@@ -155,7 +173,7 @@ def map_rows(data: rounds_svc.RoundData) -> list[MapRow]:
     Area and local authorities only with geodata; a local authority is listed when at least
     0.1% of the PCN's area lies in it (the threshold of the ``pcn_local_authorities`` rule)."""
     geo = data.config.geography
-    palette = colours(p.key for p in data.config.pcns)
+    palette = colours((p.key for p in data.config.pcns), geo)
     la_geoms = {code: geom for code, (_, geom, _) in geo.local_authorities.items()} if geo else {}
     la_names = {code: name for code, (name, _, _) in geo.local_authorities.items()} if geo else {}
     rows = []
@@ -342,10 +360,186 @@ class _Attribution(MacroElement):
         self.text = text
 
 
+def _script_json(value) -> str:
+    """JSON for a script element: no character of it can end the script or start a template
+    literal's substitution (names are user input)."""
+    text = json.dumps(value, ensure_ascii=True)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("$", "\\u0024"), ("`", "\\u0060")):
+        text = text.replace(ch, esc)
+    return text
+
+
+def pcn_href(rnd: RegistrationRound, key: str) -> str:
+    """The path of a PCN's page (also outside a request, for cached maps built by the CLI)."""
+    try:
+        return url_for("main.pcn", round_id=rnd.id, pcn_id=int(key))
+    except (RuntimeError, ValueError):
+        return f"/rounds/{rnd.id}/pcns/{key}"
+
+
+def label_point(geom):
+    """Where a PCN's name goes: the pole of inaccessibility of its largest part (the point
+    farthest from the boundary, so a name sits well inside even a crescent-shaped area), to
+    about 1% of that part's size. EPSG:27700 in, a point in the same CRS out."""
+    from shapely.ops import polylabel
+
+    if geom is None or geom.is_empty:
+        return None
+    part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area)
+    if part.geom_type != "Polygon":
+        return geom.representative_point()
+    minx, miny, maxx, maxy = part.bounds
+    try:
+        return polylabel(part, tolerance=max(10.0, 0.01 * max(maxx - minx, maxy - miny)))
+    except Exception:   # noqa: BLE001 - a degenerate ring: fall back to a point surely inside
+        return part.representative_point()
+
+
+@dataclass
+class Label:
+    """A PCN's name on a map: where it goes (EPSG:4326), the bounds of its area (to hide the
+    name when the area is drawn too small for it), the page it links to."""
+
+    key: str
+    name: str
+    lat: float
+    lng: float
+    bounds: list[list[float]]
+    href: str
+    total: str
+    band: str
+    main: bool = False
+
+    def as_json(self) -> dict:
+        return {"key": self.key, "name": self.name, "lat": self.lat, "lng": self.lng, "b": self.bounds,
+                "href": self.href, "total": self.total, "band": self.band, "main": self.main}
+
+
+def _labels(rnd: RegistrationRound, rows_stored: list[tuple[MapRow, object]], main: str | None = None) -> list[Label]:
+    """Labels of PCN areas (stored EPSG:27700 geometry), largest area first: the declutter
+    keeps the larger areas' names when two would overlap (the main PCN's first of all)."""
+    items = [(row, geom) for row, geom in rows_stored if geom is not None and not geom.is_empty]
+    if not items:
+        return []
+    points = [label_point(g) for _, g in items]
+    boxes = [shapely.box(*g.bounds) for _, g in items]
+    wgs = gpd.GeoSeries(points + boxes, crs=BNG).to_crs(WGS84)
+    out = []
+    for i, (row, geom) in enumerate(items):
+        pt, box = wgs.iloc[i], wgs.iloc[len(items) + i]
+        minx, miny, maxx, maxy = box.bounds
+        out.append(Label(row.key, row.name, round(pt.y, DECIMALS), round(pt.x, DECIMALS),
+                         [[round(miny, DECIMALS), round(minx, DECIMALS)], [round(maxy, DECIMALS), round(maxx, DECIMALS)]],
+                         pcn_href(rnd, row.key), _thousands(row.total), row.band_text, row.key == main))
+    area = {row.key: geom.area for row, geom in items}
+    out.sort(key=lambda lb: (not lb.main, -area[lb.key], lb.key))
+    return out
+
+
+class _Interact(MacroElement):
+    """PCN names on the map and what a click does.
+
+    Names: one label per PCN at its label point, a link to the PCN's page. After every zoom or
+    move the labels are decluttered: a name is shown only when its area is drawn at least about
+    as wide as the name, and no larger area's name (or the main PCN's) is already where it would
+    go. Click on a PCN area: a popup with its name, registered patients, band and a link to its
+    page; the page around the map (same origin) is told which PCN was chosen, so it can
+    highlight that PCN's row in its table. The map is fitted to its subject again when its
+    frame changes size (until the user has zoomed or moved it)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+          var map = {{ this._parent.get_name() }};
+          var labels = {{ this.labels_json }};
+          var areaLayers = [{% for name in this.layer_names %}{{ name }}{% if not loop.last %}, {% endif %}{% endfor %}];
+          var fit = {{ this.fit_json }};
+          var byKey = {};
+          var group = L.layerGroup().addTo(map);
+          var items = labels.map(function (l) {
+            byKey[l.key] = l;
+            var a = document.createElement('a');
+            a.href = l.href; a.target = '_top'; a.textContent = l.name;
+            a.className = 'pcnreg-label__text';
+            var icon = L.divIcon({className: 'pcnreg-label' + (l.main ? ' pcnreg-label--main' : ''), html: a, iconSize: null});
+            var marker = L.marker([l.lat, l.lng], {icon: icon, keyboard: false, interactive: true}).addTo(group);
+            return {l: l, marker: marker, bounds: L.latLngBounds(l.b)};
+          });
+          function overlaps(r, p) {
+            return !(r.right + 2 < p.left || p.right + 2 < r.left || r.bottom + 1 < p.top || p.bottom + 1 < r.top);
+          }
+          function declutter() {
+            var placed = [];
+            items.forEach(function (it) {
+              var el = it.marker.getElement();
+              if (!el) { return; }
+              el.style.display = '';
+              var text = el.firstChild;
+              var r = text.getBoundingClientRect();
+              var nw = map.latLngToContainerPoint(it.bounds.getNorthWest());
+              var se = map.latLngToContainerPoint(it.bounds.getSouthEast());
+              var show = it.l.main || ((se.x - nw.x) >= 0.8 * r.width && (se.y - nw.y) >= 1.5 * r.height);
+              for (var i = 0; show && !it.l.main && i < placed.length; i++) {
+                if (overlaps(r, placed[i])) { show = false; }
+              }
+              if (show) { placed.push(r); } else { el.style.display = 'none'; }
+            });
+          }
+          map.on('zoomend moveend resize', declutter);
+          declutter();
+          function chosen(key) {
+            if (window.parent && window.parent !== window) {
+              try { window.parent.postMessage({type: 'pcnreg:pcn', key: key}, window.location.origin); } catch (e) { /* no page around */ }
+            }
+          }
+          function popup(l) {
+            var box = document.createElement('div');
+            var name = document.createElement('strong');
+            name.textContent = l.name;
+            var facts = document.createElement('p');
+            facts.textContent = l.total + ' registered patients, ' + l.band;
+            var link = document.createElement('a');
+            link.href = l.href; link.target = '_top';
+            link.textContent = 'Open the page of ' + l.name;
+            box.appendChild(name); box.appendChild(facts); box.appendChild(link);
+            return box;
+          }
+          areaLayers.forEach(function (g) {
+            g.eachLayer(function (layer) {
+              var p = layer.feature && layer.feature.properties;
+              if (!p || p.kind !== 'pcn_area' || !byKey[p.key]) { return; }
+              layer.on('click', function (e) {
+                chosen(p.key);
+                L.popup({className: 'pcnreg-popup'}).setLatLng(e.latlng).setContent(popup(byKey[p.key])).openOn(map);
+              });
+            });
+          });
+          var touched = false;
+          map.on('zoomstart movestart', function () { if (!map._pcnregFitting) { touched = true; } });
+          map.on('resize', function () {
+            if (fit && !touched) {
+              map._pcnregFitting = true;
+              map.fitBounds(fit, {padding: [{{ this.padding }}, {{ this.padding }}], animate: false});
+              map._pcnregFitting = false;
+            }
+          });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, labels: list[Label], layers: list, fit):
+        super().__init__()
+        self._name = "PcnLabels"
+        self.labels_json = _script_json([lb.as_json() for lb in labels])
+        self.layer_names = [layer.get_name() for layer in layers]
+        self.fit_json = _script_json(fit)
+        self.padding = FIT_PADDING_PX
+
+
 STYLE = """<style>
   html, body { background: #f0f4f5; }
   .folium-map.leaflet-container { background: #f0f4f5; font-family: Arial, Helvetica, sans-serif; font-size: 14px; }
-  .pcnreg-legend { position: fixed; bottom: 52px; left: 10px; z-index: 1000; width: 16rem; max-width: calc(100% - 40px);
+  .pcnreg-legend { position: fixed; bottom: 44px; left: 10px; z-index: 1000; width: 16rem; max-width: calc(100% - 40px);
     max-height: calc(100% - 130px); overflow: auto; box-sizing: border-box; background: #fff;
     border: 2px solid rgba(0,0,0,0.2); border-radius: 4px; padding: 6px 8px;
     font: 12px/1.3 Arial, Helvetica, sans-serif; color: #212b32; }
@@ -356,6 +550,17 @@ STYLE = """<style>
   .pcnreg-legend .ln { display: inline-block; flex: none; width: 16px; height: 0; }
   .pcnreg-legend .dot { display: inline-block; flex: none; border-radius: 50%; border: 1px solid #212b32; background: #fff; }
   .pcnreg-legend h2 { font-size: 12px; margin: 6px 0 2px; }
+  .pcnreg-legend:not([open]) { width: auto; }
+  .leaflet-interactive:focus { outline: none; }
+  .pcnreg-label { background: none; border: 0; width: 0 !important; height: 0 !important; }
+  .pcnreg-label__text { position: absolute; left: 0; top: 0; transform: translate(-50%, -50%); width: max-content;
+    max-width: 9em; text-align: center; font: bold 12px/1.15 Arial, Helvetica, sans-serif; color: #212b32;
+    text-decoration: none; text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff, 0 0 4px #fff; }
+  .leaflet-container a.pcnreg-label__text { color: #212b32; }
+  .leaflet-container a.pcnreg-label__text:hover, .leaflet-container a.pcnreg-label__text:focus { text-decoration: underline; color: #003087; }
+  .pcnreg-label--main .pcnreg-label__text { font-size: 15px; max-width: 12em; }
+  .pcnreg-popup a { color: #005eb8; }
+  .pcnreg-popup p { margin: 4px 0; }
 </style>"""
 
 
@@ -367,8 +572,8 @@ def _new_map(bounds) -> LocalMap:
                          overlay=False, control=False).add_to(m)
     m.get_root().header.add_child(Element(STYLE), name="pcnreg_style")
     _Attribution(ATTRIBUTION).add_to(m)
-    if bounds:   # room on the left for the legend
-        m.fit_bounds(bounds, padding_top_left=(LEGEND_PX, 10), padding_bottom_right=(10, 10))
+    if bounds:   # the subject fills the map: the legend starts collapsed
+        m.fit_bounds(bounds, padding=(FIT_PADDING_PX, FIT_PADDING_PX))
     return m
 
 
@@ -382,17 +587,21 @@ def _area_props(row: MapRow) -> dict:
             "band": _text(row.band_text), "errors": row.errors, "warnings": row.warnings}
 
 
-def _area_style(row: MapRow, fill_opacity: float = 0.45) -> dict:
+AREA_OPACITY = 0.8                  # the palette is light: the fill shows its colour, names stay readable
+
+
+def _area_style(row: MapRow, fill_opacity: float = AREA_OPACITY) -> dict:
     if row.errors:
         return {"fillColor": row.colour, "fillOpacity": fill_opacity, "color": ERROR_OUTLINE, "weight": 3, "opacity": 1}
     return {"fillColor": row.colour, "fillOpacity": fill_opacity, "color": OUTLINE, "weight": 1, "opacity": 0.9}
 
 
-def _add_areas(group, rows_geoms: list[tuple[MapRow, object]], fill_opacity: float = 0.45) -> None:
+def _add_areas(group, rows_geoms: list[tuple[MapRow, object]], fill_opacity: float = AREA_OPACITY):
+    """The PCN areas as one GeoJson layer of ``group`` (returned; None when there is none)."""
     if not rows_geoms:
-        return
+        return None
     styles = {row.key: _area_style(row, fill_opacity) for row, _ in rows_geoms}
-    folium.GeoJson(
+    return folium.GeoJson(
         _collection([_feature(g, f"pcn-{row.key}", _area_props(row)) for row, g in rows_geoms]),
         style_function=lambda f: styles[f["properties"]["key"]],
         highlight_function=lambda f: {"weight": styles[f["properties"]["key"]]["weight"] + 2,
@@ -488,7 +697,7 @@ def _add_practices(m, data: rounds_svc.RoundData, codes, palette: dict[str, str]
 
 
 def _legend(title: str, sections: list[tuple[str, list[str]]]) -> str:
-    parts = [f'<details class="pcnreg-legend" open><summary>{_text(title)}</summary>']
+    parts = [f'<details class="pcnreg-legend"><summary>{_text(title)}</summary>']
     for heading, items in sections:
         if heading:
             parts.append(f"<h2>{_text(heading)}</h2>")
@@ -535,12 +744,13 @@ def build_configuration_map(rnd: RegistrationRound) -> str:
     codes = sorted(data.config.practices)
     m = _new_map(_bounds(geoms) or _bounds(display_geometries([g for _, _, g in _boundaries(rnd)[0]])))
     group = folium.FeatureGroup(name="PCN areas", show=True)
-    _add_areas(group, rows_geoms)
+    layer = _add_areas(group, rows_geoms)
     group.add_to(m)
     _add_boundaries(m, rnd)
     palette = {r.key: r.colour for r in rows}
     _add_practices(m, data, codes, palette, "Practices")
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    _Interact(_labels(rnd, drawn), [layer] if layer else [], _bounds(geoms)).add_to(m)
     pcn_items = [f'{_swatch(r.colour, ERROR_OUTLINE if r.errors else OUTLINE, 3 if r.errors else 1)} {_text(r.name)}'
                  + (" (no area)" if r.key not in stored else "") for r in rows]
     _Html(_legend(f"Legend: {rnd.name}", [("", _symbol_items(True, True)), ("PCNs", pcn_items)])).add_to(m)
@@ -569,13 +779,14 @@ def build_pcn_map(rnd: RegistrationRound, key: str) -> str:
     bounds = _bounds(own) or _bounds(display_geometries([g for _, _, g in _boundaries(rnd)[0]]))
     m = _new_map(bounds)
 
+    layers = []
     if neighbour_geoms:
         group = folium.FeatureGroup(name="Neighbouring PCNs", show=True)
-        _add_areas(group, list(zip([n for n, _ in neighbours], neighbour_geoms)), fill_opacity=0.15)
+        layers.append(_add_areas(group, list(zip([n for n, _ in neighbours], neighbour_geoms)), fill_opacity=0.3))
         group.add_to(m)
     if own:
         group = folium.FeatureGroup(name=f"Area of {_text(row.name)}", show=True)   # the layer control shows names as HTML
-        _add_areas(group, [(row, own[0])], fill_opacity=0.35)
+        layers.append(_add_areas(group, [(row, own[0])], fill_opacity=0.6))
         group.add_to(m)
     if block_display:
         group = folium.FeatureGroup(name="Blocks of this PCN", show=True)
@@ -595,7 +806,9 @@ def build_pcn_map(rnd: RegistrationRound, key: str) -> str:
     _add_boundaries(m, rnd)
     palette = {r.key: r.colour for r in rows}
     _add_practices(m, data, [mb.code for mb in facts.members], palette, "Member practices")
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    labelled = ([(row, area)] if own else []) + neighbours
+    _Interact(_labels(rnd, labelled, main=key), [lay for lay in layers if lay is not None], bounds).add_to(m)
     items = [f'{_swatch(row.colour, ERROR_OUTLINE if row.errors else OUTLINE, 3 if row.errors else 1)} '
              f'{_text(row.name)}: {_thousands(row.total)} patients, {_text(row.band_text)}'
              + ("" if own else " (no area yet: no member practice with a location)"),
@@ -634,12 +847,14 @@ def _inputs(rnd: RegistrationRound) -> list:
                                           func.length(LocalAuthority.geometry)).order_by(LocalAuthority.code))),
         _digest(db.session.execute(select(Place.id, Place.name).where(Place.system_id == rnd.system_id)
                                    .order_by(Place.id))),
+        _digest(db.session.execute(select(AdjacentPair.block_a_id, AdjacentPair.block_b_id)
+                                   .order_by(AdjacentPair.id))),      # neighbours decide the colours
         (rnd.name, rnd.band_min, rnd.band_max, rnd.reference_date.isoformat()),
     ]
 
 
 def _cache_key(kind: str, rnd: RegistrationRound, pcn_key: str | None) -> str:
-    parts = [MAP_FORMAT, kind, rnd.id, pcn_key, *_inputs(rnd),
+    parts = [MAP_FORMAT, PALETTE_VERSION, LABEL_VERSION, kind, rnd.id, pcn_key, *_inputs(rnd),
              current_app.config.get("MAP_TILE_URL") or None, current_app.config.get("MAP_TILE_ATTRIBUTION") or None]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
@@ -764,43 +979,127 @@ def export_gpkg(rnd: RegistrationRound) -> bytes:
     return _written(_require(areas_geodataframe(rnd)), "gpkg", driver="GPKG", layer="pcn_areas")
 
 
-def export_png(rnd: RegistrationRound) -> bytes:
-    """A static map for committee papers (cached like the HTML maps)."""
+def export_png(rnd: RegistrationRound, pcn_key: str | None = None) -> bytes:
+    """A static map for committee papers, of the round or of one PCN (cached like the HTML maps)."""
     if not areas.has_geodata(rnd):
         raise MapUnavailable("No geodata is installed")
-    return _cached("png", rnd, None, lambda: render_png(rnd), suffix="png")[0]
+    kind = "png" if pcn_key is None else "pcnpng"
+    return _cached(kind, rnd, pcn_key, lambda: render_png(rnd, pcn_key), suffix="png")[0]
 
 
-def render_png(rnd: RegistrationRound) -> bytes:
-    """PCN areas in their colours (errors outlined in red), local authority boundaries and member
-    practices sized by list size; title with the round and the configuration version's date;
-    OGL attribution. 10 x 12 inches at 150 dpi. Matplotlib's Agg canvas is used directly (no
-    pyplot, no global backend)."""
+def _nice_length(metres: float) -> float:
+    """The largest 1, 2 or 5 x 10^n not above ``metres``."""
+    if metres <= 0:
+        return 0.0
+    exp = 10 ** math.floor(math.log10(metres))
+    return max(m * exp for m in (1, 2, 5) if m * exp <= metres)
+
+
+def _scale_bar(ax) -> None:
+    """A scale bar in the lower left of the axes (EPSG:27700: data units are metres)."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    length = _nice_length((x1 - x0) / 5)
+    if not length:
+        return
+    x, y = x0 + 0.03 * (x1 - x0), y0 + 0.03 * (y1 - y0)
+    tick = 0.008 * (y1 - y0)
+    ax.plot([x, x + length], [y, y], color=LA_LINE, linewidth=2.5, solid_capstyle="butt", zorder=10)
+    for xx in (x, x + length / 2, x + length):
+        ax.plot([xx, xx], [y - tick, y + tick], color=LA_LINE, linewidth=1.2, zorder=10)
+    text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(x + length / 2, y + 2.2 * tick, text, ha="center", va="bottom", fontsize=8, color=LA_LINE, zorder=10,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1})
+
+
+def _png_labels(fig, ax, items: list[tuple[int, str, object, bool]]) -> None:
+    """Names at each area's label point, largest areas first. Where the name would be wider
+    than its area or overlap a name already placed, the PCN's number in the legend is shown
+    instead (in a small white circle), so every PCN on the picture can be found in the legend."""
+    import matplotlib.patheffects as pe
+
+    renderer = fig.canvas.get_renderer()
+    placed, numbers = [], []
+    for number, name, geom, main in sorted(items, key=lambda i: (not i[3], -i[2].area)):
+        pt = label_point(geom)
+        if pt is None:
+            continue
+        t = ax.text(pt.x, pt.y, _wrap(name), ha="center", va="center", fontsize=10 if main else 7.5,
+                    fontweight="bold", color="#212b32", zorder=8, linespacing=1.1,
+                    path_effects=[pe.withStroke(linewidth=2.5, foreground="white")])
+        box = t.get_window_extent(renderer).expanded(1.04, 1.1)
+        gx0, _ = ax.transData.transform((geom.bounds[0], geom.bounds[1]))
+        gx1, _ = ax.transData.transform((geom.bounds[2], geom.bounds[3]))
+        fits = main or (gx1 - gx0) >= 0.8 * box.width
+        if fits and not any(box.overlaps(p) for p in placed):
+            placed.append(box)
+            continue
+        t.remove()
+        numbers.append((number, pt))
+    for number, pt in numbers:
+        ax.text(pt.x, pt.y, str(number), ha="center", va="center", fontsize=6.5, fontweight="bold", color="#212b32",
+                zorder=9, bbox={"boxstyle": "circle,pad=0.2", "facecolor": "white", "edgecolor": "#425563",
+                                "linewidth": 0.6})
+
+
+def _wrap(name: str, width: int = 18) -> str:
+    """A name on at most three lines of about ``width`` characters."""
+    lines, line = [], ""
+    for word in name.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "\n".join(lines[:2] + ([" ".join(lines[2:])] if len(lines) > 2 else []))
+
+
+def render_png(rnd: RegistrationRound, pcn_key: str | None = None) -> bytes:
+    """PCN areas in their colours (errors outlined in red) with their names, local authority
+    boundaries and member practices sized by list size; title with the round (and the PCN) and
+    the configuration version's date; a legend of every PCN with its registered patients and of
+    the symbols; a scale bar; the OGL attribution the geodata asks for. Of one PCN
+    (``pcn_key``): fitted to that PCN, with its neighbours around it. 10 x 12 inches at 150
+    dpi. Matplotlib's Agg canvas is used directly (no pyplot, no global backend)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    from zoneinfo import ZoneInfo
+
     data = rounds_svc.build_configuration(rnd)
     frame = _require(areas_geodataframe(rnd, data))
-    palette = colours(p.key for p in data.config.pcns)
+    rows = {r.key: r for r in map_rows(data)}
+    palette = {k: r.colour for k, r in rows.items()}
     frame["colour"] = frame["pcn_key"].map(palette)
+    subject = None
+    if pcn_key is not None:
+        if pcn_key not in set(frame["pcn_key"]):
+            raise MapUnavailable("This PCN has no area")
+        subject = frame[frame["pcn_key"] == pcn_key].geometry.iloc[0]
+        near = {n.key for n in pcn_facts(data, pcn_key, list(rows.values())).neighbours}
+        frame = frame[frame["pcn_key"].isin(near | {pcn_key})]
     las, _ = _boundaries(rnd)
 
     fig = Figure(figsize=(10, 12), dpi=150)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.02, 0.215, 0.96, 0.715))
-    frame.plot(ax=ax, color=frame["colour"], alpha=0.55, edgecolor=OUTLINE, linewidth=0.5)
+    ax = fig.add_axes((0.02, 0.235, 0.96, 0.695))
+    alphas = [0.85 if pcn_key is None or k == pcn_key else 0.35 for k in frame["pcn_key"]]
+    frame.plot(ax=ax, color=frame["colour"], alpha=alphas, edgecolor=OUTLINE, linewidth=0.6)
     errors = frame[frame["errors"] > 0]
     if not errors.empty:
         errors.boundary.plot(ax=ax, color=ERROR_OUTLINE, linewidth=2.2)
+    if subject is not None:
+        gpd.GeoSeries([subject], crs=BNG).boundary.plot(ax=ax, color=LA_LINE, linewidth=2.2)
     if las:
         gpd.GeoSeries([g for _, _, g in las], crs=BNG).boundary.plot(ax=ax, color=LA_LINE, linewidth=0.9,
                                                                      linestyle=(0, (5, 3)))
     members = {code: p.key for p in data.config.pcns for code in p.members}
     pts = []
     for code, p in data.practices.items():
-        if code in members and (pt := areas.practice_point(p)) is not None:
+        if code in members and (pcn_key is None or members[code] == pcn_key) \
+                and (pt := areas.practice_point(p)) is not None:
             size = data.config.practices[code].list_size if code in data.config.practices else None
             pts.append((pt, 6 * practice_radius(size) ** 2 / 4, palette[members[code]]))
     if pts:
@@ -809,22 +1108,37 @@ def render_png(rnd: RegistrationRound) -> bytes:
             zorder=5)
     ax.set_axis_off()
     ax.set_aspect("equal")
+    focus = subject if subject is not None else shapely.union_all(list(frame.geometry))
+    minx, miny, maxx, maxy = focus.bounds
+    pad = 0.04 * max(maxx - minx, maxy - miny)
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    ax.apply_aspect()
+    numbers = {k: i for i, k in enumerate(frame["pcn_key"], start=1)}
+    view = shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)      # neighbours: the part in view
+    _png_labels(fig, ax, [(numbers[k], n, g.intersection(view), k == pcn_key)
+                          for k, n, g in zip(frame["pcn_key"], frame["pcn_name"], frame.geometry)
+                          if not g.intersection(view).is_empty])
+    _scale_bar(ax)
 
     version = rnd.head_version
-    when = version.created_at if version else dt.datetime.now()
-    fig.suptitle(rnd.name, fontsize=16, fontweight="bold", y=0.985)
+    when = version.created_at if version else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    when = when.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo("Europe/London"))
+    title = rnd.name if pcn_key is None else f"{rows[pcn_key].name} – {rnd.name}"
+    fig.suptitle(title, fontsize=16, fontweight="bold", y=0.985)
     fig.text(0.5, 0.945, f"PCN areas, configuration version {version.number if version else 0} of "
              f"{when.day} {when:%B %Y}", ha="center", fontsize=11)
     handles = [Patch(facecolor=palette[k], edgecolor=ERROR_OUTLINE if e else OUTLINE, linewidth=2 if e else 0.5,
-                     alpha=0.7, label=f"{n} ({t:,})")
+                     alpha=0.85, label=f"{numbers[k]}  {n} ({t:,})")
                for k, n, t, e in zip(frame["pcn_key"], frame["pcn_name"], frame["total"], frame["errors"])]
     handles += [Patch(facecolor="white", edgecolor=ERROR_OUTLINE, linewidth=2, label="Outlined red: PCN with errors"),
                 Line2D([], [], color=LA_LINE, linewidth=0.9, linestyle=(0, (5, 3)), label="Local authority boundary"),
                 Line2D([], [], marker="o", color="white", markeredgecolor=LA_LINE, markerfacecolor="#cccccc",
                        markersize=7, label="Practice (area by registered patients)")]
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.035), ncol=2, fontsize=7.5,
-               frameon=False, title="PCN (registered patients)", title_fontsize=8.5)
-    fig.text(0.5, 0.01, PNG_ATTRIBUTION, ha="center", va="bottom", fontsize=7, color="#425563", linespacing=1.4)
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.05), ncol=2, fontsize=7.5,
+               frameon=False, title="PCN (registered patients); a number on the map stands for the PCN's name",
+               title_fontsize=8.5)
+    fig.text(0.5, 0.008, PNG_ATTRIBUTION, ha="center", va="bottom", fontsize=7, color="#425563", linespacing=1.4)
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=150)
     return out.getvalue()

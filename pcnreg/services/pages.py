@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ..domain.summary import RoundSummary
+from ..domain.towns import town_of
 from ..domain.types import Finding
 from ..domain.versioning import Comparison
 from ..extensions import db
 from ..importers.csvio import neutralise
-from ..models import ConfigVersion, Pcn, RegistrationRound
+from ..models import ConfigVersion, LocalAuthority, Pcn, RegistrationRound
 from . import rounds as rounds_svc
 from .configuration import MovePreview
 
@@ -122,15 +123,19 @@ class PracticeRow:
 
 
 def practice_rows(data: rounds_svc.RoundData, *, q: str = "", place: str = "", commissioner: str = "",
-                  pcn: str = "", assignment: str = "") -> list[PracticeRow]:
+                  pcn: str = "", assignment: str = "", band: str = "", status: str = "") -> list[PracticeRow]:
     """Practices of a round, filtered; unassigned practices first, then by name.
 
-    ``q`` matches a fragment of the name, the ODS code (or a former code) or the postcode,
-    ignoring case; ``pcn`` is a PCN key or "none"; ``assignment`` is "", "assigned" or
-    "unassigned".
+    ``q`` matches a fragment of the name, the ODS code (or a former code), the postcode, or a
+    town: the post town of the practice's postcode district (``domain.towns``) or the name of
+    its local authority, ignoring case; ``pcn`` is a PCN key or "none"; ``assignment`` is "",
+    "assigned" or "unassigned"; ``band`` the band status of the practice's PCN ("in_band",
+    "below", "above"); ``status`` "open" or "closed".
     """
     pcn_of = {code: p for p in data.config.pcns for code in p.members}
     needle = " ".join(q.split()).casefold()
+    la_names = _local_authority_names(data) if needle else {}
+    bands = {p.key: data.band(p.key) for p in data.config.pcns} if band else {}
     rows = []
     for code, practice in data.config.practices.items():
         model = data.practices.get(code)
@@ -138,7 +143,9 @@ def practice_rows(data: rounds_svc.RoundData, *, q: str = "", place: str = "", c
         if needle:
             haystack = [practice.name.casefold(), code.casefold()]
             if model is not None:
-                haystack += [(model.postcode or "").casefold(), (model.other_codes or "").casefold()]
+                haystack += [(model.postcode or "").casefold(), (model.other_codes or "").casefold(),
+                             town_of(model.postcode).casefold(),
+                             la_names.get(model.local_authority_id, "").casefold()]
             if not any(needle in h for h in haystack):
                 continue
         if place and practice.place != place:
@@ -153,12 +160,67 @@ def practice_rows(data: rounds_svc.RoundData, *, q: str = "", place: str = "", c
             continue
         if assignment == "unassigned" and member_of is not None:
             continue
+        if band and (member_of is None or bands.get(member_of.key) != band):
+            continue
+        if status and practice.status != status:
+            continue
         rows.append(PracticeRow(
             code, practice.name, model.postcode if model else None, practice.commissioner, practice.place,
             practice.status, practice.list_size, practice.list_size_date,
             member_of.key if member_of else None, member_of.name if member_of else None))
     rows.sort(key=lambda r: (r.pcn_key is not None, r.name.casefold(), r.code))
     return rows
+
+
+def _local_authority_names(data: rounds_svc.RoundData) -> dict[int, str]:
+    ids = {m.local_authority_id for m in data.practices.values() if m.local_authority_id is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(LocalAuthority.id, LocalAuthority.name)
+                                   .where(LocalAuthority.id.in_(ids))).all())
+
+
+# The columns the practice list sorts by (query string ``sort``), each with its key.
+PRACTICE_SORTS = {
+    "code": lambda r: (r.code,),
+    "name": lambda r: (r.name.casefold(), r.code),
+    "commissioner": lambda r: (r.commissioner, r.name.casefold(), r.code),
+    "place": lambda r: (r.place is None, (r.place or "").casefold(), r.name.casefold(), r.code),
+    "list_size": lambda r: (r.list_size is None, r.list_size or 0, r.code),
+    "pcn": lambda r: (r.pcn_name is None, (r.pcn_name or "").casefold(), r.name.casefold(), r.code),
+    "status": lambda r: (r.status, r.name.casefold(), r.code),
+}
+PAGE_SIZE = 50
+
+
+@dataclass
+class Page:
+    rows: list
+    number: int            # 1-based
+    pages: int
+    total: int
+    first: int             # 1-based position of the first row shown (0 when none)
+    last: int
+
+
+def sort_and_page(rows: list, sort: str | None, direction: str | None, page: str | int | None,
+                  size: int = PAGE_SIZE) -> tuple[Page, str, str]:
+    """Rows sorted by a column of PRACTICE_SORTS (unknown: the list's own order) ascending or
+    descending, and the page asked for (clamped to the pages there are; a page that is not a
+    number is the first). Returns (page, sort used, direction used)."""
+    sort = sort if sort in PRACTICE_SORTS else ""
+    direction = "desc" if direction == "desc" else "asc"
+    if sort:
+        rows = sorted(rows, key=PRACTICE_SORTS[sort], reverse=direction == "desc")
+    pages = max(1, -(-len(rows) // size))
+    try:
+        number = int(str(page)) if page not in (None, "") and len(str(page)) < 10 else 1
+    except ValueError:
+        number = 1
+    number = min(max(number, 1), pages)
+    chunk = rows[(number - 1) * size:number * size]
+    first = (number - 1) * size + 1 if chunk else 0
+    return Page(chunk, number, pages, len(rows), first, first + len(chunk) - 1 if chunk else 0), sort, direction
 
 
 # --- move preview ------------------------------------------------------------------------------------

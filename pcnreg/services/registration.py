@@ -173,7 +173,9 @@ def draft_of(data: rounds_svc.RoundData, pcn: Pcn, row: Registration | None = No
                               row.cd_process_details),
         deputy=_cd(row.deputy_cd_name, row.deputy_cd_practice_code),
         blocking=tuple(blocking_findings(data, key)),
-        requested=records.requested.get(pcn.id, frozenset()))
+        requested=records.requested.get(pcn.id, frozenset()),
+        names={code: data.config.practices[code].name for code in data.pcn_data(key).members
+               if code in data.config.practices})
 
 
 def facts(rnd: RegistrationRound, row: Registration, *, now: dt.datetime, missing=(), **more) -> workflow.Facts:

@@ -13,7 +13,6 @@ inputs (day, month and year boxes). The pack's print styles are served at /commi
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from werkzeug.routing import BuildError
@@ -26,7 +25,7 @@ from ..domain.registration import CD_PROCESSES, STAGE_TITLES
 from ..services import areas, maps
 from ..services import committee as committee_svc
 from ..services.registration import RegistrationError
-from . import guard
+from . import formatting, guard
 from .common import round_or_404
 from .forms import Choice, PageForm, strip_text
 from .maps import NO_GEODATA, _map_document
@@ -243,23 +242,7 @@ def file_url(rnd, pcn_id: int, file_id) -> str | None:
         return None
 
 
-@bp.app_template_filter("iso_longdate")
-def iso_longdate(value) -> str:
-    """An ISO date from a snapshot ("2019-05-01") as "1 May 2019"."""
-    try:
-        day = dt.date.fromisoformat(str(value))
-    except ValueError:
-        return str(value or "not known")
-    return f"{day.day} {day:%B %Y}"
-
-
-@bp.app_template_filter("uk_time")
-def uk_time(value: dt.datetime | None, timezone: str = "Europe/London") -> str:
-    """A stored instant (UTC without tzinfo) in the round's local time, as "10 May 2019 at 12:00"."""
-    if value is None:
-        return "not known"
-    local = value.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(timezone))
-    return f"{local.day} {local:%B %Y} at {local:%H:%M}"
+iso_longdate, uk_time = formatting.iso_longdate, formatting.uk_time   # registered by the app factory
 
 
 @bp.app_template_global("outcome_title")

@@ -269,12 +269,16 @@ ASSIGNMENTS = [("", "All practices"), ("unassigned", "Not in a PCN"), ("assigned
 
 
 class PracticeFilterForm(GetForm):
-    q = StringField("Name, ODS code or postcode", filters=[strip], validators=[
+    q = StringField("Name, ODS code, postcode or town", filters=[strip], validators=[
         Length(max=100, message="The search must be 100 characters or fewer")])
     place = Choice("Place", invalid="Choose a place from the list")
     commissioner = Choice("Commissioner", invalid="Choose a commissioner from the list")
     pcn = Choice("PCN", invalid="Choose a PCN from the list")
     assignment = Choice("Show", choices=ASSIGNMENTS, invalid="Choose which practices to show")
+    band = Choice("PCN's band", choices=[("", "Any band"), ("in_band", "PCN in band"), ("below", "PCN below band"),
+                                         ("above", "PCN above band")], invalid="Choose a band from the list")
+    status = Choice("Status", choices=[("", "Open and closed"), ("open", "Open"), ("closed", "Closed")],
+                    invalid="Choose a status from the list")
 
     def set_choices(self, data) -> PracticeFilterForm:
         rnd = data.round
@@ -286,7 +290,8 @@ class PracticeFilterForm(GetForm):
 
     def filters(self) -> dict:
         return {"q": self.q.data or "", "place": self.place.data or "", "commissioner": self.commissioner.data or "",
-                "pcn": self.pcn.data or "", "assignment": self.assignment.data or ""}
+                "pcn": self.pcn.data or "", "assignment": self.assignment.data or "", "band": self.band.data or "",
+                "status": self.status.data or ""}
 
 
 class FindingsFilterForm(GetForm):

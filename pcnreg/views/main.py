@@ -27,25 +27,15 @@ from ..services import pages
 from ..services import rounds as rounds_svc
 from .common import pcn_key_or_404, round_or_404
 from ..services.rounds import NotFound
-from . import forms
+from . import forms, formatting
 
 bp = Blueprint("main", __name__)
 
 
 # --- template helpers -----------------------------------------------------------------------------
 
-@bp.app_template_filter("thousands")
-def thousands(value) -> str:
-    return "not known" if value is None else f"{value:,}"
-
-
-@bp.app_template_filter("longdate")
-def longdate(value) -> str:
-    if value is None:
-        return "not set"
-    if isinstance(value, dt.datetime):
-        return f"{value.day} {value:%B %Y} at {value:%H:%M}"
-    return f"{value.day} {value:%B %Y}"
+# Dates, times and numbers: one module, registered by the app factory (views/formatting.py).
+thousands, longdate = formatting.thousands, formatting.longdate
 
 
 @bp.app_template_global("rule_title")
@@ -137,7 +127,13 @@ def practices(round_id: int):
     data = rounds_svc.build_configuration(rnd)
     form = forms.PracticeFilterForm().set_choices(data)
     rows = pages.practice_rows(data, **form.filters()) if form.validate() else []
-    return render_template("practices.html", rnd=rnd, data=data, form=form, rows=rows,
+    page, sort, direction = pages.sort_and_page(rows, request.args.get("sort"), request.args.get("dir"),
+                                                request.args.get("page"))
+    query = {k: v for k, v in form.filters().items() if v}
+    if request.args.get("to"):
+        query["to"] = request.args.get("to")
+    return render_template("practices.html", rnd=rnd, data=data, form=form, rows=page.rows, page=page,
+                           sort=sort, direction=direction, query=query,
                            move_to=request.args.get("to", ""),
                            filtered=any(form.filters().values())), _status(form)
 

@@ -296,10 +296,21 @@ def areas_gpkg(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/map.png")
 def map_png(round_id: int):
+    """The PNG of the round's map; ``?pcn=<id>``: of that PCN's map; ``?inline=1``: shown in the
+    page (the picture without JavaScript) instead of downloaded."""
     rnd = round_or_404(round_id)
+    pcn_arg = request.args.get("pcn")
+    key = None
+    name = pages.slug(rnd.name)
+    if pcn_arg is not None:
+        if not pcn_arg.isdigit() or len(pcn_arg) > 9 or pages.active_pcn(rnd, int(pcn_arg)) is None:
+            abort(404, description=f"There is no PCN with id {pcn_arg} in the current configuration of {rnd.name}.")
+        key = str(int(pcn_arg))
+        name += f"-pcn-{key}"
     try:
-        content = maps.export_png(rnd)
+        content = maps.export_png(rnd, key)
     except maps.MapUnavailable:
         abort(404, description=NO_GEODATA)
+    disposition = "inline" if request.args.get("inline") else "attachment"
     return Response(content, mimetype="image/png", headers={
-        "Content-Disposition": f'attachment; filename="{pages.slug(rnd.name)}-map.png"'})
+        "Content-Disposition": f'{disposition}; filename="{name}-map.png"'})

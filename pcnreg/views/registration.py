@@ -10,9 +10,7 @@ users the guard would let use them (``may``); hiding is a courtesy, the guard re
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from werkzeug.exceptions import HTTPException
@@ -26,7 +24,7 @@ from ..models import AgreementSignature, Commissioner, ExceptionRequest, MemberC
 from ..services import clock, pages
 from ..services import registration as reg_svc
 from ..services import rounds as rounds_svc
-from . import guard
+from . import formatting, guard
 from . import registration_forms as rforms
 from .common import round_or_404
 
@@ -62,27 +60,7 @@ def may(endpoint: str, form: dict | None = None, **view_args) -> bool:
             return False
 
 
-def local_time(value, timezone: str = UK) -> dt.datetime | None:
-    """An instant (stored naive UTC, aware, or an ISO text) in UK local time."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if isinstance(value, dt.datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(ZoneInfo(timezone))
-    return value
-
-
-@bp.app_template_filter("uktime")
-def uk_time(value, timezone: str = UK) -> str:
-    """"10 May 2019 at 13:00" in UK local time (dates alone: "10 May 2019")."""
-    if isinstance(value, str) and len(value) == 10:
-        value = dt.date.fromisoformat(value)
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return f"{value.day} {value:%B %Y}"
-    moment = local_time(value, timezone)
-    return "not known" if moment is None else f"{moment.day} {moment:%B %Y} at {moment:%H:%M}"
+local_time, uk_time = formatting.local_time, formatting.uk_time   # registered by the app factory
 
 
 @bp.app_context_processor

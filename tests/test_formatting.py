@@ -1,0 +1,50 @@
+"""One date and time module for every page (pcnreg/views/formatting.py)."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from pcnreg.views import formatting as f
+
+
+def test_uk_dates_have_no_leading_zero():
+    assert f.longdate(dt.date(2019, 7, 1)) == "1 July 2019"
+    assert f.longdate(None) == "not set"
+    assert f.iso_longdate("2019-05-01") == "1 May 2019"
+    assert f.iso_longdate("not a date") == "not a date"
+    assert f.uk_time("2019-05-15") == "15 May 2019"
+
+
+def test_naive_utc_in_summer_is_shown_in_bst():
+    # 11:30 UTC on 15 May 2019 is 12:30 British Summer Time.
+    assert f.longdate(dt.datetime(2019, 5, 15, 11, 30)) == "15 May 2019 at 12:30"
+    assert f.uk_time(dt.datetime(2019, 5, 15, 23, 30)) == "16 May 2019 at 00:30"   # the UK date, not UTC's
+
+
+def test_naive_utc_in_winter_is_shown_in_gmt():
+    assert f.longdate(dt.datetime(2019, 12, 3, 9, 5)) == "3 December 2019 at 09:05"
+    assert f.FILTERS["uktime"](dt.datetime(2020, 1, 1, 0, 0)) == "1 January 2020 at 00:00"
+
+
+def test_aware_times_and_strings_are_converted():
+    moment = dt.datetime(2019, 7, 1, 9, 0, tzinfo=ZoneInfo("America/New_York"))    # 14:00 in London (BST)
+    assert f.uk_time(moment) == "1 July 2019 at 14:00"
+    assert f.uk_time("2019-07-01T08:00:00+00:00") == "1 July 2019 at 09:00"
+    assert f.uk_time("rubbish") == "not known" and f.uk_time(None) == "not known"
+    assert f.uk_time(dt.datetime(2019, 7, 1, 8, 0), "No/Such_Zone") == "1 July 2019 at 09:00"
+
+
+def test_the_clocks_change_on_the_right_days():
+    # BST 2019: 31 March 01:00 UTC to 27 October 01:00 UTC.
+    assert f.uk_time(dt.datetime(2019, 3, 31, 0, 59)) == "31 March 2019 at 00:59"
+    assert f.uk_time(dt.datetime(2019, 3, 31, 1, 0)) == "31 March 2019 at 02:00"
+    assert f.uk_time(dt.datetime(2019, 10, 27, 0, 59)) == "27 October 2019 at 01:59"
+    assert f.uk_time(dt.datetime(2019, 10, 27, 1, 0)) == "27 October 2019 at 01:00"
+
+
+def test_one_registration_for_every_template(app):
+    for name in ("longdate", "uk_time", "uktime", "iso_longdate", "thousands"):
+        assert app.jinja_env.filters[name] is f.FILTERS[name]
+    assert app.jinja_env.from_string("{{ d | longdate }}").render(d=dt.datetime(2019, 6, 30, 23, 0)) == \
+        "1 July 2019 at 00:00"
+    assert f.thousands(1092110) == "1,092,110" and f.thousands(None) == "not known"
