@@ -8,6 +8,8 @@ PCNREG_MAX_UPLOAD_MB  largest accepted upload or import file (default 25).
 PCNREG_SECURE_COOKIES session cookies marked Secure (default on, off in debug/testing; see views/guard.py).
 PCNREG_MAP_TILE_URL   optional basemap tile URL template (default: none; maps need no other host).
 PCNREG_MAP_TILE_ATTRIBUTION  attribution shown with that basemap.
+PCNREG_SESSION_IDLE_MINUTES  a session ends after this long without a request (default 30).
+PCNREG_SESSION_MAX_HOURS     a session ends this long after signing in (default 12).
 PCNREG_SMTP_*         the SMTP server that e-mails ballot links (see services/mailer.py; unset: letters only).
 """
 from __future__ import annotations
@@ -61,8 +63,20 @@ def build_config(instance_path: Path) -> dict:
         "WTF_CSRF_ENABLED": True,
         "MAP_TILE_URL": os.environ.get("PCNREG_MAP_TILE_URL") or None,
         "MAP_TILE_ATTRIBUTION": os.environ.get("PCNREG_MAP_TILE_ATTRIBUTION") or "",
+        "SESSION_IDLE_MINUTES": _positive("PCNREG_SESSION_IDLE_MINUTES", 30),
+        "SESSION_MAX_HOURS": _positive("PCNREG_SESSION_MAX_HOURS", 12),
         **_smtp(),
     }
+
+
+def _positive(name: str, default: int) -> int:
+    """A whole number setting above zero (an unset or empty variable: the default)."""
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()) or int(value) <= 0:
+        raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
+    return int(value)
 
 
 def _smtp() -> dict:
