@@ -156,11 +156,15 @@ def upload_area_command(pcn: str, file: str, round_name: str | None) -> None:
     """Replace PCN's area with the polygon in FILE (GeoJSON, GeoPackage or zipped shapefile)."""
     from .services import areas, rounds
 
+    repairs: list[str] = []
+
     def run():
         rnd = rounds.get_round(round_name)
         areas.upload_area(rnd, str(rounds.get_pcn(rnd, pcn).id), Path(file).read_bytes(), Path(file).name,
-                          current_app.config["MAX_IMPORT_BYTES"])
+                          current_app.config["MAX_IMPORT_BYTES"], notes=repairs)
     _area_errors(run)
+    for note in repairs:
+        click.echo(note)
     click.echo(f"The area of {pcn} is now the uploaded polygon.")
 
 

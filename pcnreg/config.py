@@ -8,6 +8,7 @@ PCNREG_MAX_UPLOAD_MB  largest accepted upload or import file (default 25).
 PCNREG_SECURE_COOKIES session cookies marked Secure (default on, off in debug/testing; see views/guard.py).
 PCNREG_MAP_TILE_URL   optional basemap tile URL template (default: none; maps need no other host).
 PCNREG_MAP_TILE_ATTRIBUTION  attribution shown with that basemap.
+PCNREG_MAX_AREA_VERTICES  most vertices an uploaded PCN area may have (default 100,000).
 PCNREG_AUDIT_ANCHOR   append-only file of the audit trail's heads (default instance/audit-anchor.log;
                       several app servers: one shared path).
 PCNREG_SESSION_IDLE_MINUTES  a session ends after this long without a request (default 30).
@@ -66,6 +67,7 @@ def build_config(instance_path: Path) -> dict:
         "MAP_TILE_URL": os.environ.get("PCNREG_MAP_TILE_URL") or None,
         "MAP_TILE_ATTRIBUTION": os.environ.get("PCNREG_MAP_TILE_ATTRIBUTION") or "",
         "AUDIT_ANCHOR": Path(os.environ.get("PCNREG_AUDIT_ANCHOR") or instance_path / "audit-anchor.log"),
+        "MAX_AREA_VERTICES": _positive("PCNREG_MAX_AREA_VERTICES", 100_000),
         "SESSION_IDLE_MINUTES": _positive("PCNREG_SESSION_IDLE_MINUTES", 30),
         "SESSION_MAX_HOURS": _positive("PCNREG_SESSION_MAX_HOURS", 12),
         **_smtp(),
