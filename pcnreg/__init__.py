@@ -43,6 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     from . import models  # noqa: F401  (register the tables)
+    from .views.converters import install as install_converters
+    install_converters(app)              # bounded <int:...> ids, before any route is added
     from .views import register_blueprints
 
     register_blueprints(app)

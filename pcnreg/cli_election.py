@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from .domain.counting import (
     METHOD_TITLES,
@@ -263,6 +264,17 @@ def count_command(ballots_file: Path, method: str, as_json: bool, candidates: st
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:
         _print_text(result, bf, tie_break)
+
+
+@election_group.command("tick")
+@with_appcontext
+def tick_command() -> None:
+    """Record the close of every election whose voting has passed its closing time (run it from a
+    scheduler, e.g. every minute; the first web request after the close does the same)."""
+    from .services import elections
+
+    closed = elections.close_due()
+    click.echo(f"Closed voting in {len(closed)} election(s)" + (f": {', '.join(map(str, closed))}" if closed else "."))
 
 
 def register(cli: click.Group) -> None:

@@ -2,7 +2,7 @@
 
     import practices FILE [--commissioner CODE ...]   ODS epraccur.csv
     import list-sizes FILE                           gp-reg-pat-prac-all.csv
-    import configuration FILE --round NAME --author NAME --reason TEXT
+    import configuration FILE --round NAME --author NAME --reason TEXT [--replace]
 
 Each prints a summary; a refused file prints its problems to stderr and exits with status 1
 (nothing is written).
@@ -81,10 +81,20 @@ def register(cli: click.Group) -> None:
                   help="The registration round to import into.")
     @click.option("--author", required=True, metavar="NAME", help="Who is importing.")
     @click.option("--reason", required=True, metavar="TEXT", help="Why (kept in the history).")
+    @click.option("--replace", is_flag=True,
+                  help="Allow the file to take practices out of every PCN and empty PCNs (the whole grouping "
+                       "is replaced); without it such a file is refused, listing them, and nothing changes.")
     @with_appcontext
-    def configuration(file: Path, round_name: str, author: str, reason: str) -> None:
+    def configuration(file: Path, round_name: str, author: str, reason: str, replace: bool) -> None:
         """Import a round's PCN configuration (practice -> PCN) from a CSV."""
-        from .services.configuration import import_configuration
+        from .services.configuration import ReplaceNeeded, import_configuration
 
-        _run(file, lambda data: import_configuration(
-            round_name=round_name, data=data, author=author, reason=reason, source=file.name))
+        def run(data: bytes):
+            try:
+                return import_configuration(round_name=round_name, data=data, author=author, reason=reason,
+                                            source=file.name, replace=replace)
+            except ReplaceNeeded as exc:
+                exc.problems.append(ImportProblem(None, None, "run again with --replace to replace the whole "
+                                                              "grouping"))
+                raise
+        _run(file, run)

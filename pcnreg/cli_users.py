@@ -7,6 +7,7 @@ takes or prints a password; users set their own through the one-time link printe
     pcnreg users create EMAIL --name NAME --role ROLE --scope TYPE:ID [--role ... --scope ...]
     pcnreg users invite EMAIL [--base-url URL]
     pcnreg users list
+    pcnreg users end-sessions EMAIL
 
 Each ``--role`` is paired with the ``--scope`` in the same position: ``all`` (system_admin),
 ``system:E54000014``, ``commissioner:04K``, ``pcn:<id>``, ``practice:C84067``,
@@ -90,6 +91,21 @@ def invite_command(email: str, base_url: str) -> None:
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     _print_link(user, token, base_url)
+
+
+@users_group.command("end-sessions")
+@click.argument("email")
+@with_appcontext
+def end_sessions_command(email: str) -> None:
+    """End every session of EMAIL now (a lost device, a shared computer): they must sign in again."""
+    from .services import accounts
+    from .services.audit import current_actor
+
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"There is no user {accounts.normalise_email(email)}")
+    accounts.end_sessions(user, by=current_actor()[1])
+    click.echo(f"Every session of {user.email} has ended.")
 
 
 @users_group.command("list")

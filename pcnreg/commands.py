@@ -156,11 +156,15 @@ def upload_area_command(pcn: str, file: str, round_name: str | None) -> None:
     """Replace PCN's area with the polygon in FILE (GeoJSON, GeoPackage or zipped shapefile)."""
     from .services import areas, rounds
 
+    repairs: list[str] = []
+
     def run():
         rnd = rounds.get_round(round_name)
         areas.upload_area(rnd, str(rounds.get_pcn(rnd, pcn).id), Path(file).read_bytes(), Path(file).name,
-                          current_app.config["MAX_IMPORT_BYTES"])
+                          current_app.config["MAX_IMPORT_BYTES"], notes=repairs)
     _area_errors(run)
+    for note in repairs:
+        click.echo(note)
     click.echo(f"The area of {pcn} is now the uploaded polygon.")
 
 
@@ -185,15 +189,41 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--expect", help="A head recorded earlier, SEQ:HASH (from `pcnreg audit head`, a committee pack or "
+                               "an audit CSV): the trail must contain it.")
+@click.option("--no-anchor", is_flag=True, help="Do not check the anchor file (PCNREG_AUDIT_ANCHOR).")
 @with_appcontext
-def audit_verify_command() -> None:
-    """Recompute the chain; exit 1 naming the first broken event."""
-    from .services.audit import verify
+def audit_verify_command(expect: str | None, no_anchor: bool) -> None:
+    """Recompute the chain and check its head against the anchor file (and --expect); exit 1
+    naming the first broken event, or saying that the newest events are missing."""
+    from .services.audit import parse_head, verify
 
-    result = verify()
+    try:
+        expected = parse_head(expect) if expect else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--expect") from exc
+    result = verify(expect=expected, anchor=not no_anchor)
     click.echo(result.line())
     if not result.ok:
         sys.exit(1)
+
+
+@audit_group.command("head")
+@click.option("--anchor", "write_anchor", is_flag=True,
+              help="Also append the head to the anchor file (to start one, e.g. after an upgrade or a restore).")
+@with_appcontext
+def audit_head_command(write_anchor: bool) -> None:
+    """Print the trail's head as SEQ:HASH (keep it elsewhere; `pcnreg audit verify --expect` checks it)."""
+    from .services.audit import anchor_path, append_anchor, head
+
+    current = head()
+    if current is None:
+        click.echo("The audit trail is empty.")
+        return
+    click.echo(current.text())
+    if write_anchor:
+        append_anchor(current)
+        click.echo(f"Appended to {anchor_path()}", err=True)
 
 
 def register(cli: click.Group) -> None:

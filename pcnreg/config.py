@@ -8,6 +8,13 @@ PCNREG_MAX_UPLOAD_MB  largest accepted upload or import file (default 25).
 PCNREG_SECURE_COOKIES session cookies marked Secure (default on, off in debug/testing; see views/guard.py).
 PCNREG_MAP_TILE_URL   optional basemap tile URL template (default: none; maps need no other host).
 PCNREG_MAP_TILE_ATTRIBUTION  attribution shown with that basemap.
+PCNREG_TRUSTED_PROXIES  how many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host
+                      (default 0: those headers are ignored); see security.install_proxy_fix.
+PCNREG_MAX_AREA_VERTICES  most vertices an uploaded PCN area may have (default 100,000).
+PCNREG_AUDIT_ANCHOR   append-only file of the audit trail's heads (default instance/audit-anchor.log;
+                      several app servers: one shared path).
+PCNREG_SESSION_IDLE_MINUTES  a session ends after this long without a request (default 30).
+PCNREG_SESSION_MAX_HOURS     a session ends this long after signing in (default 12).
 PCNREG_SMTP_*         the SMTP server that e-mails ballot links (see services/mailer.py; unset: letters only).
 """
 from __future__ import annotations
@@ -61,8 +68,33 @@ def build_config(instance_path: Path) -> dict:
         "WTF_CSRF_ENABLED": True,
         "MAP_TILE_URL": os.environ.get("PCNREG_MAP_TILE_URL") or None,
         "MAP_TILE_ATTRIBUTION": os.environ.get("PCNREG_MAP_TILE_ATTRIBUTION") or "",
+        "AUDIT_ANCHOR": Path(os.environ.get("PCNREG_AUDIT_ANCHOR") or instance_path / "audit-anchor.log"),
+        "MAX_AREA_VERTICES": _positive("PCNREG_MAX_AREA_VERTICES", 100_000),
+        "TRUSTED_PROXIES": _count("PCNREG_TRUSTED_PROXIES", 0),
+        "SESSION_IDLE_MINUTES": _positive("PCNREG_SESSION_IDLE_MINUTES", 30),
+        "SESSION_MAX_HOURS": _positive("PCNREG_SESSION_MAX_HOURS", 12),
         **_smtp(),
     }
+
+
+def _positive(name: str, default: int) -> int:
+    """A whole number setting above zero (an unset or empty variable: the default)."""
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()) or int(value) <= 0:
+        raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
+    return int(value)
+
+
+def _count(name: str, default: int) -> int:
+    """A whole number setting, 0 or more (an unset or empty variable: the default)."""
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()) or int(value) > 10:
+        raise ValueError(f"{name} must be a whole number from 0 to 10, not {value!r}")
+    return int(value)
 
 
 def _smtp() -> dict:

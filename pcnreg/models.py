@@ -410,6 +410,9 @@ class User(db.Model):
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Part of every session's stamp: a new random value ends all of the user's sessions (sign-out,
+    # an administrator's "end sessions"). None for a user who never signed out since 0008.
+    session_key: Mapped[str | None] = mapped_column(String(32))
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="RoleAssignment.id")

@@ -173,7 +173,22 @@ def refuse_nul_characters() -> None:
                 abort(400, description=f"The field {shown!r} contains a NUL character: remove it and try again.")
 
 
+def install_proxy_fix(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies (``PCNREG_TRUSTED_PROXIES``), take the client's
+    address, scheme, host and port from the X-Forwarded-* headers the proxies add (werkzeug's
+    ProxyFix, trusting that many hops and no more): the per-address sign-in limit then sees the
+    real address, and a request that reached the proxy over HTTPS is secure (HSTS, Secure
+    cookies). With 0 (the default) those headers are ignored: a client cannot forge its address."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0 and not getattr(app.wsgi_app, "_pcnreg_proxy_fix", False):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        app.wsgi_app._pcnreg_proxy_fix = True  # type: ignore[attr-defined]
+
+
 def init_app(app: Flask) -> None:
+    install_proxy_fix(app)
     app.config.setdefault("SECURITY_HEADERS", True)
     app.config.setdefault("REQUEST_LOG_JSON", not app.testing)
     if app.config["REQUEST_LOG_JSON"]:

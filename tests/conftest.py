@@ -140,7 +140,7 @@ def sign_in_client(client: FlaskClient, user) -> None:
     from flask_login.utils import _create_identifier
 
     from pcnreg.services import accounts
-    from pcnreg.views.guard import STAMP_KEY
+    from pcnreg.views.guard import SEEN_KEY, STAMP_KEY, STARTED_KEY, _epoch
 
     with client.application.test_request_context(environ_base=client.environ_base):
         identifier = _create_identifier()
@@ -150,6 +150,7 @@ def sign_in_client(client: FlaskClient, user) -> None:
         sess["_fresh"] = True
         sess["_id"] = identifier
         sess[STAMP_KEY] = accounts.session_stamp(user)
+        sess[STARTED_KEY] = sess[SEEN_KEY] = _epoch()
 
 
 class SignedInClient(FlaskClient):

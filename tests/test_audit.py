@@ -116,5 +116,5 @@ def test_audit_pages_and_csv(rnd, client):
     assert b"size_exception.record" in pcn_page.data and b"demo.load" not in pcn_page.data
     csv_text = client.get(f"/rounds/{rnd.id}/audit.csv").get_data(as_text=True)
     lines = csv_text.splitlines()
-    assert lines[0].startswith("seq,at,actor") and len(lines) == 6
+    assert lines[0].startswith("seq,at,actor") and len(lines) == 7 and lines[-1].startswith("head,")
     assert client.get("/rounds/999/audit").status_code == 404

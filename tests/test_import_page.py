@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from sqlalchemy import func, select
 
@@ -53,6 +54,12 @@ def test_upload_configuration_needs_author_and_reason(client, app, db):
     assert response.status_code == 400 and b"Enter your name" in response.data
     assert count(db, ConfigVersion) == 1
     response = post(client, "configuration", content, round="1", author="A Person", reason="Test")
+    assert response.status_code == 409 and b"Replace the whole grouping" in response.data   # issue #12
+    assert count(db, ConfigVersion) == 1
+    token = re.search(r'name="pending" value="([0-9a-f]{32})"', response.get_data(as_text=True)).group(1)
+    response = client.post("/import", data={"kind": "configuration", "pending": token, "round": "1",
+                                            "author": "A Person", "reason": "Test", "confirm": "replace"},
+                           content_type="multipart/form-data")
     assert response.status_code == 200 and b"saved as version 2" in response.data
 
 

@@ -228,7 +228,10 @@ def perform(name: str, facts: Facts) -> str:
 
 
 def may_vote(state: str, timetable: Timetable, now: dt.datetime) -> str | None:
-    """Why no vote is taken now (None: it is). One second either side counts."""
+    """Why no vote is taken now (None: it is). One second either side counts. A stored close
+    stays closed whatever the clock says."""
+    if state in ("voting_closed", "counted", "declared"):
+        return f"Voting closed at {timetable.when(timetable.voting_close)}: no vote is taken after it"
     if state != "voting_open":
         return f"Voting is not open (the election is {STATE_TITLES.get(state, state).lower()})"
     if now < timetable.voting_open:

@@ -404,13 +404,65 @@ def sniff(data: bytes) -> str | None:
 _SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "shp-zip": ".zip"}
 
 
-def read_polygon_upload(data: bytes, filename: str, max_bytes: int) -> BaseGeometry:
+#: The most vertices an uploaded area may have (``PCNREG_MAX_AREA_VERTICES`` sets the app's limit).
+MAX_AREA_VERTICES = 100_000
+
+#: Messages of our own that may be shown as they are; any other reading error (GDAL's, pyogrio's,
+#: pyproj's) is replaced by plain words for the format (``_plain_failure``).
+_OWN_MESSAGES = ("the zip file holds", "the zip file expands", "the zip file is corrupt", "the file has no geometry")
+_PLAIN = {
+    "gpkg": "this is not a GeoPackage, or it is damaged: save the area again as a GeoPackage (.gpkg)",
+    "shp-zip": "the zip file does not hold a readable shapefile (a .shp with its .shx and .dbf)",
+    "geojson": "the file cannot be read as GeoJSON: save the area again as GeoJSON (.geojson)",
+}
+
+
+def _plain_failure(exc: ImportFailed, fmt: str, filename: str) -> ImportFailed:
+    message = exc.problems[0].message if exc.problems else ""
+    if message.startswith(_OWN_MESSAGES):
+        return ImportFailed([_problem(message)], source=filename)
+    if message.startswith("not a readable zip file"):
+        return ImportFailed([_problem("this is not a readable zip file")], source=filename)
+    if message.startswith("cannot reproject"):
+        return ImportFailed([_problem("its coordinate reference system cannot be converted to British National "
+                                      "Grid: save the area in EPSG:27700 or EPSG:4326")], source=filename)
+    return ImportFailed([_problem(_PLAIN.get(fmt, "the file cannot be read"))], source=filename)
+
+
+def _repair_note(reason: str | None) -> str:
+    """A repair in plain words: 'crossed itself near E 452,001 N 340,010' and the like."""
+    import re
+
+    found = re.match(r"\s*([A-Za-z -]+?)\s*\[\s*([-0-9.eE+]+)\s+([-0-9.eE+]+)", reason or "")
+    what = {"self-intersection": "crossed itself", "ring self-intersection": "crossed itself",
+            "too few points": "had a ring of too few points", "hole lies outside shell": "had a hole outside it",
+            "nested holes": "had holes inside holes", "interior is disconnected": "was split by its holes",
+            "nested shells": "had one part inside another", "duplicate rings": "repeated a ring"}
+    if not found:
+        return "was not a valid polygon"
+    kind = what.get(found.group(1).strip().lower(), "was not a valid polygon")
+    try:
+        x, y = float(found.group(2)), float(found.group(3))
+    except ValueError:
+        return kind
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return kind
+    return f"{kind} near E {x:,.0f} N {y:,.0f}"
+
+
+def read_polygon_upload(data: bytes, filename: str, max_bytes: int, max_vertices: int | None = None,
+                        notes: list[str] | None = None) -> BaseGeometry:
     """The polygon (or multipolygon) of an uploaded PCN area, in EPSG:27700, valid and snapped.
 
     The format is recognised by content: GeoJSON (starts with ``{``), GeoPackage (SQLite
     header) or a zipped shapefile (zip header). The file must hold polygons; they are united.
-    Anything else raises ``ImportFailed`` with a message for the user.
+    Anything else raises ``ImportFailed`` with a message for the user, in plain words (never a
+    library's message). More than ``max_vertices`` vertices (default ``MAX_AREA_VERTICES``) is
+    refused. An invalid polygon (crossing itself, …) is repaired (``shapely.make_valid``) and
+    the repair is said in ``notes``.
     """
+    limit = MAX_AREA_VERTICES if max_vertices is None else max_vertices
+    notes = [] if notes is None else notes
     check_size(len(data), max_bytes)
     fmt = sniff(data)
     if fmt is None:
@@ -420,23 +472,48 @@ def read_polygon_upload(data: bytes, filename: str, max_bytes: int) -> BaseGeome
     with tempfile.TemporaryDirectory(prefix="pcnreg-upload-") as tmp:
         path = Path(tmp) / f"upload{_SUFFIX[fmt]}"
         path.write_bytes(data)
-        if fmt == "shp-zip":
-            _check_zip_size(path, filename, max_bytes * ZIP_EXPANSION_LIMIT)
-        layer = _polygon_layer(path) if fmt == "gpkg" else None
         try:
+            if fmt == "shp-zip":
+                _check_zip_size(path, filename, max_bytes * ZIP_EXPANSION_LIMIT)
+            layer = _polygon_layer(path) if fmt == "gpkg" else None
             frame = _read_frame(path, fmt, filename, layer)
+            frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+            vertices = int(shapely.get_num_coordinates(frame.geometry.values).sum()) if len(frame) else 0
+            if vertices > limit:
+                raise ImportFailed([_problem(
+                    f"the area has {vertices:,} vertices; at most {limit:,} are accepted: simplify it (a 1 m "
+                    "tolerance keeps its shape) and upload it again")], source=filename)
+            frame = _to_bng(frame, filename, [])
         except ImportFailed as exc:
-            exc.source = filename
-            raise
-        frame = _to_bng(frame, filename, [])
-    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+            if exc.problems and exc.problems[0].message.startswith("the area has"):
+                raise
+            raise _plain_failure(exc, fmt, filename) from None
+        except Exception:       # anything else a reader or projection raises: plain words, never its text
+            raise ImportFailed([_problem(_PLAIN.get(fmt, "the file cannot be read"))], source=filename) from None
+    try:
+        return _polygon_of(frame, filename, notes)
+    except ImportFailed:
+        raise
+    except Exception:           # shapely/GEOS on absurd coordinates
+        raise ImportFailed([_problem("the polygon cannot be used: its coordinates do not make a shape")],
+                           source=filename) from None
+
+
+def _polygon_of(frame, filename: str, notes: list[str]) -> BaseGeometry:
     minx, miny, maxx, maxy = BNG_BOUNDS
     x0, y0, x1, y1 = frame.total_bounds if len(frame) else (0.0, 0.0, 0.0, 0.0)
     if not (minx <= x0 and miny <= y0 and x1 <= maxx and y1 <= maxy):     # also false for inf, NaN
         raise ImportFailed([_problem("the area lies outside Great Britain (is its coordinate reference system "
                                      "right? GeoJSON must be in longitude/latitude, EPSG:4326)")], source=filename)
-    # Each feature made valid; its polygons kept (points and lines say nothing of an area).
-    polygons = [valid for geom in frame.geometry.values if (valid := validate(geom)[0]) is not None]
+    # Each feature made valid (the repair said in notes); its polygons kept (points and lines say
+    # nothing of an area).
+    polygons = []
+    for geom in frame.geometry.values:
+        valid, note = validate(geom)
+        if valid is not None:
+            polygons.append(valid)
+            if note and geom is not None and not geom.is_valid:
+                notes.append(f"The polygon {_repair_note(note)} and was repaired: check its shape on the map.")
     if not polygons:
         kinds = sorted({g.geom_type for g in frame.geometry.values if g is not None}) or ["none"]
         raise ImportFailed([_problem(

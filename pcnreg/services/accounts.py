@@ -427,9 +427,32 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def session_stamp(user: User) -> str:
-    """Part of the session's user id that changes with the password: changing it (or setting
-    it through an invite) ends the user's other sessions."""
-    return hashlib.sha256((user.password_hash or "none").encode("utf-8")).hexdigest()[:16]
+    """Part of the session's user id that changes with the password and with the user's
+    ``session_key``: changing the password (or setting it through an invite) ends the user's other
+    sessions; signing out or an administrator's "end sessions" rotates the key and ends them all."""
+    material = user.password_hash or "none"
+    if user.session_key:
+        material += ":" + user.session_key
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
+
+
+def _rotate_session_key(user: User) -> None:
+    user.session_key = secrets.token_hex(16)
+
+
+def sign_out(user: User) -> None:
+    """End the user's sessions on the server: a cookie kept from before no longer signs anyone in.
+    Committed. (Not audited, as signing in is not: ``SignInAttempt`` records sign-ins.)"""
+    _rotate_session_key(user)
+    db.session.commit()
+
+
+def end_sessions(user: User, by: str) -> None:
+    """An administrator (or the operator) ends every session of ``user``. Audited, committed."""
+    _rotate_session_key(user)
+    audit.record(action="user.end_sessions", object_type="user", object_id=str(user.id),
+                 after={"ended_by": by})
+    db.session.commit()
 
 
 # --- scopes and principals --------------------------------------------------------------------------------

@@ -301,22 +301,31 @@ def record_adjacent(block_a: str, block_b: str, *, reason: str, recorded_by: str
         raise
 
 
-def upload_area(rnd: RegistrationRound, pcn_key: str, data: bytes, filename: str, max_bytes: int) -> PcnArea:
+def upload_area(rnd: RegistrationRound, pcn_key: str, data: bytes, filename: str, max_bytes: int,
+                notes: list[str] | None = None) -> PcnArea:
     """Replace a PCN's area with an uploaded polygon (GeoJSON, GeoPackage or zipped shapefile,
-    recognised by content). One transaction. Raises ImportFailed for a bad file."""
-    from ..importers.geodata import read_polygon_upload
+    recognised by content). One transaction. Raises ImportFailed for a bad file (plain words),
+    or one with more vertices than ``MAX_AREA_VERTICES`` (``PCNREG_MAX_AREA_VERTICES``). An
+    invalid polygon is repaired: the repair is appended to ``notes`` and recorded in the audit."""
+    from flask import current_app, has_app_context
+
+    from ..importers.geodata import MAX_AREA_VERTICES, read_polygon_upload
+
+    notes = [] if notes is None else notes
+    limit = current_app.config.get("MAX_AREA_VERTICES", MAX_AREA_VERTICES) if has_app_context() else MAX_AREA_VERTICES
 
     pcn = db.session.get(Pcn, int(pcn_key)) if str(pcn_key).isdigit() else None
     if pcn is None or pcn.round_id != rnd.id or not pcn.active:
         raise AreaError("That PCN does not exist in the current configuration")
-    geom = geometry.snap(read_polygon_upload(data, filename, max_bytes))
+    geom = geometry.snap(read_polygon_upload(data, filename, max_bytes, max_vertices=limit, notes=notes))
     try:
         row = db.session.scalar(select(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == pcn.id))
         digest = hashlib.sha256(data).hexdigest()
         audit.record(action="area.upload", object_type="pcn", object_id=str(pcn.id),
                      before={"source": row.source if row else None}, after={"source": "upload", "file": filename,
                                                                            "sha256": digest,
-                                                                           "area_km2": round(geom.area / 1e6, 3)},
+                                                                           "area_km2": round(geom.area / 1e6, 3),
+                                                                           **({"repaired": notes} if notes else {})},
                      round_id=rnd.id, pcn_id=pcn.id)
         if row is None:
             row = PcnArea(round_id=rnd.id, pcn_id=pcn.id, source="upload", fingerprint=digest, geometry=to_wkb(geom))

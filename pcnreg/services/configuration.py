@@ -342,14 +342,53 @@ class ConfigImportSummary:
                 f"  PCNs retired: {', '.join(self.retired) or 'none'}"]
 
 
+@dataclass
+class Removals:
+    """What an import would take away: practices that would be in no PCN, PCNs left empty."""
+
+    practices_leaving: list[tuple[str, str]]      # (practice code, the PCN it leaves)
+    pcns_emptied: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.practices_leaving or self.pcns_emptied)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.practices_leaving:
+            out.append(f"{len(self.practices_leaving)} practice(s) would be in no PCN: "
+                       + ", ".join(f"{code} (leaving {pcn})" for code, pcn in self.practices_leaving))
+        if self.pcns_emptied:
+            out.append(f"{len(self.pcns_emptied)} PCN(s) would be emptied and retired: " + ", ".join(self.pcns_emptied))
+        return out
+
+
+class ReplaceNeeded(ImportFailed):
+    """The import would remove memberships: refused (nothing written) unless confirmed."""
+
+    def __init__(self, removals: Removals):
+        self.removals = removals
+        super().__init__([ImportProblem(None, None, "this file would remove memberships from the grouping")]
+                         + [ImportProblem(None, None, line) for line in removals.lines()])
+
+
+def removals(current: ConfigState, desired: ConfigState) -> Removals:
+    leaving = sorted((code, current.pcns.get(key, key)) for code, key in current.assignments.items()
+                     if code not in desired.assignments)
+    emptied = sorted(current.pcns[key] for key in set(current.assignments.values())
+                     if key in current.pcns and not any(k == key for k in desired.assignments.values()))
+    return Removals(leaving, emptied)
+
+
 def import_configuration(*, round_name: str | None, data: bytes, author: str, reason: str,
-                         source: str = "upload") -> ConfigImportSummary:
+                         source: str = "upload", replace: bool = False) -> ConfigImportSummary:
     """Load or replace a round's grouping from a configuration CSV, as one version.
 
     Columns: practice_code, pcn_name, place (name of a place of the round's system); optional
     pcn_code and any others (ignored, e.g. practice_name and list_size from the export). PCNs are
     matched by name (ignoring case); PCNs missing from the file are retired; practices missing
     from the file become unassigned. Rows with an empty pcn_name leave the practice unassigned.
+    An import that would take a practice out of every PCN or empty a PCN is refused with
+    ``ReplaceNeeded`` (listing them; nothing written) unless ``replace`` is given.
     """
     rnd = rounds_svc.get_round(round_name)
     text = decode(data, current_app.config["MAX_IMPORT_BYTES"], header=True)
@@ -409,7 +448,7 @@ def import_configuration(*, round_name: str | None, data: bytes, author: str, re
         raise ImportFailed([ImportProblem(None, None, "the file has a header but no rows")])
     grouping = [WantedPcn(entry["name"], entry["members"], existing.get(key_name), entry["code"], entry["place"])
                 for key_name, entry in wanted.items()]
-    return save_grouping(rnd, grouping, author=author, reason=reason, source=source)
+    return save_grouping(rnd, grouping, author=author, reason=reason, source=source, replace=replace)
 
 
 @dataclass
@@ -425,7 +464,7 @@ class WantedPcn:
 
 
 def save_grouping(rnd: RegistrationRound, wanted: list[WantedPcn], *, author: str, reason: str,
-                  source: str) -> ConfigImportSummary:
+                  source: str, replace: bool = True) -> ConfigImportSummary:
     """Make ``wanted`` the round's grouping, as one "import" version in one transaction (commit,
     or roll back and raise). PCNs of the round not wanted are retired; practices in no wanted
     PCN become unassigned. A new PCN's lead commissioner is the commonest commissioner of its
@@ -457,6 +496,10 @@ def save_grouping(rnd: RegistrationRound, wanted: list[WantedPcn], *, author: st
             for c in w.members:
                 assignments[c] = str(pcn.id)
         desired = ConfigState(pcns, assignments)
+        if not replace:
+            removed = removals(current, desired)
+            if removed:
+                raise ReplaceNeeded(removed)
         changes = changes_between(current, desired)
         if not changes:
             db.session.rollback()

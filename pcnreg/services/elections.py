@@ -9,6 +9,10 @@ election only. Tokens are stored as SHA-256 hashes; a re-issue replaces the hash
 stops working) and is recorded. No tally exists before voting closes: the only way to the
 numbers is ``count``, which the transition table allows only after the close.
 
+Voting closes at its closing time, to the second (``effective_state``), and the close is stored:
+the first request after it (``close_due``, a hook of every request) or `pcnreg election tick` (for
+a scheduler) records it, after which a clock moved back never reopens voting.
+
 Every change is one transaction with its audit event; a refusal raises ``ElectionError`` and
 writes nothing. A token votes once even when two browsers use it at the same moment: the
 register update is conditional (``voted = false AND token_hash = h``) and exactly one succeeds.
@@ -156,6 +160,11 @@ def step(e: Election, name: str, *, reason: str = "") -> str:
     if name not in {"open_nominations", "close_nominations", "start_panel", "close_voting", "reopen_nominations",
                     "cancel"}:
         raise ElectionError(f"There is no step called {name!r} here")
+    if name == "close_voting":
+        now = clock.now()
+        if state(e, now) == "voting_closed" and e.state == "voting_open":
+            _close_voting(e, now)
+            return e.state
     _move(e, name, clock.now(), reason=reason)
     if reason.strip():
         e.reason = reason.strip()
@@ -397,6 +406,65 @@ def cast(token: str, preferences: list[str]) -> str:
         raise
 
 
+# --- the close of voting --------------------------------------------------------------------------------
+
+def _close_voting(e: Election, now: dt.datetime) -> None:
+    """Record the close (in this transaction): the state becomes ``voting_closed`` for good (a
+    clock moved back later never reopens it), the ballot box is shuffled once more, and the one
+    audit event of the ballot says how many ballots are in the box (no event per vote)."""
+    try:
+        e.state = dom.perform("close_voting", facts(e, now))
+    except dom.Refused as exc:
+        raise ElectionError(exc.reasons) from exc
+    ballots = shuffle_box(e)
+    _audit(e, "close_voting", before={"state": "voting_open"},
+           after={"state": e.state, "ballots": ballots, "voting_close": e.voting_close_at})
+    db.session.flush()
+
+
+def shuffle_box(e: Election) -> int:
+    """Rewrite the election's ballots in a random order (in this transaction): their physical
+    order (SQLite rowid, PostgreSQL ctid and xmin) then says nothing about the order they
+    arrived in. Returns how many there are."""
+    rng = secrets.SystemRandom()
+    papers = list(db.session.scalars(select(BallotPaper).where(BallotPaper.election_id == e.id)))
+    rows = [(p.id, p.election_id, p.preferences, p.weight, p.receipt) for p in papers]
+    if not rows:
+        return 0
+    for p in papers:
+        db.session.delete(p)
+    db.session.flush()
+    for p in papers:
+        db.session.expunge(p)
+    rng.shuffle(rows)
+    for _, election_id, preferences, weight, receipt in rows:
+        # a new random id too: nothing of the old row is kept but its content
+        db.session.add(BallotPaper(id=secrets.token_hex(16), election_id=election_id, preferences=preferences,
+                                   weight=weight, receipt=receipt))
+        db.session.flush()             # one INSERT at a time, in the shuffled order
+    return len(rows)
+
+
+def close_due(now: dt.datetime | None = None) -> list[int]:
+    """Close every election whose voting closing time has passed (the first request after it, and
+    `pcnreg election tick`). Each election is its own transaction. Returns the ids closed."""
+    now = now or clock.now()
+    due = list(db.session.scalars(select(Election.id).where(Election.state == "voting_open",
+                                                            Election.voting_close_at <= _utc(now))))
+    closed = []
+    for election_id in due:
+        try:
+            e = db.session.get(Election, election_id)
+            if e is None or e.state != "voting_open":
+                continue
+            _close_voting(e, now)
+            db.session.commit()
+            closed.append(election_id)
+        except (StaleDataError, IntegrityError):        # another process closed it at the same moment
+            db.session.rollback()
+    return closed
+
+
 @_commit
 def extend_voting(e: Election, new_close: dt.datetime, reason: str) -> Election:
     """Extend voting's closing time while voting is open, with the reason (recorded). Voting that
@@ -451,7 +519,7 @@ def count(e: Election, *, lots_order: list[str] | None = None, performed_by: str
 
     now = clock.now()
     if e.state == "voting_open" and state(e, now) == "voting_closed":
-        _move(e, "close_voting", now)        # the clock closed it: record that first
+        _close_voting(e, now)                # the clock closed it: record that first
     standing = [str(c.id) for c in e.candidates if c.status == "shortlisted"]
     if e.tie_break == "seed":
         tie = counting.SeededDraw(e.tie_break_seed or "")

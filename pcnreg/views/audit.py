@@ -20,15 +20,25 @@ def _rows(events) -> list[list]:
 
 
 def _csv(events, filename: str) -> Response:
-    return Response(write_csv(_rows(events), COLUMNS), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    """The events, then one last row: the trail's head when exported (``head``, the time, and
+    ``SEQ:HASH`` in the hash column), for `pcnreg audit verify --expect` later."""
+    current = audit_svc.head()
+    rows = _rows(events)
+    if current is not None:
+        from ..models import utcnow
+
+        rows.append(["head", utcnow().isoformat(timespec="seconds"), "", "", "", "", "", "", "", current.text()])
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if current is not None:
+        headers["X-Audit-Head"] = current.text()
+    return Response(write_csv(rows, COLUMNS), mimetype="text/csv", headers=headers)
 
 
 def _render(title: str, events, csv_url: str, **context):
     pretty = {e.id: {k: json.loads(v) if v else None for k, v in (("before", e.before), ("after", e.after))}
               for e in events}
     return render_template("audit.html", title=title, events=events, pretty=pretty, csv_url=csv_url,
-                           verification=audit_svc.verify(), **context)
+                           verification=audit_svc.verify(), head=audit_svc.head(), **context)
 
 
 @bp.get("/rounds/<int:round_id>/audit")

@@ -157,6 +157,9 @@ def sign_out():
     form = ActionForm()
     if request.method == "POST":
         if form.validate_on_submit():
+            user = accounts.get_user(current_user.id)
+            if user is not None:
+                accounts.sign_out(user)           # ends the session on the server too
             logout_user()
             session.clear()
             flash("You have signed out.", "success")
@@ -267,6 +270,12 @@ def user(user_id: int):
                 return _link_page(subject, accounts.invite(subject, created_by=current_user.email), created=False)
             except accounts.AccountError as exc:
                 problem = str(exc)
+        elif action == "end_sessions":
+            accounts.end_sessions(subject, by=current_user.email)
+            flash(f"Every session of {subject.name} has ended: they must sign in again.", "success")
+            if subject.id == current_user.id:
+                return redirect(url_for("auth.sign_in"))
+            return redirect(url_for("auth.user", user_id=subject.id))
         elif action in ("revoke", "deactivate", "activate"):
             try:
                 if action == "revoke":

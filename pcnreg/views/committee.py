@@ -440,8 +440,10 @@ def pack(round_id: int, meeting_id: int):
     rnd = round_or_404(round_id)
     meeting = _meeting_or_404(rnd, meeting_id)
     view, rows = committee_svc.pack(rnd, meeting)
+    from ..services import audit as audit_svc
+
     return render_template("committee/pack.html", rnd=rnd, meeting=meeting, view=view, rows=rows,
-                           geodata=areas.has_geodata(rnd))
+                           geodata=areas.has_geodata(rnd), audit_head=audit_svc.head())
 
 
 @bp.get("/committee/pack.css")

@@ -42,6 +42,26 @@ from .election_forms import (
 
 bp = Blueprint("elections", __name__)
 
+
+@bp.before_app_request
+def _close_due_elections() -> None:
+    """The first request after an election's closing time records the close (so that a clock
+    moved back never reopens voting). Assets skip it; a failure here never breaks the request."""
+    import logging
+
+    from flask import request
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..extensions import db
+
+    if request.endpoint in (None, "static") or (request.endpoint or "").startswith("assets."):
+        return
+    try:
+        el.close_due()
+    except (SQLAlchemyError, el.ElectionError):
+        db.session.rollback()
+        logging.getLogger("pcnreg.errors").warning("closing due elections failed", exc_info=True)
+
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 SECRET_PAGES = {"elections.ballot", "elections.open_voting", "elections.reissue"}
 STATE_TAGS = {"draft": "grey", "nominations_open": "blue", "nominations_closed": "aqua-green", "panel": "purple",

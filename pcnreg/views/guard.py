@@ -20,6 +20,13 @@ An unknown round or PCN makes the widest target (the whole instance; the whole s
 who could reach any such object gets through, to the view's own 404, and nobody else learns
 whether it exists.
 
+Sessions end on the server: signing out rotates the user's ``session_key`` (part of the stamp
+checked at every request), so a copy of the cookie kept from before no longer signs anyone in; an
+administrator ends all of a user's sessions the same way (the user page, ``pcnreg users
+end-sessions EMAIL``). A session also ends after ``SESSION_IDLE_MINUTES`` without a request
+(``PCNREG_SESSION_IDLE_MINUTES``, 30) and ``SESSION_MAX_HOURS`` after signing in
+(``PCNREG_SESSION_MAX_HOURS``, 12).
+
 Cookies: the session cookie is HttpOnly and SameSite=Lax; it and the remember cookie are Secure
 when ``PCNREG_SECURE_COOKIES`` is on (1/true/yes/on), which is the default unless the app runs in
 debug or testing mode. Set ``PCNREG_SECURE_COOKIES=0`` only when serving over plain HTTP on a
@@ -46,6 +53,8 @@ login_manager.login_view = "auth.sign_in"
 login_manager.session_protection = "strong"
 
 STAMP_KEY = "_pcnreg_stamp"       # the session's password stamp (see accounts.session_stamp)
+STARTED_KEY = "_pcnreg_started"   # when the session was signed in (UTC epoch seconds)
+SEEN_KEY = "_pcnreg_seen"         # its last request (UTC epoch seconds)
 NO_COMMISSIONER = -1              # stands for "a PCN without a lead commissioner" in a target
 
 
@@ -72,13 +81,41 @@ class CurrentUser(UserMixin):
         return policy.allowed(self.principal, policy.MANAGE_USERS, Target())
 
 
+def _epoch() -> int:
+    """accounts.now() (naive UTC; tests move it) as epoch seconds."""
+    import datetime as dt
+
+    return int(accounts.now().replace(tzinfo=dt.timezone.utc).timestamp())
+
+
+def session_expired(now: int | None = None) -> bool:
+    """Whether this session has been idle longer than ``SESSION_IDLE_MINUTES`` or has lasted longer
+    than ``SESSION_MAX_HOURS`` since it was signed in (a session without those times: expired)."""
+    from flask import current_app
+
+    now = _epoch() if now is None else now
+    started, seen = session.get(STARTED_KEY), session.get(SEEN_KEY)
+    if not isinstance(started, int) or not isinstance(seen, int):
+        return True
+    idle = current_app.config.get("SESSION_IDLE_MINUTES", 30) * 60
+    longest = current_app.config.get("SESSION_MAX_HOURS", 12) * 3600
+    return now - seen > idle or now - started > longest or seen > now + 300
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> CurrentUser | None:
-    if not user_id.isdigit():
+    """The session's user, when the session is still valid: the stamp matches (same password, not
+    signed out since, sessions not ended by an administrator) and neither timeout has passed."""
+    if not user_id.isdigit() or len(user_id) > 10:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or session.get(STAMP_KEY) != accounts.session_stamp(user):
         return None
+    now = _epoch()
+    if session_expired(now):
+        session.clear()
+        return None
+    session[SEEN_KEY] = now
     return CurrentUser(user)
 
 
@@ -88,6 +125,7 @@ def sign_in_session(user: User) -> None:
 
     session.clear()
     session[STAMP_KEY] = accounts.session_stamp(user)
+    session[STARTED_KEY] = session[SEEN_KEY] = _epoch()
     login_user(CurrentUser(user))
 
 

@@ -226,7 +226,9 @@ def upload_area(round_id: int, pcn_id: int):
         upload = form.area_file.data
         filename = upload.filename or "the file"
         try:
-            area = areas.upload_area(rnd, key, upload.read(), filename, current_app.config["MAX_IMPORT_BYTES"])
+            repairs: list[str] = []
+            area = areas.upload_area(rnd, key, upload.read(), filename, current_app.config["MAX_IMPORT_BYTES"],
+                                     notes=repairs)
         except ImportFailed as exc:
             form.add_import_failure(exc, filename)
         except areas.AreaError as exc:
@@ -236,6 +238,8 @@ def upload_area(round_id: int, pcn_id: int):
             flash(f"The area of {data.pcn_data(key).name} is now the polygon in {filename} ({km2:,.1f} km²). "
                   "The findings and the maps are updated: check the findings for overlaps with other PCNs' "
                   "areas.", "success")
+            for note in repairs:
+                flash(note, "warning")
             return _back(rnd, pcn_id)
     return _render_pcn(rnd, data, key, form)
 
