@@ -199,3 +199,26 @@ def test_round_name_of_another_system_and_several_systems_without_placeholder(ap
     year = onboard(runner, LLR, "2026/27", "Wrong year", ERA_2019)
     assert year.exit_code == 1 and "2026/27 is not in the CCG era" in year.output
     assert db.session.scalar(select(func.count()).select_from(RegistrationRound)) == 1
+
+
+def test_a_newer_file_renames_and_the_change_is_recorded(app, db, runner):
+    assert onboard(runner, LLR, "2019/20", "LLR 2019/20", ERA_2019).exit_code == 0
+    from pcnreg.models import Commissioner
+
+    ccg = db.session.scalar(select(Commissioner).where(Commissioner.code == "04C"))
+    lookup = pd.read_csv(GEODATA / "ccg19-stp19-lookup-england.csv", dtype=str)
+    published = lookup.loc[lookup.CCG19CDH == "04C", "CCG19NM"].item()
+    ccg.name = "An older name"
+    db.session.commit()
+    again = onboard(runner, LLR, "2019/20", "LLR 2019/20", ERA_2019)
+    assert again.exit_code == 0 and "commissioners 0 added, 1 changed" in again.output
+    db.session.expire_all()
+    assert db.session.get(Commissioner, ccg.id).name == published
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "organisation.update")
+                              .order_by(AuditEvent.seq.desc()))
+    assert event.object_id == "04C" and "An older name" in json.dumps(event.after)
+
+
+def test_boundary_files_are_said_to_be_unread(app, db, runner):
+    result = onboard(runner, LLR, "2019/20", "LLR 2019/20", ERA_2019, **{"--blocks": "lsoa11-nottinghamshire.geojson"})
+    assert result.exit_code == 0 and "--blocks lsoa11-nottinghamshire.geojson: not read" in result.output

@@ -270,46 +270,39 @@ def _set(obj, values: dict) -> list[str]:
     return changed
 
 
+def _upsert(model, rows: dict, records: list, values_of: Callable[[object], dict], source: str) -> str:
+    """Add the records missing from ``rows`` (code -> model row), update the others where a value
+    differs (an audit event names what changed); "N added, M changed"."""
+    added = changed = 0
+    for record in records:
+        values = values_of(record)
+        row = rows.get(record.code)
+        if row is None:
+            rows[record.code] = model(code=record.code, **values)
+            db.session.add(rows[record.code])
+            added += 1
+        elif (differences := _set(row, values)):
+            changed += 1
+            audit.record(action="organisation.update", object_type=model.__tablename__, object_id=record.code,
+                         after={"changes": differences, "source": source})
+    db.session.flush()
+    return f"{added} added, {changed} changed"
+
+
 def write_organisations(inputs: Inputs) -> list[str]:
     """Upsert every system and commissioner of the lookup, the local authorities and the
     commissioner x local authority overlaps (caller's transaction). Returns what changed."""
     org, areas = inputs.organisations, inputs.areas
     out = []
+    source = inputs.source["organisations"]
     systems = {s.code: s for s in db.session.scalars(select(System))}
-    added = renamed = 0
-    for record in sorted(org.systems.values(), key=lambda s: s.code):
-        row = systems.get(record.code)
-        values = {"name": record.name, "kind": record.kind, "ods_code": record.ods_code or (row.ods_code if row else None)}
-        if row is None:
-            row = systems[record.code] = System(code=record.code, **values)
-            db.session.add(row)
-            added += 1
-        else:
-            changed = _set(row, values)
-            if changed:
-                renamed += 1
-                audit.record(action="organisation.update", object_type="system", object_id=record.code,
-                             after={"changes": changed, "source": inputs.source["organisations"]})
-    db.session.flush()
-    out.append(f"systems {added} added, {renamed} changed")
+    out.append("systems " + _upsert(System, systems, sorted(org.systems.values(), key=lambda s: s.code), lambda r: {
+        "name": r.name, "kind": r.kind,
+        "ods_code": r.ods_code or (systems[r.code].ods_code if r.code in systems else None)}, source))
     commissioners = {c.code: c for c in db.session.scalars(select(Commissioner))}
-    added = changed_n = 0
-    for record in sorted(org.commissioners.values(), key=lambda c: c.code):
-        row = commissioners.get(record.code)
-        values = {"name": record.name, "kind": record.kind, "ons_code": record.ons_code,
-                  "system_id": systems[record.system].id}
-        if row is None:
-            row = commissioners[record.code] = Commissioner(code=record.code, **values)
-            db.session.add(row)
-            added += 1
-        else:
-            changed = _set(row, values)
-            if changed:
-                changed_n += 1
-                audit.record(action="organisation.update", object_type="commissioner", object_id=record.code,
-                             after={"changes": changed, "source": inputs.source["organisations"]})
-    db.session.flush()
-    out.append(f"commissioners {added} added, {changed_n} changed")
+    out.append("commissioners " + _upsert(
+        Commissioner, commissioners, sorted(org.commissioners.values(), key=lambda c: c.code),
+        lambda r: {"name": r.name, "kind": r.kind, "ons_code": r.ons_code, "system_id": systems[r.system].id}, source))
 
     las = {la.code: la for la in db.session.scalars(select(LocalAuthority))}
     la_added = 0
