@@ -151,8 +151,9 @@ def test_parse_extract_date() -> None:
     problems: list[ImportProblem] = []
     assert parse_extract_date("01Jun2021", 2, "EXTRACT_DATE", problems) == dt.date(2021, 6, 1)
     assert parse_extract_date("1SEP2020", 2, "EXTRACT_DATE", problems) == dt.date(2020, 9, 1)
+    assert parse_extract_date("2026-04-01", 2, "EXTRACT_DATE", problems) == dt.date(2026, 4, 1)   # later releases
     assert problems == []
-    for value in ("31Feb2021", "01Jux2021", "2021-06-01", ""):
+    for value in ("31Feb2021", "01Jux2021", "01/06/2021", ""):
         assert parse_extract_date(value, 3, "EXTRACT_DATE", problems) is None
     assert len(problems) == 4 and "not a real date" in problems[0].message
 
