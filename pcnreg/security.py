@@ -14,7 +14,10 @@
   allows their inline scripts) keeps it.
 - a JSON line per request on the ``pcnreg.request`` logger: request id, method, path (without
   the query string, which may carry personal data), endpoint, status, duration and the
-  signed-in user's id (never a name or e-mail address).
+  signed-in user's id (never a name or e-mail address). Paths that carry a secret (a ballot token
+  in ``/ballot/<token>``, an invite token in ``/invite/<token>``) are logged redacted
+  (``log_path``); the redacted path is also put in the WSGI environ as ``pcnreg.log_path`` for
+  the server's access log (gunicorn: ``%({pcnreg.log_path}e)s``, see the README).
 """
 from __future__ import annotations
 
@@ -35,6 +38,20 @@ _ENV_REQUEST_ID = "pcnreg.request_id"
 _ENV_NONCE = "pcnreg.csp_nonce"
 
 request_log = logging.getLogger("pcnreg.request")
+
+#: Path prefixes whose next segment is a secret (a one-time token): logged as "[redacted]".
+SECRET_PATHS = ("/ballot/", "/invite/")
+ENV_LOG_PATH = "pcnreg.log_path"
+
+
+def log_path(path: str) -> str:
+    """``path`` with the secret segment of ``SECRET_PATHS`` replaced by ``[redacted]``."""
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            rest = path[len(prefix):]
+            tail = rest[rest.find("/"):] if "/" in rest else ""
+            return f"{prefix}[redacted]{tail}"
+    return path
 
 
 def page_csp(nonce: str) -> str:
@@ -197,6 +214,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         request.environ["pcnreg.started"] = time.perf_counter()
+        request.environ[ENV_LOG_PATH] = log_path(request.path)
         request_id()
         csp_nonce()
         refuse_nul_characters()
@@ -223,10 +241,12 @@ def init_app(app: Flask) -> None:
 
 def _log_request(response: Response) -> None:
     started = request.environ.get("pcnreg.started")
+    path = log_path(request.path)
+    request.environ[ENV_LOG_PATH] = path
     fields = {
         "request_id": request_id(),
         "method": request.method,
-        "path": request.path,          # never the query string: it may carry personal data
+        "path": path,                  # never the query string (personal data), never a token
         "endpoint": request.endpoint,
         "status": response.status_code,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
@@ -235,5 +255,5 @@ def _log_request(response: Response) -> None:
     if uid is not None:
         fields["user_id"] = uid
     level = logging.WARNING if response.status_code >= 500 else logging.INFO
-    request_log.log(level, "%s %s %s", request.method, request.path, response.status_code,
+    request_log.log(level, "%s %s %s", request.method, path, response.status_code,
                     extra={"fields": fields})

@@ -21,7 +21,7 @@ from workflow_helpers import uk
 ELIGIBLE = "A practising clinician at a member practice of the PCN"
 TT = dom.Timetable(uk(2019, 3, 22, 9, 0), uk(2019, 4, 12, 17, 0), uk(2019, 4, 25, 9, 0), uk(2019, 5, 3, 17, 0),
                    dt.date(2019, 4, 15), dt.date(2019, 4, 18), dt.date(2019, 5, 4), dt.date(2019, 5, 10))
-LINK = re.compile(r"(?:http://localhost)?/ballot/([A-Za-z0-9_-]{20,})")
+LINK = re.compile(r"(?:http://localhost)?/ballot#([A-Za-z0-9_-]{20,})")   # the token in the fragment (#12)
 
 
 def election_objects(app, rnd) -> dict:
@@ -169,22 +169,22 @@ def test_the_returning_officer_runs_an_election_and_the_practices_vote(app, demo
     assert opened.headers["Cache-Control"] == "no-store" and opened.headers["Referrer-Policy"] == "no-referrer"
     links = LINK.findall(text(opened))
     assert len(links) == 12 == len(set(links))
-    assert "/ballot/" not in text(ro.get(base))                  # never shown again
+    assert "/ballot#" not in text(ro.get(base))                  # never shown again
 
     # the practices vote, anonymously
-    ballot = anon_client.get(f"/ballot/{links[0]}")
+    ballot = anon_client.post("/ballot", data={"token": links[0]})
     assert ballot.status_code == 200 and "Statement of Dr Bo Two" in text(ballot)
     assert "Dr Cy Three" not in text(ballot)                      # not shortlisted
     assert ballot.headers["Referrer-Policy"] == "no-referrer" and ballot.headers["Cache-Control"] == "no-store"
     receipts = []
     for link, choice in zip(links[:5], (ada, ada, ada, bo, bo)):
-        voted = anon_client.post(f"/ballot/{link}", data={"candidate": str(choice.id)})
+        voted = anon_client.post("/ballot", data={"token": link, "cast": "1", "candidate": str(choice.id)})
         assert voted.status_code == 200 and "receipt code" in text(voted)
         receipts.append(re.search(r"<strong>([0-9A-F]{10})</strong>", text(voted)).group(1))
-    again = anon_client.post(f"/ballot/{links[0]}", data={"candidate": str(bo.id)})
+    again = anon_client.post("/ballot", data={"token": links[0], "cast": "1", "candidate": str(bo.id)})
     assert again.status_code == 400 and "cannot be used" in text(again)
-    assert anon_client.get(f"/ballot/{links[0]}").status_code == 400
-    assert anon_client.get("/ballot/forged-token-123").status_code == 400
+    assert anon_client.post("/ballot", data={"token": links[0]}).status_code == 400
+    assert anon_client.post("/ballot", data={"token": "forged-token-123"}).status_code == 400
     assert count(BallotPaper) == 5
 
     # turnout, never how; no result before the count
@@ -203,11 +203,11 @@ def test_the_returning_officer_runs_an_election_and_the_practices_vote(app, demo
     reissued = ro.post(f"{base}/reissue", data={"practice": code, "channel": "email", "address": "p@nhs.example"})
     assert reissued.status_code == 200 and reissued.headers["Cache-Control"] == "no-store"
     (new_link,) = LINK.findall(text(reissued))
-    assert anon_client.post(f"/ballot/{new_link}", data={"candidate": str(ada.id)}).status_code == 200
+    assert anon_client.post("/ballot", data={"token": new_link, "cast": "1", "candidate": str(ada.id)}).status_code == 200
 
     # one second after the close: refused
     at(app, 2019, 5, 3, 17, 0, 1)
-    late = anon_client.post(f"/ballot/{links[6]}", data={"candidate": str(ada.id)})
+    late = anon_client.post("/ballot", data={"token": links[6], "cast": "1", "candidate": str(ada.id)})
     assert late.status_code == 400 and "Voting closed" in text(late)
     assert count(BallotPaper) == 6
 
@@ -304,16 +304,16 @@ def test_av_ballots_with_duplicate_or_skipped_preferences_are_refused(app, demo,
     at(app, 2019, 4, 25, 9, 0)
     links = LINK.findall(text(ro.post(f"{base}/open-voting")))
     a, b, c = (candidates(e)[n] for n in ("Dr Ada One", "Dr Bo Two", "Dr Cy Three"))
-    page = anon_client.get(f"/ballot/{links[0]}")
+    page = anon_client.post("/ballot", data={"token": links[0]})
     assert f'name="pref_{a.id}"' in text(page)
     for prefs, message in (({a.id: "1", b.id: "1"}, "more than one candidate"),
                            ({a.id: "1", c.id: "3"}, "without gaps"),
                            ({}, "Choose a candidate"),
                            ({a.id: "9"}, "from 1 to 3")):
-        response = anon_client.post(f"/ballot/{links[0]}", data={f"pref_{k}": v for k, v in prefs.items()})
+        response = anon_client.post("/ballot", data={"token": links[0], "cast": "1", **{f"pref_{k}": v for k, v in prefs.items()}})
         assert response.status_code == 400 and message in text(response), (prefs, text(response)[-2000:])
     assert count(BallotPaper) == 0
-    ok = anon_client.post(f"/ballot/{links[0]}", data={f"pref_{b.id}": "1", f"pref_{a.id}": "2"})
+    ok = anon_client.post("/ballot", data={"token": links[0], "cast": "1", f"pref_{b.id}": "1", f"pref_{a.id}": "2"})
     assert ok.status_code == 200
     assert count(BallotPaper) == 1
     # the count needs the drawing of lots, with a witness other than who drew
@@ -385,14 +385,15 @@ def test_the_ballot_form_carries_its_csrf_token(csrf_app):
     e = el.get(params["election_id"])
     ada = next(c for c in e.candidates if c.name == "Dr Ada One")
     voter = csrf_app.test_client(anonymous=True)
-    path = f"/ballot/{params['ballot_token']}"
+    path = "/ballot"
+    code = params["ballot_token"]
     page = text(voter.get(path))
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
         re.search(r'name="csrf_token" value="([^"]+)"', page) or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
     assert token, page
-    forged = voter.post(path, data={"candidate": str(ada.id)})
+    forged = voter.post(path, data={"token": code, "cast": "1", "candidate": str(ada.id)})
     assert forged.status_code == 400 and count(BallotPaper) == 1
-    cast = voter.post(path, data={"candidate": str(ada.id), "csrf_token": token.group(1)})
+    cast = voter.post(path, data={"token": code, "cast": "1", "candidate": str(ada.id), "csrf_token": token.group(1)})
     assert cast.status_code == 200 and "receipt code" in text(cast)
     assert count(BallotPaper) == 2
 
@@ -412,6 +413,6 @@ def test_a_reissued_link_is_emailed_when_smtp_is_configured(app, demo, client_as
                        data={"practice": code, "channel": "email", "address": "pm@nhs.example"})
     assert sent.status_code == 302
     assert len(sink.messages) == 1 and sink.messages[0]["to"] == ["pm@nhs.example"]
-    link = re.search(r"/ballot/(\S+)", sink.messages[0]["message"].get_content()).group(1)
+    link = re.search(r"/ballot#(\S+)", sink.messages[0]["message"].get_content()).group(1)
     assert "pm@nhs.example" in text(ro.get(sent.headers["Location"]))
-    assert anon_client.get(f"/ballot/{link}").status_code == 200
+    assert anon_client.post("/ballot", data={"token": link}).status_code == 200

@@ -123,7 +123,7 @@ def test_the_ballot_is_secret_and_tokens_are_single_use(app, city):
     assert {c["name"] for c in inspect(_db.engine).get_columns("elector")} == {
         "id", "election_id", "practice_code", "weight", "token_hash", "voted"}
     votes = _db.session.scalars(select(AuditEvent).where(AuditEvent.action == "election.vote")).all()
-    assert len(votes) == 2 and all(v.after is None and v.before is None for v in votes)
+    assert votes == []              # no audit event per vote: its time would order the ballots (issue #12)
 
 
 @pytest.mark.parametrize("moment, accepted", [

@@ -4,8 +4,11 @@ declaration. The states and checks are ``domain.elections``; the count is ``doma
 Secrecy. The "has voted" register (``Elector``) and the ballot box (``BallotPaper``) are separate
 tables with nothing that re-links them: an elector row has no time, a ballot has a random id, no
 time and no practice; casting a vote flips the elector's ``voted`` and voids its token in the
-same transaction that drops the ballot in the box, and the audit event of a vote names the
-election only. Tokens are stored as SHA-256 hashes; a re-issue replaces the hash (the old link
+same transaction that drops the ballot in the box and rewrites the box (``shuffle_box``: new
+random ids, rows in id order, so the physical order says nothing of the arrival order). No
+audit event is written per vote (its time would line up with the request log); the close
+records the number of ballots. The token never travels in a URL path (the link carries it in
+the fragment; the page posts it) and the request log redacts any that arrives in one. Tokens are stored as SHA-256 hashes; a re-issue replaces the hash (the old link
 stops working) and is recorded. No tally exists before voting closes: the only way to the
 numbers is ``count``, which the transition table allows only after the close.
 
@@ -375,6 +378,9 @@ def cast(token: str, preferences: list[str]) -> str:
         if elector is None:
             raise ElectionError(BAD_TOKEN)
         e = db.session.get(Election, elector.election_id)
+        # One vote at a time per election (PostgreSQL; SQLite's write lock does the same): the box
+        # is rewritten below and must not miss a concurrent ballot.
+        db.session.execute(select(Election.id).where(Election.id == e.id).with_for_update())
         why = dom.may_vote(e.state, timetable(e), now)     # the time decides, to the second
         if why:
             raise ElectionError(why)
@@ -392,7 +398,9 @@ def cast(token: str, preferences: list[str]) -> str:
         db.session.add(BallotPaper(id=secrets.token_hex(16), election_id=e.id,
                                    preferences=json.dumps([p for p in prefs if p]), weight=elector.weight,
                                    receipt=receipt))
-        _audit(e, "vote")                  # the election only: never the practice, the ballot or the receipt
+        db.session.flush()
+        shuffle_box(e)                     # the new ballot's row is not the last one
+        # No audit event per vote (its time would order the ballots): the close records the count.
         db.session.commit()
         return receipt
     except ElectionError:
@@ -423,12 +431,13 @@ def _close_voting(e: Election, now: dt.datetime) -> None:
 
 
 def shuffle_box(e: Election) -> int:
-    """Rewrite the election's ballots in a random order (in this transaction): their physical
-    order (SQLite rowid, PostgreSQL ctid and xmin) then says nothing about the order they
-    arrived in. Returns how many there are."""
-    rng = secrets.SystemRandom()
+    """Rewrite the election's ballot box (in this transaction): every ballot gets a new random id
+    and the rows are written again in the order of those ids. Done at every vote and at the close:
+    the rows' physical order (SQLite rowid, PostgreSQL ctid) and their PostgreSQL xmin then say
+    nothing about the order the ballots arrived in, and no id outlives the next vote. Returns how
+    many ballots there are."""
     papers = list(db.session.scalars(select(BallotPaper).where(BallotPaper.election_id == e.id)))
-    rows = [(p.id, p.election_id, p.preferences, p.weight, p.receipt) for p in papers]
+    rows = sorted((secrets.token_hex(16), p.election_id, p.preferences, p.weight, p.receipt) for p in papers)
     if not rows:
         return 0
     for p in papers:
@@ -436,12 +445,10 @@ def shuffle_box(e: Election) -> int:
     db.session.flush()
     for p in papers:
         db.session.expunge(p)
-    rng.shuffle(rows)
-    for _, election_id, preferences, weight, receipt in rows:
-        # a new random id too: nothing of the old row is kept but its content
-        db.session.add(BallotPaper(id=secrets.token_hex(16), election_id=election_id, preferences=preferences,
-                                   weight=weight, receipt=receipt))
-        db.session.flush()             # one INSERT at a time, in the shuffled order
+    for new_id, election_id, preferences, weight, receipt in rows:
+        db.session.add(BallotPaper(id=new_id, election_id=election_id, preferences=preferences, weight=weight,
+                                   receipt=receipt))
+        db.session.flush()             # one INSERT at a time, in the order of the new ids
     return len(rows)
 
 

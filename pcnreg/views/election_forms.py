@@ -246,6 +246,13 @@ class InterimForm(PageForm):
     name = _text("Interim lead's name", 200, "Enter the interim lead's name")
 
 
+class BallotCodeForm(PageForm):
+    """The ballot code (the token of the link), posted by the ballot page's script from the link's
+    fragment, or typed by the voter."""
+
+    token = StringField("Ballot code", filters=[strip], validators=[Length(max=100)])
+
+
 class BallotForm(PageForm):
     """The ballot: ``candidate`` (radios) for plurality and weighted; ``pref_<id>`` (a number per
     candidate) for the alternative vote. ``preferences`` turns either into candidate ids in order."""

@@ -28,6 +28,7 @@ from .election_forms import (
     DEFAULT_ELIGIBILITY,
     AgreementForm,
     AssessForm,
+    BallotCodeForm,
     BallotForm,
     ConfirmForm,
     CountForm,
@@ -63,7 +64,14 @@ def _close_due_elections() -> None:
         logging.getLogger("pcnreg.errors").warning("closing due elections failed", exc_info=True)
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-SECRET_PAGES = {"elections.ballot", "elections.open_voting", "elections.reissue"}
+SECRET_PAGES = {"elections.ballot", "elections.ballot_link_page", "elections.open_voting", "elections.reissue"}
+
+
+def ballot_link(token: str) -> str:
+    """A practice's ballot link: the token in the URL's fragment, which a browser never sends to
+    the server (so no request line, access log or request log holds it); the ballot page's script
+    posts it."""
+    return url_for("elections.ballot", _external=True) + "#" + token
 STATE_TAGS = {"draft": "grey", "nominations_open": "blue", "nominations_closed": "aqua-green", "panel": "purple",
               "voting_open": "green", "voting_closed": "orange", "counted": "yellow", "declared": "green",
               "interim": "orange", "appointed": "green", "cancelled": "red"}
@@ -271,7 +279,7 @@ def open_voting(round_id: int, election_id: int):
 def _letters(rnd, e, issued, *, reissued: bool):
     names = dict(el.member_names(e))
     letters = [{"code": t.practice_code, "name": names.get(t.practice_code, t.practice_code),
-                "url": url_for("elections.ballot", ballot_token=t.token, _external=True)} for t in issued]
+                "url": ballot_link(t.token), "token": t.token} for t in issued]
     return render_template("elections/letters.html", rnd=rnd, e=e, letters=letters, reissued=reissued,
                            timetable=el.timetable(e), standing=[c for c in e.candidates if c.status == "shortlisted"])
 
@@ -285,7 +293,7 @@ def reissue(round_id: int, election_id: int):
         try:
             if form.channel.data == "email" and mailer.configured():
                 el.email_ballot(e, form.practice.data, form.address.data or "",
-                                lambda token: url_for("elections.ballot", ballot_token=token, _external=True))
+                                ballot_link)
                 flash(f"A new ballot link was e-mailed to {form.address.data}: the earlier link no longer works.",
                       "success")
                 return redirect(url_for("elections.election", round_id=rnd.id, election_id=e.id))
@@ -396,8 +404,26 @@ def _refused(message: str):
     return render_template("elections/ballot_refused.html", message=message), 400
 
 
-@bp.route("/ballot/<ballot_token>", methods=["GET", "POST"])
-def ballot(ballot_token: str):
+@bp.get("/ballot/<ballot_token>")
+def ballot_link_page(ballot_token: str):
+    """A link of the old form (the token in the path, issued before 0008): the page moves the
+    token to the fragment and opens the ballot. The request log never writes this path's token
+    (``security.log_path``)."""
+    return redirect(url_for("elections.ballot") + "#" + ballot_token[:100], 303)
+
+
+@bp.route("/ballot", methods=["GET", "POST"])
+def ballot():
+    """GET: the page of the ballot link; its script posts the token from the URL's fragment (without
+    JavaScript the voter types or pastes the ballot code from the letter). POST ``token``: the
+    ballot; POST ``token`` with ``cast``: the vote."""
+    if request.method == "GET":
+        return render_template("elections/ballot_code.html", form=BallotCodeForm(formdata=None))
+    code_form = BallotCodeForm()
+    ballot_token = (request.form.get("token") or "").strip()[:100]
+    if not code_form.validate_on_submit() or not ballot_token:
+        return render_template("elections/ballot_code.html", form=code_form,
+                               problem="Enter the ballot code from your letter or e-mail"), 400
     found = el.ballot_for(ballot_token)
     if found is None:
         return _refused(el.BAD_TOKEN)
@@ -405,8 +431,9 @@ def ballot(ballot_token: str):
     why = dom.may_vote(e.state, el.timetable(e), clock.now())
     if why:
         return _refused(why)
-    form = BallotForm()
-    if request.method == "POST" and form.validate_on_submit():
+    casting = request.form.get("cast") == "1"
+    form = BallotForm() if casting else BallotForm(formdata=None)
+    if casting and form.validate_on_submit():
         preferences = form.preferences(request.form, candidates, e.method)
         if preferences is not None:
             try:
@@ -417,10 +444,10 @@ def ballot(ballot_token: str):
                 add_election_error(form, exc)
             else:
                 return render_template("elections/voted.html", e=e, receipt=receipt)
-    status = 400 if request.method == "POST" else 200
-    chosen = {c.id: (request.form.get(f"pref_{c.id}") or "") for c in candidates} if request.method == "POST" else {}
+    status = 400 if casting else 200
+    chosen = {c.id: (request.form.get(f"pref_{c.id}") or "") for c in candidates} if casting else {}
     return render_template("elections/ballot.html", e=e, candidates=candidates, form=form, chosen=chosen,
-                           timetable=el.timetable(e), methods=dom.METHODS), status
+                           timetable=el.timetable(e), methods=dom.METHODS, token=ballot_token), status
 
 
 @bp.get("/elections/<int:election_id>/result")

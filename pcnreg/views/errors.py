@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
 
-from ..security import request_id
+from ..security import log_path, request_id
 
 bp = Blueprint("errors", __name__)
 
@@ -114,10 +114,10 @@ def server_error(exc: InternalServerError):
 def log_exception(exc_info) -> None:
     """Replaces ``Flask.log_exception``: one record with the request id, method and path (no
     query string) on the ``pcnreg.errors`` logger."""
-    error_log.error("unhandled exception in %s %s (request id %s)", request.method, request.path, request_id(),
+    error_log.error("unhandled exception in %s %s (request id %s)", request.method, log_path(request.path), request_id(),
                     exc_info=exc_info,
                     extra={"fields": {"request_id": request_id(), "method": request.method,
-                                      "path": request.path, "endpoint": request.endpoint}})
+                                      "path": log_path(request.path), "endpoint": request.endpoint}})
 
 
 for _code in (400, 403, 404, 405, 413):

@@ -560,7 +560,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "elections.declare_unopposed": needs(ELECT, round_target),
     "elections.agreement": needs(ELECT, round_target),
     "elections.interim": needs(ELECT, round_target),
-    "elections.ballot": PUBLIC,                             # the one-time link is the credential
+    "elections.ballot": PUBLIC,                             # the one-time code is the credential
+    "elections.ballot_link_page": PUBLIC,                   # old links: the token moves to the fragment
     "elections.result": PUBLIC,                             # the declaration (no tally before the count)
     "elections.public_ballots_csv": PUBLIC,                 # anonymised, after the count only
     # imports
