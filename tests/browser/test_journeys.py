@@ -71,7 +71,10 @@ def test_move_a_practice_preview_then_save(open_page, live_server, demo_round, j
         expect(page.locator("body")).to_have_class(supported)
     else:  # the NHS.UK script that adds the class never ran
         expect(page.locator("body")).not_to_have_class(supported)
-    expect(page.get_by_role("status").first).to_contain_text("Showing 135 of 135 practices")
+    expect(page.get_by_role("status").first).to_contain_text("Showing 1 to 50 of 135 practices")
+    page.get_by_label("Name, ODS code, postcode or town").fill("Bakersfield")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("status").first).to_contain_text("Showing 1 of 135 practices matching the search")
     page.get_by_label("Choose Bakersfield Medical Centre").check()
     page.get_by_label("Move the chosen practices to").select_option(label="Newark")
     page.get_by_role("button", name="Preview the move").click()
