@@ -6,7 +6,9 @@
   against the demo: does the rule engine scale linearly with practices?
 - the national epraccur import (14,357 rows) and list-size import (6,601 rows), when
   ../shared/geodata is present;
-- the geography benchmarks of ``benchmarks/geography.py`` (install, PCN areas, maps), likewise.
+- the geography benchmarks of ``benchmarks/geography.py`` (install, PCN areas, maps), likewise;
+- the onboarding benchmarks of ``benchmarks/onboarding.py`` (one system and all England against
+  pandas reading the same files, validating the largest system, the /rounds national overview).
 
 Runs on a temporary SQLite database (or PCNREG_DATABASE_URL if set). Timings are medians of
 several repetitions; only the ratios are meant to be compared between machines.
@@ -92,6 +94,12 @@ def main() -> int:
 
         geo_rows = run_geography(app, Path(geodata))
 
+    onboard_rows = []
+    if geodata and Path(geodata, "ePCN-2019-12.xlsx").is_file():
+        from .onboarding import run as run_onboarding
+
+        onboard_rows = run_onboarding(Path(geodata))
+
     base = results["rules on demo (135 practices)"]
     print(f"{'measure':45} {'seconds':>10} {'x rules-on-demo':>16}")
     for name, seconds in results.items():
@@ -105,6 +113,10 @@ def main() -> int:
             print(f"{name:45} {seconds:10.4f} {floor:9.4f} {seconds / floor:8.1f}  {note}")
     else:
         print("\nNo geodata (PCNREG_GEODATA): geography benchmarks skipped.")
+    if onboard_rows:
+        print(f"\n{'onboarding':45} {'seconds':>10} {'floor s':>9} {'x floor':>8}  floor")
+        for name, seconds, floor, note in onboard_rows:
+            print(f"{name:45} {seconds:10.4f} {floor:9.4f} {seconds / floor:8.1f}  {note}")
     return 0
 
 
