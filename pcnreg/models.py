@@ -307,13 +307,19 @@ class SizeException(db.Model):
 # --- geography ---------------------------------------------------------------------------------
 
 class Block(db.Model):
-    """A small area (LSOA or ward): the building block of PCN areas. Geometry is WKB in
-    EPSG:27700, snapped to the grid of ``pcnreg.domain.geometry.SNAP_METRES``."""
+    """A small area (LSOA or ward) of a system: the building block of PCN areas. Geometry is WKB
+    in EPSG:27700, snapped to the grid of ``pcnreg.domain.geometry.SNAP_METRES``."""
 
     __tablename__ = "block"
-    __table_args__ = (CheckConstraint("kind IN ('lsoa', 'ward')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('lsoa', 'ward')", name="kind"),
+        # An LSOA belongs to one system at a time, but a database holds several eras: the 2019
+        # STP and today's ICB of the same area each have their own blocks (LSOA 2011 and 2021
+        # codes are mostly the same).
+        UniqueConstraint("system_id", "code", name="uq_block_system_code"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(9), unique=True)
+    code: Mapped[str] = mapped_column(String(9))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(5))
     system_id: Mapped[int] = mapped_column(ForeignKey("system.id"))

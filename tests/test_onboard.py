@@ -219,6 +219,59 @@ def test_a_newer_file_renames_and_the_change_is_recorded(app, db, runner):
     assert event.object_id == "04C" and "An older name" in json.dumps(event.after)
 
 
-def test_boundary_files_are_said_to_be_unread(app, db, runner):
-    result = onboard(runner, LLR, "2019/20", "LLR 2019/20", ERA_2019, **{"--blocks": "lsoa11-nottinghamshire.geojson"})
-    assert result.exit_code == 0 and "--blocks lsoa11-nottinghamshire.geojson: not read" in result.output
+def test_local_authorities_without_blocks_are_said_to_be_unread(app, db, runner):
+    result = onboard(runner, LLR, "2019/20", "LLR 2019/20", ERA_2019, **{"--local-authorities": "lad19-england.geojson"})
+    assert result.exit_code == 0 and "--local-authorities lad19-england.geojson: not read without --blocks" in result.output
+
+
+def test_geography_of_an_onboarded_system_from_the_national_files(app, db, runner):
+    result = onboard(runner, LLR, "2019/20", "LLR 2019/20", ERA_2019,
+                     **{"--blocks": "lsoa11-england.geojson.gz", "--local-authorities": "lad19-england.geojson"})
+    assert result.exit_code == 0, result.output
+    import geopandas as gpd
+    from shapely import is_valid
+
+    from pcnreg.models import Block, LocalAuthority, PcnArea
+
+    lookup = pd.read_csv(GEODATA / "lsoa11-ccg19-lad19-lookup-england.csv", dtype=str)
+    ccgs = set(pd.read_csv(GEODATA / "ccg19-stp19-lookup-england.csv", dtype=str).query("STP19CD == @LLR").CCG19CDH)
+    lsoas = lookup[lookup.CCG19CDH.isin(ccgs)]
+    system = db.session.scalar(select(System).where(System.code == LLR))
+    blocks = set(db.session.scalars(select(Block.code).where(Block.system_id == system.id)))
+    assert blocks == set(lsoas.LSOA11CD)
+    boundaries = gpd.read_file(f"/vsigzip/{GEODATA / 'lsoa11-england.geojson.gz'}", engine="pyogrio")
+    invalid = int((~is_valid(boundaries[boundaries.LSOA11CD.isin(blocks)].geometry.values)).sum())
+    assert f"{invalid} invalid polygons repaired" in result.output if invalid else "repaired" not in result.output
+    with_boundary = {la.code for la in db.session.scalars(select(LocalAuthority).where(LocalAuthority.geometry.is_not(None)))}
+    assert set(lsoas.LAD19CD) <= with_boundary
+    rnd = db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == "LLR 2019/20"))
+    assert db.session.scalar(select(func.count()).select_from(PcnArea).where(PcnArea.round_id == rnd.id)) >= 20
+    page = app.test_client().get(f"/rounds/{rnd.id}/map")
+    assert page.status_code == 200 and "maps are unavailable" not in page.get_data(as_text=True).lower()
+
+
+def test_both_eras_of_one_area_keep_their_own_blocks(app, db, runner):
+    """Nottinghamshire 2019 (LSOA 2011, the demo's geodata) and the QT1 ICB of today (LSOA 2021):
+    most LSOA codes are the same, each system has its own blocks."""
+    from pcnreg.models import Block
+    from pcnreg.services.demo import load_demo
+    from pcnreg.services.geodata import install
+
+    load_demo(GEODATA)
+    install(GEODATA)
+    result = onboard(runner, "QT1", "2026/27", "Notts ICB 2026/27", ERA_ICB, **{"--blocks": "lsoa21-england.geojson.gz"})
+    assert result.exit_code == 0, result.output
+    lookup = pd.read_csv(GEODATA / "lsoa21-sicbl24-icb24-lad22-lookup-england.csv", dtype=str)
+    icb = db.session.scalar(select(System).where(System.code == "E54000060"))
+    assert set(db.session.scalars(select(Block.code).where(Block.system_id == icb.id))) == \
+        set(lookup.loc[lookup.ICB24CDH == "QT1", "LSOA21CD"])
+    stp = db.session.scalar(select(System).where(System.code == "E54000014"))
+    shared = set(db.session.scalars(select(Block.code).where(Block.system_id == stp.id))) & \
+        set(db.session.scalars(select(Block.code).where(Block.system_id == icb.id)))
+    assert len(shared) > 400
+
+
+def test_blocks_of_another_lsoa_vintage_are_refused(app, db, runner):
+    result = onboard(runner, LLR, "2019/20", "LLR 2019/20", ERA_2019, **{"--blocks": "lsoa21-england.geojson.gz"})
+    assert result.exit_code == 1 and "files of different eras are mixed" in result.output
+    assert _nothing_written(db)

@@ -243,9 +243,11 @@ def pcn_local_authorities(config: Configuration) -> Iterable[Finding]:
 
 
 def practice_place(config: Configuration) -> Iterable[Finding]:
-    """A member practice whose local authority lies in a different place than its PCN."""
+    """A member practice whose local authority lies in a different place than its PCN. Only where
+    places are made of local authorities: a system whose places stand for commissioners (as
+    onboarding makes them) gives its local authorities no place, and this rule nothing to say."""
     geo = config.geography
-    if geo is None:
+    if geo is None or not any(place for _, _, place in geo.local_authorities.values()):
         return
     for pcn in config.pcns:
         for code in pcn.members:

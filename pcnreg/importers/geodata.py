@@ -104,7 +104,7 @@ def _file_format(path: Path, source: dict) -> str:
     if fmt:
         return fmt
     name = path.name.lower()
-    if name.endswith((".geojson", ".json")):
+    if name.endswith((".geojson", ".json", ".geojson.gz", ".json.gz")):
         return "geojson"
     if name.endswith(".gpkg"):
         return "gpkg"
@@ -116,9 +116,10 @@ def _file_format(path: Path, source: dict) -> str:
 
 
 def _ogr_path(path: Path, fmt: str) -> str:
-    """The path GDAL reads: a zipped shapefile through /vsizip/ (the .shp inside it)."""
+    """The path GDAL reads: a zipped shapefile through /vsizip/ (the .shp inside it), a gzipped
+    file through /vsigzip/."""
     if fmt != "shp-zip":
-        return str(path)
+        return f"/vsigzip/{path}" if path.name.lower().endswith(".gz") else str(path)
     try:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
@@ -178,7 +179,8 @@ def read_layer(path: Path | str, source: dict) -> gpd.GeoDataFrame:
     """A boundary layer as a GeoDataFrame in EPSG:27700, validated and snapped.
 
     Columns: the roles of ``source["columns"]`` (``code``, ``name``, ``local_authority`` ...) as
-    text, and ``geometry`` (Polygon or MultiPolygon). ``attrs["notes"]``: what was assumed or
+    text, and ``geometry`` (Polygon or MultiPolygon). ``source["keep"]``, when given, is the set of
+    codes to read (the rest of the file is passed over before any check). ``attrs["notes"]``: what was assumed or
     repaired; ``attrs["repaired"]``: codes of the repaired geometries. Raises ``ImportFailed``
     (source = file name) listing every problem: a missing column, a missing or duplicate code,
     an empty or unusable geometry (by code), coordinates outside Great Britain.
@@ -193,6 +195,9 @@ def read_layer(path: Path | str, source: dict) -> gpd.GeoDataFrame:
     frame = _read_frame(path, fmt, file, source.get("file_layer"))
     columns = _check_columns(file, source, [c for c in frame.columns if c != frame.geometry.name])
     notes: list[str] = []
+    keep = source.get("keep")
+    if keep is not None:     # only these codes (a system's LSOAs of a national file)
+        frame = frame[frame[columns["code"]].astype(str).str.strip().isin(keep)]
     if not len(frame):
         raise _fail(file, "the file has no features")
     crs = frame.crs.to_string() if frame.crs is not None else "no CRS"

@@ -223,9 +223,10 @@ def load_geography(rnd: RegistrationRound, members: dict[str, str]) -> Geography
     if not blocks:
         return None
     pairs = tuple(db.session.execute(
-        select(Block.code, AdjacentPair.block_b_id).join(AdjacentPair, AdjacentPair.block_a_id == Block.id)).all())
+        select(Block.code, AdjacentPair.block_b_id).join(AdjacentPair, AdjacentPair.block_a_id == Block.id)
+        .where(Block.system_id == rnd.system_id)).all())
     if pairs:
-        codes = dict(db.session.execute(select(Block.id, Block.code)).all())
+        codes = dict(db.session.execute(select(Block.id, Block.code).where(Block.system_id == rnd.system_id)).all())
         pairs = tuple((a, codes[b]) for a, b in pairs)
     neighbours = _adjacency(rnd.system_id, geodata_key(), tuple((c, bytes(w)) for c, w in blocks), pairs)
 
@@ -271,14 +272,22 @@ def place_choices(rnd: RegistrationRound) -> list[Place]:
     return list(rnd.system.places)
 
 
-def record_adjacent(block_a: str, block_b: str, *, reason: str, recorded_by: str) -> AdjacentPair:
-    """Record that two blocks are treated as adjacent (across a river, to an island). One
-    transaction. Areas do not change: the pair only joins blocks for the contiguity rule."""
+def record_adjacent(block_a: str, block_b: str, *, reason: str, recorded_by: str,
+                    system_id: int | None = None) -> AdjacentPair:
+    """Record that two blocks of a system are treated as adjacent (across a river, to an island).
+    One transaction. Areas do not change: the pair only joins blocks for the contiguity rule.
+    Without ``system_id`` the blocks' codes must name blocks of one system only."""
     reason, recorded_by = (reason or "").strip(), (recorded_by or "").strip()
     if not reason or not recorded_by:
         raise AreaError("Enter the reason and who agreed that the blocks are treated as adjacent")
     try:
-        found = {b.code: b for b in db.session.scalars(select(Block).where(Block.code.in_([block_a, block_b])))}
+        query = select(Block).where(Block.code.in_([block_a, block_b]))
+        if system_id is not None:
+            query = query.where(Block.system_id == system_id)
+        rows = list(db.session.scalars(query))
+        if len({b.system_id for b in rows}) > 1:
+            raise AreaError(f"{block_a} and {block_b} are blocks of several systems: say which system")
+        found = {b.code: b for b in rows}
         missing = [c for c in (block_a, block_b) if c not in found]
         if missing:
             raise AreaError(f"Unknown block {', '.join(missing)}")

@@ -219,7 +219,7 @@ def _choose_system(system_code: str | None) -> System:
 
 
 @dataclass
-class _Inputs:
+class Inputs:
     """Everything read from the files, validated, before the database is touched."""
 
     local_authorities: object            # GeoDataFrame
@@ -230,7 +230,7 @@ class _Inputs:
     population: reader.Table | None
 
 
-def _read_inputs(folder: Path, sources: list[dict], block_kind: str, report: GeodataReport) -> _Inputs:
+def _read_inputs(folder: Path, sources: list[dict], block_kind: str, report: GeodataReport) -> Inputs:
     by_layer: dict[str, dict] = {}
     problems: list[ImportProblem] = []
     for source in sources:
@@ -292,7 +292,7 @@ def _read_inputs(folder: Path, sources: list[dict], block_kind: str, report: Geo
             problems += [ImportProblem(None, None, f"{exc.source or source['file']}: {p}") for p in exc.problems]
     if problems:
         raise ImportFailed(problems)
-    return _Inputs(frames["local_authorities"], frames["commissioners"], frames[block_layer],
+    return Inputs(frames["local_authorities"], frames["commissioners"], frames[block_layer],
                    tables["practices"], tables.get("postcodes"), tables.get("population"))
 
 
@@ -312,26 +312,32 @@ def install(folder: Path | str, *, profile: str | None = None, system_code: str 
         system = _choose_system(system_code)
         report = GeodataReport(str(folder), name, f"{system.name} ({system.code})", block_kind)
         inputs = _read_inputs(folder, sources, block_kind, report)
-        _write(system, inputs, report)
-        db.session.flush()
-        for rnd in db.session.scalars(select(RegistrationRound).where(RegistrationRound.system_id == system.id)
-                                      .order_by(RegistrationRound.id)):
-            report.rounds[rnd.name] = areas.refresh(rnd).lines()[0]
-        previous = db.session.scalar(select(GeodataLoad).order_by(GeodataLoad.id.desc()).limit(1))
-        if report.changed or previous is None:
-            # A load that changed nothing is not recorded, so map caches keyed on it stay valid.
-            load = GeodataLoad(source=str(folder), files=json.dumps(report.files, sort_keys=True),
-                               summary=json.dumps(report.summary(), sort_keys=True))
-            db.session.add(load)
-            db.session.flush()
-            audit.record(action="geodata.install", object_type="geodata_load", object_id=str(load.id),
-                         after={"source": str(folder), "profile": report.profile, "files": report.files})
-            previous = load
-        report.load_id = previous.id
-        return report
+        return write_inputs(system, inputs, report, str(folder))
 
     report = transaction(str(folder), work)
     report.seconds = time.perf_counter() - start
+    return report
+
+
+def write_inputs(system: System, inputs: Inputs, report: GeodataReport, source: str) -> GeodataReport:
+    """Write read and checked geodata for ``system`` (caller's transaction): boundaries, blocks,
+    practice locations, every round's areas; a ``GeodataLoad`` when something changed."""
+    _write(system, inputs, report)
+    db.session.flush()
+    for rnd in db.session.scalars(select(RegistrationRound).where(RegistrationRound.system_id == system.id)
+                                  .order_by(RegistrationRound.id)):
+        report.rounds[rnd.name] = areas.refresh(rnd).lines()[0]
+    previous = db.session.scalar(select(GeodataLoad).order_by(GeodataLoad.id.desc()).limit(1))
+    if report.changed or previous is None:
+        # A load that changed nothing is not recorded, so map caches keyed on it stay valid.
+        load = GeodataLoad(source=source, files=json.dumps(report.files, sort_keys=True),
+                           summary=json.dumps(report.summary(), sort_keys=True))
+        db.session.add(load)
+        db.session.flush()
+        audit.record(action="geodata.install", object_type="geodata_load", object_id=str(load.id),
+                     after={"source": source, "profile": report.profile, "files": report.files})
+        previous = load
+    report.load_id = previous.id
     return report
 
 
@@ -340,7 +346,7 @@ def _frame_index(frame) -> dict[str, tuple[str, object]]:
     return {code: (name, geom) for code, name, geom in zip(frame["code"].tolist(), names, frame.geometry.values)}
 
 
-def _locate(practice: Practice, inputs: _Inputs) -> tuple[float, float] | None:
+def _locate(practice: Practice, inputs: Inputs) -> tuple[float, float] | None:
     """(latitude, longitude) of a practice from the files: the practice file (by its code or
     an earlier code), else the postcode-centroid file; None when neither has one."""
     codes = [practice.code] + [c for c in (practice.other_codes or "").split(";") if c]
@@ -353,7 +359,7 @@ def _locate(practice: Practice, inputs: _Inputs) -> tuple[float, float] | None:
     return None
 
 
-def _write(system: System, inputs: _Inputs, report: GeodataReport) -> None:
+def _write(system: System, inputs: Inputs, report: GeodataReport) -> None:
     la_file = _frame_index(inputs.local_authorities)
     la_codes = sorted(la_file)
     la_tree = STRtree([la_file[c][1] for c in la_codes])
@@ -447,7 +453,7 @@ def _set_geometry(row, geom, counts: Counts) -> None:
         counts.unchanged += 1
 
 
-def _write_blocks(system: System, inputs: _Inputs, report: GeodataReport, la_at, la_row, ccg_file) -> None:
+def _write_blocks(system: System, inputs: Inputs, report: GeodataReport, la_at, la_row, ccg_file) -> None:
     """Upsert the system's blocks; remove the system's blocks no longer selected."""
     frame = inputs.blocks
     ccg_codes = {c.code for c in system.commissioners}
@@ -456,7 +462,7 @@ def _write_blocks(system: System, inputs: _Inputs, report: GeodataReport, la_at,
     has_ccg = "commissioner" in frame.columns
     has_la = "local_authority" in frame.columns
     population = inputs.population.rows if inputs.population is not None else {}
-    existing = {b.code: b for b in db.session.scalars(select(Block))}
+    existing = {b.code: b for b in db.session.scalars(select(Block).where(Block.system_id == system.id))}
     problems: list[ImportProblem] = []
     selected: set[str] = set()
     kind = report.block_kind
@@ -488,9 +494,6 @@ def _write_blocks(system: System, inputs: _Inputs, report: GeodataReport, la_at,
         if block is None:
             db.session.add(Block(code=code, **values))
             report.blocks.added += 1
-            continue
-        if block.system_id != system.id:
-            problems.append(ImportProblem(None, None, f"block {code} {name} belongs to another system"))
             continue
         changed = False
         for attr, value in values.items():

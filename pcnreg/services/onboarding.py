@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -434,7 +435,26 @@ def plan_system(record: SystemRecord, round_label: str, inputs: Inputs) -> Plan:
     return Plan(record, round_label, ours, pcns, members, wanted)
 
 
-def write_system(plan: Plan, year: ContractYear, inputs: Inputs) -> SystemSummary:
+def _read_boundaries(files: Files, inputs: Inputs, plans: list[Plan]):
+    """The boundary files, checked against the lookup's era and LSOA vintage (before any write)."""
+    from .onboard_geography import read_boundaries
+
+    name = files.blocks.name  # type: ignore[union-attr]
+    vintage = re.search(r"lsoa(\d\d)", name.lower())
+    if vintage and vintage.group(1) != inputs.areas.vintage:
+        raise ImportFailed([ImportProblem(None, "--blocks", (
+            f"{name} looks like LSOA 20{vintage.group(1)} boundaries, but {inputs.source['areas']} is an LSOA "
+            f"20{inputs.areas.vintage} lookup: files of different eras are mixed"))])
+    commissioners = set().union(*(plan.ours for plan in plans))
+    try:
+        return read_boundaries(files.blocks, files.local_authorities, inputs.areas, commissioners)  # type: ignore[arg-type]
+    except ImportFailed as exc:
+        option = "--blocks" if exc.source == name else "--local-authorities"
+        raise ImportFailed([ImportProblem(p.row, p.field, f"{exc.source} ({option}): {p.message}")
+                            for p in exc.problems]) from None
+
+
+def write_system(plan: Plan, year: ContractYear, inputs: Inputs, boundaries=None) -> SystemSummary:
     """Practices, list sizes, round, PCNs and the grouping of one system (caller's transaction)."""
     system = db.session.scalar(select(System).where(System.code == plan.record.code))
     assert system is not None  # written by write_organisations
@@ -515,6 +535,16 @@ def write_system(plan: Plan, year: ContractYear, inputs: Inputs) -> SystemSummar
                         reason=f"{grouping.source_kind} {inputs.source['configuration']} for {year.year}")
         summary.changed.append(f"configuration version {version.number}")
     db.session.flush()
+    if boundaries is not None:
+        from .onboard_geography import write_system as write_geography
+
+        geo = write_geography(system, boundaries, inputs.areas)
+        if geo.changed:
+            summary.changed.append(f"geography: {geo.blocks.text()} blocks, {geo.local_authorities.text()} local "
+                                   f"authority boundaries, {geo.practice_locations.text()} practice locations"
+                                   + (f", {len(geo.repaired)} invalid polygons repaired" if geo.repaired else ""))
+        if geo.without_location:
+            summary.changed.append(f"{len(geo.without_location)} practices without a location")
     data = rounds_svc.build_configuration(rnd)
     summary.pcns = len(data.config.pcns)
     summary.members = sum(len(p.members) for p in data.config.pcns)
@@ -553,16 +583,17 @@ def onboard(codes: Sequence[str], *, year: str, round_pattern: str, files: Files
     if problems:
         raise ImportFailed(problems)
     report = OnboardReport(spec.year, inputs.organisations.era, read_seconds=time.perf_counter() - start)
-    for option, path in (("--blocks", files.blocks), ("--local-authorities", files.local_authorities)):
-        if path is not None:
-            report.notes.append(f"{option} {path.name}: not read. Boundaries for an onboarded system are not "
-                                "installed yet; its pages show tables and say that maps are unavailable.")
+    boundaries = None
+    if files.blocks is not None:
+        boundaries = _read_boundaries(files, inputs, plans)
+    elif files.local_authorities is not None:
+        report.notes.append(f"--local-authorities {files.local_authorities.name}: not read without --blocks")
     if spec.not_set():
         report.notes.append(f"Not set by the {spec.year} contract-year file (the commissioner sets them): "
                             + ", ".join(spec.not_set()))
     start = time.perf_counter()
     report.organisations_changed = transaction(inputs.source["organisations"], lambda: write_organisations(inputs))
     for plan in progress("Writing the systems", plans):
-        report.systems.append(transaction(plan.record.code, lambda p=plan: write_system(p, spec, inputs)))
+        report.systems.append(transaction(plan.record.code, lambda p=plan: write_system(p, spec, inputs, boundaries)))
     report.write_seconds = time.perf_counter() - start
     return report

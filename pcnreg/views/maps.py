@@ -276,7 +276,8 @@ def record_adjacent(round_id: int, pcn_id: int):
             field.errors = [*field.errors, f"There is no block {code} in {rnd.system.name}"]
         if not unknown:
             try:
-                areas.record_adjacent(a, b, reason=form.reason.data, recorded_by=form.recorded_by.data)
+                areas.record_adjacent(a, b, reason=form.reason.data, recorded_by=form.recorded_by.data,
+                                      system_id=rnd.system_id)
             except areas.AreaError as exc:
                 form.add_service_error(exc)
             else:
