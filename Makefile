@@ -60,9 +60,10 @@ node_modules: package-lock.json package.json
 db: venv
 	$(BIN)/pcnreg db upgrade
 
+# The task queue's worker runs beside the dev server (long work started from pages) and stops with it.
 demo: venv assets db
 	$(BIN)/pcnreg demo
-	$(BIN)/pcnreg run --host $(HOST) --port $(PORT)
+	$(BIN)/pcnreg worker & worker=$$!; trap 'kill $$worker' EXIT; $(BIN)/pcnreg run --host $(HOST) --port $(PORT)
 
 # SQLite and PostgreSQL (a throwaway cluster on 127.0.0.1:54329 from .ci/postgres-up) side by
 # side, one per core: the SQLite run's output streams, the PostgreSQL run's is printed after it.

@@ -226,6 +226,17 @@ def audit_head_command(write_anchor: bool) -> None:
         click.echo(f"Appended to {anchor_path()}", err=True)
 
 
+@click.command("worker")
+@click.option("--workers", default=1, show_default=True, help="Worker threads.")
+def worker_command(workers: int) -> None:
+    """Run the task queue's worker (long work started from pages, e.g. onboarding)."""
+    from huey.consumer import Consumer
+
+    from .tasks import huey
+
+    Consumer(huey, workers=workers).run()
+
+
 def register(cli: click.Group) -> None:
     from .cli_backup import register as register_backup
     from .cli_geodata import register as register_geodata
@@ -233,6 +244,7 @@ def register(cli: click.Group) -> None:
 
     cli.add_command(demo_command)
     cli.add_command(validate_command)
+    cli.add_command(worker_command)
     cli.add_command(export_group)
     cli.add_command(areas_group)
     cli.add_command(audit_group)

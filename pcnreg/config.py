@@ -15,6 +15,10 @@ PCNREG_AUDIT_ANCHOR   append-only file of the audit trail's heads (default insta
                       several app servers: one shared path).
 PCNREG_SESSION_IDLE_MINUTES  a session ends after this long without a request (default 30).
 PCNREG_SESSION_MAX_HOURS     a session ends this long after signing in (default 12).
+PCNREG_TASK_QUEUE     the task queue of long work (pcnreg/tasks.py): sqlite (default), redis://..., immediate.
+PCNREG_TASK_QUEUE_PATH  its SQLite file (default instance/tasks.sqlite; several app servers: a shared path).
+PCNREG_UPLOAD_FOLDER  where files uploaded for a job wait for the worker (default instance/uploads;
+                      several app servers: a shared path).
 PCNREG_SMTP_*         the SMTP server that e-mails ballot links (see services/mailer.py; unset: letters only).
 """
 from __future__ import annotations
@@ -73,6 +77,7 @@ def build_config(instance_path: Path) -> dict:
         "TRUSTED_PROXIES": _count("PCNREG_TRUSTED_PROXIES", 0),
         "SESSION_IDLE_MINUTES": _positive("PCNREG_SESSION_IDLE_MINUTES", 30),
         "SESSION_MAX_HOURS": _positive("PCNREG_SESSION_MAX_HOURS", 12),
+        "UPLOAD_FOLDER": Path(os.environ.get("PCNREG_UPLOAD_FOLDER") or instance_path / "uploads"),
         **_smtp(),
     }
 

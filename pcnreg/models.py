@@ -895,3 +895,28 @@ class MembershipChange(db.Model):
     decided_by: Mapped[str | None] = mapped_column(String(254))
     decision_note: Mapped[str | None] = mapped_column(Text)
     applied_version_id: Mapped[int | None] = mapped_column(ForeignKey("config_version.id"))
+
+
+# --- long work run by the task queue (pcnreg.tasks) ----------------------------------------------------
+
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class Job(db.Model):
+    """Long work started from a page (an onboarding) and run by the task queue's worker: its
+    parameters, progress and outcome, so any app server can show it."""
+
+    __tablename__ = "job"
+    __table_args__ = (CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(7), default="queued")
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    params: Mapped[str] = mapped_column(Text)                   # JSON
+    step: Mapped[str | None] = mapped_column(String(200))        # what it is doing now
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[str | None] = mapped_column(Text)             # the summary lines, or the problems

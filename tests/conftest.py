@@ -29,6 +29,9 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from pcnreg import create_app
 from pcnreg.extensions import db as _db
 
+# Jobs started from pages run at once in the test's process (pcnreg/tasks.py).
+os.environ.setdefault("PCNREG_TASK_QUEUE", "immediate")
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 GEODATA = Path(os.environ.get("PCNREG_GEODATA") or SHARED / "geodata")
 REFERENCE = SHARED / "reference"

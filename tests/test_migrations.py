@@ -30,7 +30,7 @@ TABLES = {
     "committee", "registration", "stored_file", "member_confirmation", "agreement_signature",
     "exception_request", "submission", "meeting", "agenda_item", "decision", "decision_condition",
     "coverage_confirmation", "funding_rate",
-    "election", "candidate", "elector", "token_issue", "ballot", "membership_change", "commissioner_area",
+    "election", "candidate", "elector", "token_issue", "ballot", "membership_change", "commissioner_area", "job",
 }
 
 

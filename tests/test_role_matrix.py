@@ -35,7 +35,7 @@ WHO = {"author": "Jo Bloggs", "reason": "Agreed at the committee"}
 MAY_BE_404 = {"maps.configuration_document", "maps.pcn_document", "maps.areas_geojson", "maps.areas_gpkg",
               "maps.map_png", "maps.move_block", "maps.upload_area", "maps.revert_area", "maps.record_adjacent",
               "assets.asset", "assets.leaflet", "api.unknown", "static",
-              "api.pcn_submission"}     # Newark's submission 1, unless the fixture has submitted it
+              "api.pcn_submission", "onboarding.job"}     # no job in the demo; Newark's submission 1, unless the fixture has submitted it
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def demo(app, db):
     newark = db.session.scalar(select(Pcn).where(Pcn.name == "Newark", Pcn.round_id == rnd.id))
     admin = users["admin@demo.pcnreg.example"]
     params = {"round_id": rnd.id, "pcn_id": newark.id, "number": 1, "user_id": admin.id, "token": token,
-              "filename": "pcnreg.css", "anything": "nothing-here", "system_id": rnd.system_id}
+              "filename": "pcnreg.css", "anything": "nothing-here", "system_id": rnd.system_id, "job_id": 1}
     # -- registration params --
     import datetime as dt                                   # Newark's registration, submitted in time:
     from zoneinfo import ZoneInfo                           # submission 1 and its agreement files

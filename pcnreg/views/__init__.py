@@ -19,3 +19,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(elections_bp)
     from .rounds import bp as rounds_bp
     app.register_blueprint(rounds_bp)
+    from .onboarding import bp as onboarding_bp
+    app.register_blueprint(onboarding_bp)

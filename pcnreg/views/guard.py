@@ -457,6 +457,9 @@ ROUTE_RULES: dict[str, Rule] = {
     "rounds.index": SIGNED_IN,                  # lists only the rounds the user may read
     "rounds.new": needs(ROUND, new_round_target),
     "rounds.system": needs(VIEW, system_target),
+    "onboarding.start": needs(IMPORT, whole_instance),     # systems are set up by a system administrator
+    "onboarding.choose": needs(IMPORT, whole_instance),
+    "onboarding.job": needs(IMPORT, whole_instance),
     "main.dashboard": needs(VIEW, round_target),
     "main.practices": needs(VIEW, round_target),
     "main.findings": needs(VIEW, round_target),
