@@ -57,6 +57,15 @@ class System(db.Model):
         back_populates="system", order_by="Commissioner.name")
 
 
+#: Which local authorities make up a place. A local authority can be in a place of each system
+#: (the 2019 STP's and today's ICB's), never in two places of one system (services/places.py).
+place_local_authority = db.Table(
+    "place_local_authority",
+    db.Column("place_id", ForeignKey("place.id"), primary_key=True),
+    db.Column("local_authority_id", ForeignKey("local_authority.id"), primary_key=True),
+)
+
+
 class LocalAuthority(db.Model):
     """A local authority district (GSS code such as E07000170)."""
 
@@ -64,15 +73,19 @@ class LocalAuthority(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(9), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
     # Boundary as WKB in EPSG:27700 (British National Grid), when geodata is installed.
     geometry: Mapped[bytes | None] = mapped_column(LargeBinary)
 
-    place: Mapped[Place | None] = relationship(back_populates="local_authorities")
+    places: Mapped[list[Place]] = relationship(secondary=place_local_authority, back_populates="local_authorities")
+
+    def place_in(self, system_id: int) -> Place | None:
+        """The place of ``system_id`` this local authority is part of, if any."""
+        return next((p for p in self.places if p.system_id == system_id), None)
 
 
 class Place(db.Model):
-    """An integrated care partnership (ICP): a named union of local authorities in a system."""
+    """A place of a system (an ICP, a locality, a county): a named set of local authorities and/or
+    commissioners (``Commissioner.place``)."""
 
     __tablename__ = "place"
     __table_args__ = (UniqueConstraint("system_id", "name"),)
@@ -82,7 +95,7 @@ class Place(db.Model):
 
     system: Mapped[System] = relationship(back_populates="places")
     local_authorities: Mapped[list[LocalAuthority]] = relationship(
-        back_populates="place", order_by="LocalAuthority.name")
+        secondary=place_local_authority, back_populates="places", order_by="LocalAuthority.name")
 
 
 class Commissioner(db.Model):

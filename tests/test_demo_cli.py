@@ -45,7 +45,7 @@ def test_demo_joins_official_practice_file(app, db, geodata):
     assert report.enriched == 135
     p = db.session.scalar(select(Practice).where(Practice.code == "C82040"))   # Orchard Surgery, Kegworth
     assert p.postcode == "DE74 2EL" and p.latitude is not None
-    assert p.local_authority.code == "E07000134" and p.local_authority.place is None   # outside the ICS: shown
+    assert p.local_authority.code == "E07000134" and p.local_authority.places == []   # outside the ICS: shown
     assert "C84712" in " ".join(report.later_status)
 
 

@@ -131,8 +131,8 @@ def test_install_notts_profile(demo, geodata):
     with_geometry = {code for code, la in las.items() if la.geometry is not None}
     assert PLACE_LAS <= with_geometry                       # the 8 of the demo (Bassetlaw too)...
     assert with_geometry - PLACE_LAS == {"E07000134", "E07000033"}   # ...and the 2 practices are sited in
-    assert las["E07000134"].name == "North West Leicestershire" and las["E07000134"].place is None
-    assert las["E07000033"].name == "Bolsover" and las["E07000033"].place is None
+    assert las["E07000134"].name == "North West Leicestershire" and las["E07000134"].places == []
+    assert las["E07000033"].name == "Bolsover" and las["E07000033"].places == []
     geom = shapely.from_wkb(las["E06000018"].geometry)
     assert geom.geom_type in ("Polygon", "MultiPolygon") and 74e6 < geom.area < 75.5e6   # Nottingham, m² in 27700
 
@@ -143,7 +143,7 @@ def test_install_notts_profile(demo, geodata):
     assert len(practices) == 135
     assert all(p.latitude is not None and p.local_authority is not None for p in practices)
     orchard = db.session.scalar(select(Practice).where(Practice.code == "C82040"))
-    assert orchard.local_authority.code == "E07000134" and orchard.local_authority.place is None
+    assert orchard.local_authority.code == "E07000134" and orchard.local_authority.places == []
     assert (orchard.latitude, orchard.longitude) == (52.83643, -1.277998)
     assert {p.code for p in practices if p.local_authority.code == "E07000170"} >= HUCKNALL_NNE1
 

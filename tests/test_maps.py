@@ -279,7 +279,7 @@ def test_configuration_map_document(geo, gclient, capsys):
     assert len(pcn_areas) == 22
     assert document.count("L.circleMarker(") == 135
     assert len(of_kind(document, "local_authority")) == 8
-    places = {name for name in _db.session.scalars(select(Place.name).join(LocalAuthority).where(
+    places = {name for name in _db.session.scalars(select(Place.name).join(Place.local_authorities).where(
         LocalAuthority.geometry.is_not(None)))}
     assert places and {f["properties"]["name"] for f in of_kind(document, "place")} == places
     # Tooltips: total with a thousands separator, band status, error and warning counts.

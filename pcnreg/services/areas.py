@@ -31,6 +31,7 @@ from ..models import (
     Pcn,
     PcnArea,
     Place,
+    place_local_authority,
     Practice,
     RegistrationRound,
     utcnow,
@@ -149,11 +150,18 @@ def _block_places(rnd: RegistrationRound) -> dict[str, int | None]:
     """Block code -> id of its place: the place of the block's commissioner, else of its
     local authority (the contractual place, as for practices)."""
     rows = db.session.execute(
-        select(Block.code, Commissioner.place_id, LocalAuthority.place_id)
+        select(Block.code, Commissioner.place_id, Block.local_authority_id)
         .outerjoin(Commissioner, Block.commissioner_id == Commissioner.id)
-        .outerjoin(LocalAuthority, Block.local_authority_id == LocalAuthority.id)
         .where(Block.system_id == rnd.system_id)).all()
-    return {code: by_ccg if by_ccg is not None else by_la for code, by_ccg, by_la in rows}
+    la_places = la_place_ids(rnd.system_id)
+    return {code: by_ccg if by_ccg is not None else la_places.get(la_id) for code, by_ccg, la_id in rows}
+
+
+def la_place_ids(system_id: int) -> dict[int, int]:
+    """Local authority id -> the id of its place in ``system_id`` (places made of local authorities)."""
+    return dict(db.session.execute(
+        select(place_local_authority.c.local_authority_id, place_local_authority.c.place_id)
+        .join(Place, Place.id == place_local_authority.c.place_id).where(Place.system_id == system_id)).all())
 
 
 def move_block(rnd: RegistrationRound, block_code: str, to_key: str) -> RefreshReport:
@@ -239,7 +247,9 @@ def load_geography(rnd: RegistrationRound, members: dict[str, str]) -> Geography
     assigned_codes = {code for code, _ in assigned}
 
     las = list(db.session.scalars(select(LocalAuthority).where(LocalAuthority.geometry.is_not(None))))
-    la_geoms = {la.code: (la.name, from_wkb(la.geometry), la.place.name if la.place else None) for la in las}
+    place_names = dict(db.session.execute(select(Place.id, Place.name).where(Place.system_id == rnd.system_id)).all())
+    la_places = {la_id: place_names[pid] for la_id, pid in la_place_ids(rnd.system_id).items()}
+    la_geoms = {la.code: (la.name, from_wkb(la.geometry), la_places.get(la.id)) for la in las}
     places: dict[str, list] = {}
     for name, geom, place in la_geoms.values():
         if place:

@@ -105,8 +105,12 @@ def _load(spec: dict, geodata: Path | None) -> DemoReport:
     round_spec = spec["round"]
     system = _get_or_add(System, {"code": spec["system"]["code"]}, name=spec["system"]["name"])
     places = {name: _get_or_add(Place, {"system_id": system.id, "name": name}) for name in spec["places"]}
-    las = {la["code"]: _get_or_add(LocalAuthority, {"code": la["code"]}, name=la["name"],
-                                   place=places.get(la["place"])) for la in spec["local_authorities"]}
+    las = {la["code"]: _get_or_add(LocalAuthority, {"code": la["code"]}, name=la["name"])
+           for la in spec["local_authorities"]}
+    for la in spec["local_authorities"]:
+        place = places.get(la["place"])
+        if place is not None and place not in las[la["code"]].places:
+            las[la["code"]].places.append(place)
     ccgs = {c["paper_name"]: _get_or_add(Commissioner, {"code": c["code"]}, name=c["name"], system_id=system.id,
                                          place=places[c["place"]]) for c in spec["commissioners"]}
     rnd = RegistrationRound(

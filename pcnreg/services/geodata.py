@@ -373,7 +373,7 @@ def _write(system: System, inputs: Inputs, report: GeodataReport) -> None:
         row = la_rows.get(code)
         if row is None and code in la_file:
             name, geom = la_file[code]
-            row = LocalAuthority(code=code, name=name, place_id=None, geometry=areas.to_wkb(geom))
+            row = LocalAuthority(code=code, name=name, geometry=areas.to_wkb(geom))
             db.session.add(row)
             la_rows[code] = row
             report.local_authorities.added += 1

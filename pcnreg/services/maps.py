@@ -616,12 +616,13 @@ def _boundaries(rnd: RegistrationRound) -> tuple[list[tuple[str, str, object]], 
     (code, name, geometry); and the places as (name, union of their local authorities)."""
     block_las = select(Block.local_authority_id).where(Block.system_id == rnd.system_id,
                                                        Block.local_authority_id.is_not(None)).distinct()
-    system_places = select(Place.id).where(Place.system_id == rnd.system_id)
+    la_places = areas.la_place_ids(rnd.system_id)
     rows = db.session.execute(
-        select(LocalAuthority.code, LocalAuthority.name, LocalAuthority.place_id, LocalAuthority.geometry)
+        select(LocalAuthority.code, LocalAuthority.name, LocalAuthority.id, LocalAuthority.geometry)
         .where(LocalAuthority.geometry.is_not(None))
-        .where(LocalAuthority.id.in_(block_las) | LocalAuthority.place_id.in_(system_places))
+        .where(LocalAuthority.id.in_(block_las) | LocalAuthority.id.in_(list(la_places)))
         .order_by(LocalAuthority.name)).all()
+    rows = [(code, name, la_places.get(la_id), wkb) for code, name, la_id, wkb in rows]
     las = [(code, name, areas.from_wkb(wkb)) for code, name, _, wkb in rows]
     place_names = dict(db.session.execute(select(Place.id, Place.name).where(Place.system_id == rnd.system_id)).all())
     grouped: dict[str, list] = {}
@@ -843,8 +844,9 @@ def _inputs(rnd: RegistrationRound) -> list:
         tuple(db.session.execute(select(func.count(ListSize.id), func.max(ListSize.id))).one()),
         _digest(db.session.execute(select(Practice.code, Practice.name, Practice.status, Practice.latitude,
                                           Practice.longitude).where(Practice.id.in_(scope)).order_by(Practice.code))),
-        _digest(db.session.execute(select(LocalAuthority.code, LocalAuthority.name, LocalAuthority.place_id,
+        _digest(db.session.execute(select(LocalAuthority.code, LocalAuthority.name,
                                           func.length(LocalAuthority.geometry)).order_by(LocalAuthority.code))),
+        _digest(sorted(areas.la_place_ids(rnd.system_id).items())),
         _digest(db.session.execute(select(Place.id, Place.name).where(Place.system_id == rnd.system_id)
                                    .order_by(Place.id))),
         _digest(db.session.execute(select(AdjacentPair.block_a_id, AdjacentPair.block_b_id)
