@@ -261,3 +261,5 @@ def register(cli: click.Group) -> None:
     register_election(cli)
     from .cli_onboard import register as register_onboard
     register_onboard(cli)
+    from .cli_places import register as register_places
+    register_places(cli)

@@ -266,7 +266,10 @@ def plain_demo(app, db, client):
     from test_election_pages import election_objects      # City PCN 3's election, voting, one link unused
     workflow.update(election_objects(app, rnd))
     assert client.get("/about").status_code == 200
+    from pcnreg.models import Place
+
     return {"round_id": rnd.id, "pcn_id": newark.id, "number": 1, "system_id": rnd.system_id,
+            "place_id": db.session.scalar(select(Place.id).where(Place.system_id == rnd.system_id).order_by(Place.id)),
             "user_id": users["admin@demo.pcnreg.example"].id, "token": token, "anything": "nothing-here",
             "commissioner_id": db.session.scalar(select(Commissioner.id).where(Commissioner.code == "04H")),
             "file_id": next(iter(reg_svc.signatures(rnd, newark).values())).file_id, **workflow}

@@ -50,7 +50,8 @@ def demo(app, db):
     newark = db.session.scalar(select(Pcn).where(Pcn.name == "Newark", Pcn.round_id == rnd.id))
     admin = users["admin@demo.pcnreg.example"]
     params = {"round_id": rnd.id, "pcn_id": newark.id, "number": 1, "user_id": admin.id, "token": token,
-              "filename": "pcnreg.css", "anything": "nothing-here", "system_id": rnd.system_id, "job_id": 1}
+              "filename": "pcnreg.css", "anything": "nothing-here", "system_id": rnd.system_id, "job_id": 1,
+              "place_id": db.session.scalar(select(Place.id).where(Place.system_id == rnd.system_id).order_by(Place.id))}
     # -- registration params --
     import datetime as dt                                   # Newark's registration, submitted in time:
     from zoneinfo import ZoneInfo                           # submission 1 and its agreement files

@@ -3,7 +3,7 @@ national overview).
 
 Figures come from the round's rules (``rounds.build_configuration``), kept in a per-process cache
 keyed by what they derive from: the head version, the latest list-size row, the latest geodata
-load and the round's settings. A cache miss recomputes; nothing is shared between app servers.
+load, the exceptions, the last change of places and the round's settings. A cache miss recomputes; nothing is shared between app servers.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from ..domain import policy
 from ..domain.phases import PHASE_COLOURS, PHASE_TITLES, PHASES, RoundDates, phase
 from ..extensions import db
-from ..models import GeodataLoad, ListSize, RegistrationRound, SizeException, System
+from ..models import AuditEvent, GeodataLoad, ListSize, RegistrationRound, SizeException, System
 from . import clock
 from . import rounds as rounds_svc
 
@@ -87,7 +87,8 @@ def figures(rnd: RegistrationRound, latest: tuple | None = None) -> Figures:
 
 def _latest() -> tuple:
     return (db.session.scalar(select(func.max(ListSize.id))), db.session.scalar(select(func.max(GeodataLoad.id))),
-            db.session.scalar(select(func.count()).select_from(SizeException)))
+            db.session.scalar(select(func.count()).select_from(SizeException)),
+            db.session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.action.like("place.%"))))
 
 
 def visible_rounds(principal: policy.Principal) -> list[RegistrationRound]:

@@ -457,6 +457,10 @@ ROUTE_RULES: dict[str, Rule] = {
     "rounds.index": SIGNED_IN,                  # lists only the rounds the user may read
     "rounds.new": needs(ROUND, new_round_target),
     "rounds.system": needs(VIEW, system_target),
+    "rounds.places": needs(VIEW, system_target),
+    "rounds.add_place": needs(EDIT, system_target),        # places and committees: the system's data
+    "rounds.place": needs(EDIT, system_target),
+    "rounds.add_committee": needs(EDIT, system_target),
     "onboarding.start": needs(IMPORT, whole_instance),     # systems are set up by a system administrator
     "onboarding.choose": needs(IMPORT, whole_instance),
     "onboarding.job": needs(IMPORT, whole_instance),

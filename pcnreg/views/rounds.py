@@ -2,8 +2,9 @@
 national viewer), a new round for a system and contract year, and a system's organisations."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..domain import policy
@@ -11,6 +12,7 @@ from ..domain.contract_years import FIELD_TITLES
 from ..extensions import db
 from ..models import RegistrationRound, System
 from ..services import contract_years, overview, round_setup
+from ..services import places as places_svc
 from . import guard
 from .round_forms import NewRoundForm
 
@@ -74,3 +76,93 @@ def system(system_id: int):
     rounds = list(db.session.scalars(select(RegistrationRound).where(RegistrationRound.system_id == found.id)
                                      .order_by(RegistrationRound.name)))
     return render_template("rounds/system.html", system=found, rounds=rounds)
+
+
+# --- places and committees of a system (the commissioner's data) -----------------------------------------
+
+def _system_or_404(system_id: int) -> System:
+    found = db.session.get(System, system_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _may_edit(system: System) -> bool:
+    return guard.decide(guard.current_principal(), policy.EDIT_CONFIGURATION, policy.Target(system_id=system.id))
+
+
+def _places_page(system: System, problems: list[str], values: dict | None = None, status: int = 200):
+    return render_template("rounds/places.html", system=system, rows=places_svc.rows(system),
+                           local_authorities=places_svc.local_authority_choices(system),
+                           committees=places_svc.committees(system), problems=problems, values=values or {},
+                           may_edit=_may_edit(system)), status
+
+
+@bp.get("/systems/<int:system_id>/places")
+def places(system_id: int):
+    return _places_page(_system_or_404(system_id), [])
+
+
+@bp.post("/systems/<int:system_id>/places")
+def add_place(system_id: int):
+    system = _system_or_404(system_id)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        return _places_page(system, ["The form has expired: reload the page and try again"], status=400)
+    values = {"name": request.form.get("name", "")[:300], "local_authorities": request.form.getlist("local_authorities"),
+              "commissioners": request.form.getlist("commissioners")}
+    try:
+        place = places_svc.create_place(system, values["name"], values["local_authorities"], values["commissioners"])
+    except places_svc.PlaceError as exc:
+        return _places_page(system, [str(exc)], values, 400)
+    flash(f"Place {place.name} added. The findings of every round of {system.name} follow it.", "success")
+    return redirect(url_for("rounds.places", system_id=system.id))
+
+
+@bp.route("/systems/<int:system_id>/places/<int:place_id>", methods=["GET", "POST"])
+def place(system_id: int, place_id: int):
+    system = _system_or_404(system_id)
+    try:
+        found = places_svc.get_place(system, place_id)
+    except places_svc.PlaceError:
+        abort(404)
+    problems: list[str] = []
+    values = {"name": found.name, "local_authorities": [la.code for la in found.local_authorities],
+              "commissioners": [c.code for c in system.commissioners if c.place_id == found.id]}
+    if request.method == "POST":
+        if not FlaskForm().validate_on_submit():
+            problems.append("The form has expired: reload the page and try again")
+        elif request.form.get("action") == "remove":
+            try:
+                places_svc.remove_place(system, found)
+            except places_svc.PlaceError as exc:
+                problems.append(str(exc))
+            else:
+                flash(f"Place {values['name']} removed.", "success")
+                return redirect(url_for("rounds.places", system_id=system.id))
+        else:
+            values = {"name": request.form.get("name", "")[:300],
+                      "local_authorities": request.form.getlist("local_authorities"),
+                      "commissioners": request.form.getlist("commissioners")}
+            try:
+                places_svc.update_place(system, found, values["name"], values["local_authorities"], values["commissioners"])
+            except places_svc.PlaceError as exc:
+                problems.append(str(exc))
+            else:
+                flash(f"Place {found.name} saved.", "success")
+                return redirect(url_for("rounds.places", system_id=system.id))
+    return render_template("rounds/place.html", system=system, place=found, values=values, problems=problems,
+                           local_authorities=places_svc.local_authority_choices(system)), 400 if problems else 200
+
+
+@bp.post("/systems/<int:system_id>/committees")
+def add_committee(system_id: int):
+    system = _system_or_404(system_id)
+    if not FlaskForm().validate_on_submit():
+        return _places_page(system, ["The form has expired: reload the page and try again"], status=400)
+    try:
+        committee = places_svc.add_committee(system, request.form.get("committee", "")[:300])
+    except places_svc.PlaceError as exc:
+        return _places_page(system, [str(exc)], status=400)
+    flash(f"Committee {committee.name} added.", "success")
+    return redirect(url_for("rounds.places", system_id=system.id))
