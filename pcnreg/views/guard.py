@@ -448,8 +448,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "api.unknown": PUBLIC,                      # answers 404/405 only
     "auth.sign_in": PUBLIC,
     "auth.invite": PUBLIC,
+    "main.index": PUBLIC,                       # a visitor's home (sign in, public results) or your tasks
     # any signed-in user
-    "main.index": SIGNED_IN,
     "auth.sign_out": SIGNED_IN,
     "auth.password": SIGNED_IN,
     "api.practices": SIGNED_IN,                 # the national practice reference data
