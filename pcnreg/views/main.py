@@ -209,7 +209,7 @@ def create_pcn(round_id: int):
         try:
             version = config_svc.create_pcn(
                 rnd, form.name.data, place_id=form.place_id(), lead_commissioner_id=form.lead_commissioner_id(),
-                author=form.author.data, reason=form.reason.data)
+                author=forms.signed_in_name(), reason=form.reason.data)
         except ValueError as exc:
             form.add_service_error(exc)
         else:
@@ -227,7 +227,7 @@ def rename_pcn(round_id: int, pcn_id: int):
     form = forms.RenamePcnForm()
     if form.validate_on_submit():
         try:
-            version = config_svc.rename_pcn(rnd, key, form.name.data, author=form.author.data,
+            version = config_svc.rename_pcn(rnd, key, form.name.data, author=forms.signed_in_name(),
                                             reason=form.reason.data)
         except ValueError as exc:
             form.add_service_error(exc)
@@ -252,7 +252,7 @@ def merge_pcn(round_id: int, pcn_id: int):
         names = [data.pcn_data(k).name for k in form.others.data]
         try:
             version = config_svc.merge_pcns(rnd, form.others.data, key, name=form.name.data or None,
-                                            author=form.author.data, reason=form.reason.data)
+                                            author=forms.signed_in_name(), reason=form.reason.data)
         except ValueError as exc:
             form.add_service_error(exc)
         else:
@@ -273,7 +273,7 @@ def split_pcn(round_id: int, pcn_id: int):
     if form.validate_on_submit():
         try:
             version = config_svc.split_pcn(rnd, key, form.members.data, form.new_name.data,
-                                           author=form.author.data, reason=form.reason.data)
+                                           author=forms.signed_in_name(), reason=form.reason.data)
         except ValueError as exc:
             form.add_service_error(exc)
         else:
@@ -306,7 +306,7 @@ def move(round_id: int):
         if form.validate_on_submit():
             try:
                 version = config_svc.move_practices(rnd, form.codes.data, form.to_key(),
-                                                    author=form.author.data, reason=form.reason.data)
+                                                    author=forms.signed_in_name(), reason=form.reason.data)
             except ValueError as exc:
                 form.add_service_error(exc)
             else:
@@ -363,7 +363,7 @@ def restore(round_id: int, number: int):
     form = forms.RestoreForm()
     if form.validate_on_submit():
         try:
-            version = config_svc.undo_to(rnd, number, author=form.author.data, reason=form.reason.data)
+            version = config_svc.undo_to(rnd, number, author=forms.signed_in_name(), reason=form.reason.data)
         except NotFound as exc:
             abort(404, description=str(exc))
         except ValueError as exc:
