@@ -161,11 +161,13 @@ def _render_page(rnd: RegistrationRound, pcn: Pcn, failed=None, status: int = 20
         form.reason.id = f"exception-{i}-reason"
         blocking.append(BlockingView(finding, fkey, [r for r in requests
                                                      if reg.request_key(r.rule, r.subject_ref) == fkey], form))
-    facts = reg_svc.facts(rnd, row, now=clock.now())
+    facts = reg_svc.facts(rnd, row, now=clock.now(), missing=state.missing)
     frozen = workflow.before_go_live(facts)
     editable = row.state in reg_svc.EDITABLE and frozen is None
+    # only the steps the state allows now (a draft missing something is not offered "submit")
     steps = [t for t in workflow.available(row.state)
-             if t.name in PCN_STEPS and frozen is None and may(f"registration.{t.name}", **ids)]
+             if t.name in PCN_STEPS and frozen is None and not workflow.refusals(t.name, facts)
+             and may(f"registration.{t.name}", **ids)]
     return render_template(
         "registration/pcn.html", rnd=rnd, pcn=pcn, key=key, data=data, row=row, status=state, members=members,
         forms=forms, blocking=blocking, steps=steps, editable=editable, frozen=frozen,
