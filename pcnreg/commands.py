@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
               help="Address the demo users' sign-in links point to.")
 @with_appcontext
 def demo_command(no_upgrade: bool, base_url: str) -> None:
-    """Load the 2019 Nottingham and Nottinghamshire round (idempotent)."""
+    """Load the 2019 Nottingham and Nottinghamshire round, its history and a current round (idempotent)."""
     from flask_migrate import upgrade
 
     from .services.demo import load_demo
@@ -40,6 +40,10 @@ def demo_command(no_upgrade: bool, base_url: str) -> None:
             raise click.ClickException(f"geodata in {geodata} could not be installed:\n{exc}") from exc
     else:
         click.echo("No geodata folder (PCNREG_GEODATA): pcnreg runs on tables alone; maps are unavailable.")
+    from .services import demo_story
+
+    for line in demo_story.load().lines():
+        click.echo(line)
     from .services.demo_users import create_demo_users
 
     click.echo("Demo users, one per role: each one-time sign-in link sets a password (valid 72 hours):")

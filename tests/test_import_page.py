@@ -47,11 +47,12 @@ def test_bad_upload_names_row_and_field_and_writes_nothing(client, app, db):
     assert binary.status_code == 400 and (count(db, Practice), count(db, ListSize)) == before
 
 
-def test_upload_configuration_needs_author_and_reason(client, app, db):
+def test_upload_configuration_needs_a_reason_and_records_the_signed_in_user(client, app, db):
     load_demo(None)
     content = b"practice_code,pcn_name,place\nC84067,Kirkby,Mid Nottinghamshire\n"
     response = post(client, "configuration", content, round="1")
-    assert response.status_code == 400 and b"Enter your name" in response.data
+    assert response.status_code == 400 and b"Enter the reason for the change" in response.data
+    assert b"Your name" not in response.data                # who did it is the signed-in user (issue #16)
     assert count(db, ConfigVersion) == 1
     response = post(client, "configuration", content, round="1", author="A Person", reason="Test")
     assert response.status_code == 409 and b"Replace the whole grouping" in response.data   # issue #12
@@ -61,6 +62,7 @@ def test_upload_configuration_needs_author_and_reason(client, app, db):
                                             "author": "A Person", "reason": "Test", "confirm": "replace"},
                            content_type="multipart/form-data")
     assert response.status_code == 200 and b"saved as version 2" in response.data
+    assert db.session.scalar(select(ConfigVersion.author).where(ConfigVersion.number == 2)) == "Test Administrator"
 
 
 def test_missing_file_is_a_form_error(client, app):

@@ -57,10 +57,11 @@ def test_index_without_a_round_says_how_to_load_the_demo(client):
     assert "pcnreg demo" in visible(response)
 
 
-def test_index_redirects_to_the_most_recent_round(client, rid):
+def test_index_is_the_administrators_home_with_the_rounds(client, rid):
+    # issue #16: the home page is the user's tasks (tests/test_home.py), not a redirect
     response = client.get("/")
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/rounds/{rid}")
+    assert response.status_code == 200
+    assert "Your tasks" in visible(response) and f'href="/rounds/{rid}"' in response.get_data(as_text=True)
 
 
 def test_dashboard_shows_the_summary_and_pcns_by_place(client, rid):

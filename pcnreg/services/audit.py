@@ -24,6 +24,8 @@ its newest events.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import getpass
 import hashlib
@@ -63,8 +65,24 @@ def event_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_ACTING_AS: contextvars.ContextVar[str | None] = contextvars.ContextVar("pcnreg_acting_as", default=None)
+
+
+@contextlib.contextmanager
+def acting_as(who: str):
+    """Within the block, changes made outside a request are recorded as ``who`` (e.g. the demo
+    loader writing the 2019 round's history), not as the CLI operator."""
+    token = _ACTING_AS.set(who)
+    try:
+        yield
+    finally:
+        _ACTING_AS.reset(token)
+
+
 def current_actor() -> tuple[int | None, str, str | None]:
     """(user id, who, role) of the change: the signed-in user, else the CLI operator."""
+    if _ACTING_AS.get() is not None and not has_request_context():
+        return None, _ACTING_AS.get(), "operator"
     if has_request_context():
         try:
             from flask_login import current_user

@@ -15,6 +15,7 @@ from . import accounts
 
 DEMO_SYSTEM = "E54000014"
 DEMO_ROUND = "Nottingham and Nottinghamshire 2019/20"
+CURRENT_ROUND = "Nottingham and Nottinghamshire 2026/27"     # services.demo_story: the PCN lead's work
 CREATED_BY = "pcnreg demo"
 
 # (e-mail, name, role, scope type, what the scope is: code, PCN name or committee id)
@@ -44,9 +45,12 @@ def _scope_id(scope_type: str, ref) -> int | None:
         return None
     if scope_type == "committee":
         found = db.session.scalar(select(Committee.id).where(Committee.name == ref))
-    elif scope_type == "pcn":
-        found = db.session.scalar(select(Pcn.id).join(RegistrationRound, Pcn.round_id == RegistrationRound.id)
-                                  .where(RegistrationRound.name == DEMO_ROUND, Pcn.name == ref))
+    elif scope_type == "pcn":       # the PCN of the current round when there is one (its work is there)
+        found = None
+        for round_name in (CURRENT_ROUND, DEMO_ROUND):
+            found = found or db.session.scalar(
+                select(Pcn.id).join(RegistrationRound, Pcn.round_id == RegistrationRound.id)
+                .where(RegistrationRound.name == round_name, Pcn.name == ref, Pcn.active.is_(True)))
     else:
         model = {"system": System, "commissioner": Commissioner, "practice": Practice}[scope_type]
         found = db.session.scalar(select(model.id).where(model.code == ref))

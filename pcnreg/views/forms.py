@@ -1,5 +1,5 @@
-"""WTForms for the pages. Every change form asks for "Your name" and "Reason for the change",
-stored with the configuration version (the audit trail records the signed-in account too). GET forms (filters, the choice of a move) have no CSRF token;
+"""WTForms for the pages. Every change form asks for the "Reason for the change", stored with the
+configuration version; who made it is the signed-in user (``signed_in_name``), never typed in. GET forms (filters, the choice of a move) have no CSRF token;
 POST forms have one (Flask-WTF).
 
 Messages name the field, in the NHS.UK style ("Enter ...", "Choose ..."). ``error_list`` gives
@@ -70,9 +70,13 @@ class AtLeastOne:
             raise ValidationError(self.message)
 
 
-def _author():
-    return StringField("Your name", filters=[strip], validators=[
-        DataRequired("Enter your name"), Length(max=200, message="Your name must be 200 characters or fewer")])
+def signed_in_name() -> str:
+    """Who makes a change, as recorded with a configuration version: the signed-in user."""
+    from flask_login import current_user
+
+    if getattr(current_user, "is_authenticated", False):
+        return (current_user.name or current_user.email)[:200]
+    return "anonymous"
 
 
 def _reason(label="Reason for the change"):
@@ -143,7 +147,6 @@ class CreatePcnForm(PageForm):
     name = _pcn_name()
     place = Choice("Place", invalid="Choose the place of the PCN")
     lead_commissioner = Choice("Lead commissioner", invalid="Choose the lead commissioner")
-    author = _author()
     reason = _reason()
     service_field = "name"
 
@@ -170,7 +173,6 @@ class CreatePcnForm(PageForm):
 
 class RenamePcnForm(PageForm):
     name = _pcn_name("New name")
-    author = _author()
     reason = _reason()
     service_field = "name"
 
@@ -180,7 +182,6 @@ class MergePcnForm(PageForm):
         AtLeastOne("Choose at least one PCN to merge into this one")],
         invalid="Choose PCNs from the list")
     name = _pcn_name("Name of the merged PCN (optional)", required=False)
-    author = _author()
     reason = _reason()
 
     def field_for(self, message: str) -> str | None:
@@ -192,7 +193,6 @@ class SplitPcnForm(PageForm):
         AtLeastOne("Choose the practices that form the new PCN")],
         invalid="Choose practices from the members of this PCN")
     new_name = _pcn_name("Name of the new PCN")
-    author = _author()
     reason = _reason()
 
     def field_for(self, message: str) -> str | None:
@@ -207,7 +207,6 @@ class ExceptionForm(PageForm):
 
 
 class RestoreForm(PageForm):
-    author = _author()
     reason = _reason()
 
 
@@ -259,7 +258,6 @@ class MoveConfirmForm(_MoveChoice, PageForm):
 
     codes = _codes()
     to = _to()
-    author = _author()
     reason = _reason()
 
 

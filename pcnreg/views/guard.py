@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from flask import Flask, abort, g, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user
@@ -135,6 +136,41 @@ def current_principal() -> Principal:
     return g.principal
 
 
+# --- what is asked: the endpoint's URL values and form, explicitly ---------------------------------------
+
+@dataclass(frozen=True)
+class Ask:
+    """What a rule's resolver reads: the URL's values, the method, the form (or query) fields and a
+    JSON body. The guard builds it from the request (``from_request``); a page asking whether to
+    show a button or form builds it from explicit arguments (``permitted``), with no request of its
+    own."""
+
+    view_args: Mapping[str, object] = field(default_factory=dict)
+    method: str = "GET"
+    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    json: object = None
+
+    @classmethod
+    def from_request(cls) -> Ask:
+        source = request.form if request.method == "POST" else request.args
+        try:
+            body = request.get_json(silent=True) if request.is_json else None
+        except (RecursionError, ValueError):        # absurd bodies: the view answers 400
+            body = None
+        return cls(dict(request.view_args or {}), request.method,
+                   {k: tuple(v for v in source.getlist(k) if v is not None) for k in source.keys()}, body)
+
+    def arg(self, name: str) -> int:
+        return int(self.view_args[name])
+
+    def values(self, name: str) -> list[str]:
+        return list(self.fields.get(name, ()))
+
+    def first(self, name: str, default: str = "") -> str:
+        found = self.fields.get(name, ())
+        return found[0] if found else default
+
+
 # --- rules --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -156,22 +192,21 @@ Resolved = Target | Somewhere | AnySystem | list
 class Rule:
     kind: str                                     # "public", "signed_in" or "action"
     action: str | None = None
-    resolve: Callable[[], Resolved] | None = None
+    resolve: Callable[[Ask], Resolved] | None = None
 
     @property
     def public(self) -> bool:
         return self.kind == "public"
 
-    def permits(self, principal: Principal) -> bool:
-        """Whether ``principal`` may use the endpoint for this request (needs a request context;
-        raises NotFound for unknown objects)."""
+    def permits(self, principal: Principal, ask: Ask | None = None) -> bool:
+        """Whether ``principal`` may use the endpoint as ``ask`` describes (default: this request)."""
         if self.kind == "public":
             return True
         if not principal.authenticated:
             return False
         if self.kind == "signed_in":
             return True
-        resolved = self.resolve()
+        resolved = self.resolve(ask if ask is not None else Ask.from_request())
         targets = resolved if isinstance(resolved, list) else [resolved]
         return all(decide(principal, self.action, t) for t in targets)
 
@@ -186,6 +221,29 @@ def decide(principal: Principal, action: str, target: Target | Somewhere | AnySy
     if action == policy.VIEW and target.system_id is not None:
         return policy.may_view_round(principal, target.system_id)
     return policy.allowed(principal, action, target)
+
+
+def permitted(principal: Principal, endpoint: str, view_args: Mapping[str, object] | None = None,
+              form: Mapping[str, str | list[str]] | None = None, method: str | None = None) -> bool:
+    """Whether ``principal`` may use ``endpoint`` with these URL values and form fields: the same
+    rule and resolver the guard applies to the request, asked with explicit arguments (to decide
+    which menu items, buttons and forms a page shows). Unknown objects: no."""
+    from flask import current_app
+    from werkzeug.exceptions import HTTPException
+
+    rule = ROUTE_RULES.get(endpoint)
+    if rule is None:
+        return False
+    if rule.public:
+        return True
+    if method is None:
+        methods = {m for r in current_app.url_map.iter_rules(endpoint) for m in (r.methods or ())}
+        method = "GET" if "GET" in methods else "POST"
+    fields = {k: tuple(v) if isinstance(v, (list, tuple)) else (str(v),) for k, v in (form or {}).items()}
+    try:
+        return rule.permits(principal, Ask(dict(view_args or {}), method, fields))
+    except (HTTPException, KeyError, ValueError):
+        return False
 
 
 def _may_somewhere(principal: Principal, action: str, system_id: int | None) -> bool:
@@ -211,7 +269,7 @@ PUBLIC = Rule("public")
 SIGNED_IN = Rule("signed_in")
 
 
-def needs(action: str, resolve: Callable[[], Resolved]) -> Rule:
+def needs(action: str, resolve: Callable[[Ask], Resolved]) -> Rule:
     if action not in policy.ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     return Rule("action", action, resolve)
@@ -219,22 +277,16 @@ def needs(action: str, resolve: Callable[[], Resolved]) -> Rule:
 
 # --- resolvers: the target of this request --------------------------------------------------------------
 
-def _arg(name: str) -> int:
-    return int((request.view_args or {})[name])
 
 
 MAX_ID = 2_147_483_647        # larger ids cannot exist (and overflow SQLite)
 
 
-def _round() -> RegistrationRound | None:
-    round_id = _arg("round_id")
+def _round(ask: Ask) -> RegistrationRound | None:
+    round_id = ask.arg("round_id")
     return db.session.get(RegistrationRound, round_id) if 0 < round_id <= MAX_ID else None
 
 
-def _values(name: str) -> list[str]:
-    """A form field's values (POST) or the query's (GET)."""
-    source = request.form if request.method == "POST" else request.args
-    return [v for v in source.getlist(name) if v is not None]
 
 
 def as_id(value) -> int | None:
@@ -278,17 +330,17 @@ def _pcn_target(rnd: RegistrationRound, pcn_ids: Iterable[int], practice_codes: 
                   pcn_ids=frozenset(p.id for p in pcns), practice_ids=frozenset(practice_ids))
 
 
-def round_target() -> Target:
-    rnd = _round()
+def round_target(ask: Ask) -> Target:
+    rnd = _round(ask)
     return Target(system_id=rnd.system_id) if rnd else Target()
 
 
-def _with_pcn(more_pcns: Iterable[int] = (), practice_codes: Iterable[str] = ()) -> Target:
+def _with_pcn(ask: Ask, more_pcns: Iterable[int] = (), practice_codes: Iterable[str] = ()) -> Target:
     """The URL's PCN (and others) in the URL's round; an unknown one: the whole system."""
-    rnd = _round()
+    rnd = _round(ask)
     if rnd is None:
         return Target()
-    pcn_id = _arg("pcn_id")
+    pcn_id = ask.arg("pcn_id")
     known = pcn_id <= MAX_ID and db.session.scalar(
         select(Pcn.id).where(Pcn.id == pcn_id, Pcn.round_id == rnd.id)) is not None
     if not known:
@@ -296,52 +348,52 @@ def _with_pcn(more_pcns: Iterable[int] = (), practice_codes: Iterable[str] = ())
     return _pcn_target(rnd, {pcn_id, *more_pcns}, practice_codes)
 
 
-def this_pcn() -> Target:
-    return _with_pcn()
+def this_pcn(ask: Ask) -> Target:
+    return _with_pcn(ask)
 
 
-def merge_target() -> Target:
-    return _with_pcn(_ids(_values("others")))
+def merge_target(ask: Ask) -> Target:
+    return _with_pcn(ask, _ids(ask.values("others")))
 
 
-def split_target() -> Target:
-    return _with_pcn(practice_codes=_codes(_values("members")))
+def split_target(ask: Ask) -> Target:
+    return _with_pcn(ask, practice_codes=_codes(ask.values("members")))
 
 
-def block_move_target() -> Target:
-    return _with_pcn(_ids(_values("to")))
+def block_move_target(ask: Ask) -> Target:
+    return _with_pcn(ask, _ids(ask.values("to")))
 
 
-def create_target() -> Target | Somewhere:
-    rnd = _round()
+def create_target(ask: Ask) -> Target | Somewhere:
+    rnd = _round(ask)
     if rnd is None:
         return Target()
-    if request.method != "POST":
+    if ask.method != "POST":
         return Somewhere(rnd.system_id)
-    lead = _ids(_values("lead_commissioner"))
+    lead = _ids(ask.values("lead_commissioner"))
     return Target(system_id=rnd.system_id, commissioner_ids=frozenset(lead or {NO_COMMISSIONER}))
 
 
-def move_target() -> Target | Somewhere:
-    rnd = _round()
+def move_target(ask: Ask) -> Target | Somewhere:
+    rnd = _round(ask)
     if rnd is None:
         return Target()
-    codes, to = _codes(_values("codes")), _ids(_values("to"))
+    codes, to = _codes(ask.values("codes")), _ids(ask.values("to"))
     if not codes and not to:
         return Somewhere(rnd.system_id)
     return _pcn_target(rnd, to, codes)
 
 
-def import_target() -> Target | Somewhere:
-    if request.method != "POST":
+def import_target(ask: Ask) -> Target | Somewhere:
+    if ask.method != "POST":
         return Somewhere()
-    kind = request.form.get("kind", "")
+    kind = ask.first("kind")
     if kind == "configuration":
-        round_id = request.form.get("round", "")
+        round_id = ask.first("round")
         rnd = db.session.get(RegistrationRound, as_id(round_id)) if as_id(round_id) else None
         return Target(system_id=rnd.system_id) if rnd else Target()
     if kind == "practices":
-        codes = (request.form.get("commissioners") or "").upper().split()
+        codes = ask.first("commissioners").upper().split()
         if codes:
             rows = list(db.session.execute(select(Commissioner.id, Commissioner.system_id)
                                            .where(Commissioner.code.in_(codes))))
@@ -351,57 +403,54 @@ def import_target() -> Target | Somewhere:
     return Target()          # national files (every commissioner): the whole instance
 
 
-def system_target() -> Target:
+def system_target(ask: Ask) -> Target:
     """The URL's system (an unknown one: the whole instance)."""
-    system_id = _arg("system_id")
+    system_id = ask.arg("system_id")
     return Target(system_id=system_id) if system_id <= MAX_ID else Target()
 
 
-def new_round_target() -> Target | AnySystem:
+def new_round_target(ask: Ask) -> Target | AnySystem:
     """A new round is a whole system's: on POST the system chosen; otherwise any system."""
-    system_id = _ids(_values("system"))
-    if request.method == "POST" and len(system_id) == 1:
+    system_id = _ids(ask.values("system"))
+    if ask.method == "POST" and len(system_id) == 1:
         return Target(system_id=next(iter(system_id)))
     return AnySystem()
 
 
-def every_round() -> list[Target]:
+def every_round(ask: Ask) -> list[Target]:
     """Each system that has a round (a list of rounds is readable by who may read them all)."""
     return [Target(system_id=s) for s in db.session.scalars(select(RegistrationRound.system_id).distinct())]
 
 
-def whole_instance() -> Target:
+def whole_instance(ask: Ask) -> Target:
     return Target()
 
 
 # --- resolvers of the registration workflow (views/registration.py) ---------------------------------
 # -- registration resolvers --
-def member_target() -> Target:
+def member_target(ask: Ask) -> Target:
     """The URL's PCN and the practice(s) named in the form's "practice" field: a practice
     representative's grant covers the confirmation and signature of its own practice only."""
-    return _with_pcn(practice_codes=_codes(_values("practice")))
+    return _with_pcn(ask, practice_codes=_codes(ask.values("practice")))
 
 
-def json_member_target() -> Target:
+def json_member_target(ask: Ask) -> Target:
     """As ``member_target``, for the JSON API: the practice named in the body's "practice"."""
     from ..domain.codes import is_practice_code
 
-    try:
-        body = request.get_json(silent=True) if request.is_json else None
-    except (RecursionError, ValueError):        # absurd bodies: the view answers 400
-        body = None
+    body = ask.json
     practice = body.get("practice") if isinstance(body, dict) else None
     code = practice.strip().upper() if isinstance(practice, str) else ""
-    return _with_pcn(practice_codes=[code] if is_practice_code(code) else [])
+    return _with_pcn(ask, practice_codes=[code] if is_practice_code(code) else [])
 
 
-def commissioner_target() -> Target:
+def commissioner_target(ask: Ask) -> Target:
     """The URL's commissioner within the URL's round's system; an unknown one (or one of another
     system): the whole system."""
-    rnd = _round()
+    rnd = _round(ask)
     if rnd is None:
         return Target()
-    commissioner_id = _arg("commissioner_id")
+    commissioner_id = ask.arg("commissioner_id")
     known = commissioner_id <= MAX_ID and db.session.scalar(select(Commissioner.id).where(
         Commissioner.id == commissioner_id, Commissioner.system_id == rnd.system_id)) is not None
     return Target(system_id=rnd.system_id,
@@ -412,16 +461,16 @@ def commissioner_target() -> Target:
 # -- committee resolvers --
 
 
-def meeting_target() -> Target:
+def meeting_target(ask: Ask) -> Target:
     """A decision at a meeting is its committee's: the round's system and the meeting's
     committee. An unknown meeting (or one of another round): the system alone, so only
     system-wide grants pass, to the view's 404."""
     from ..models import Meeting
 
-    rnd = _round()
+    rnd = _round(ask)
     if rnd is None:
         return Target()
-    meeting_id = _arg("meeting_id")
+    meeting_id = ask.arg("meeting_id")
     committee_id = db.session.scalar(select(Meeting.committee_id).where(
         Meeting.id == meeting_id, Meeting.round_id == rnd.id)) if 0 < meeting_id <= MAX_ID else None
     return Target(system_id=rnd.system_id, committee_id=committee_id)
@@ -448,8 +497,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "api.unknown": PUBLIC,                      # answers 404/405 only
     "auth.sign_in": PUBLIC,
     "auth.invite": PUBLIC,
+    "main.index": PUBLIC,                       # a visitor's home (sign in, public results) or your tasks
     # any signed-in user
-    "main.index": SIGNED_IN,
     "auth.sign_out": SIGNED_IN,
     "auth.password": SIGNED_IN,
     "api.practices": SIGNED_IN,                 # the national practice reference data

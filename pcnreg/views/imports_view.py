@@ -10,6 +10,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from ..importers.csvio import ImportFailed
 from ..services import upload as upload_svc
 from ..services.configuration import ReplaceNeeded
+from .forms import signed_in_name
 
 bp = Blueprint("imports", __name__)
 
@@ -28,7 +29,6 @@ class ImportForm(FlaskForm):
                                 description="Separate codes with spaces, for example 04K 04L. "
                                             "Leave empty for every commissioner of this instance.")
     round = SelectField("Round (configuration only)", validate_choice=False)
-    author = StringField("Your name (configuration only)", validators=[Length(max=200)])
     reason = TextAreaField("Reason for the change (configuration only)", validators=[Length(max=2000)])
 
     def __init__(self, *args, **kwargs):
@@ -42,10 +42,6 @@ class ImportForm(FlaskForm):
             return                       # the confirmation of a kept file
         if not getattr(field.data, "filename", None):
             raise ValidationError("Choose a file to import")
-
-    def validate_author(self, field):
-        if self.kind.data == "configuration" and not (field.data or "").strip():
-            raise ValidationError("Enter your name")
 
     def validate_reason(self, field):
         if self.kind.data == "configuration" and not (field.data or "").strip():
@@ -71,7 +67,7 @@ def upload():
         summary = upload_svc.import_upload(
             form.kind.data, data, source=source,
             commissioners=(form.commissioners.data or "").upper().split(),
-            round_id=form.round.data, author=form.author.data or "", reason=form.reason.data or "",
+            round_id=form.round.data, author=signed_in_name(), reason=form.reason.data or "",
             replace=bool(token) and request.form.get("confirm") == "replace")
     except ReplaceNeeded as exc:
         # Nothing written: show what would go and ask to confirm (the file is kept for that).

@@ -62,18 +62,28 @@ def _current(endpoint: str, names: set[str]) -> bool:
 
 
 def nav_items() -> list[dict]:
+    """The header's menu: nothing for a visitor (every link would bounce to sign-in); a round's
+    pages for who may read it; Import only for who may import something."""
+    from flask_login import current_user
+
+    from ..domain import policy
+    from .guard import Somewhere, current_principal, decide
+
+    if not current_user.is_authenticated:
+        return []
     try:
         rnd = pages.round_or_none((request.view_args or {}).get("round_id"))
     except SQLAlchemyError:  # pragma: no cover - a page about a broken database still renders
         rnd = None
     endpoint = request.endpoint or ""
     if rnd is None:
-        items = [{"href": url_for("main.index"), "text": "Dashboard", "current": endpoint == "main.index"}]
+        items = [{"href": url_for("main.index"), "text": "Your tasks", "current": endpoint == "main.index"}]
     else:
         items = [{"href": url_for(target, round_id=rnd.id), "text": text, "current": _current(endpoint, current)}
                  for text, target, current in NAV]
     items.insert(0, {"href": url_for("rounds.index"), "text": "Rounds", "current": endpoint.startswith("rounds.")})
-    items.append({"href": url_for("imports.upload"), "text": "Import", "current": endpoint == "imports.upload"})
+    if decide(current_principal(), policy.IMPORT_DATA, Somewhere()):
+        items.append({"href": url_for("imports.upload"), "text": "Import", "current": endpoint == "imports.upload"})
     return items
 
 
@@ -99,13 +109,18 @@ def _saved(version, text: str) -> None:
 
 @bp.get("/")
 def index():
-    try:
-        rnd = rounds_svc.get_round(None)
-    except NotFound:
+    """The home page: a visitor's (sign in, the public election results), or the signed-in user's
+    tasks in the current round, one section per role (services/home.py)."""
+    from flask_login import current_user
+
+    from ..services import home
+    from .guard import current_principal
+
+    if not current_user.is_authenticated:
+        return render_template("home_public.html", results=home.public_results())
+    if not rounds_svc.list_rounds():
         return render_template("no_round.html")
-    if len(rounds_svc.list_rounds()) > 1:        # several rounds (or systems): choose one
-        return redirect(url_for("rounds.index"))
-    return redirect(url_for("main.dashboard", round_id=rnd.id))
+    return render_template("home.html", sections=home.tasks(current_principal()))
 
 
 @bp.get("/about")
@@ -194,7 +209,7 @@ def create_pcn(round_id: int):
         try:
             version = config_svc.create_pcn(
                 rnd, form.name.data, place_id=form.place_id(), lead_commissioner_id=form.lead_commissioner_id(),
-                author=form.author.data, reason=form.reason.data)
+                author=forms.signed_in_name(), reason=form.reason.data)
         except ValueError as exc:
             form.add_service_error(exc)
         else:
@@ -212,7 +227,7 @@ def rename_pcn(round_id: int, pcn_id: int):
     form = forms.RenamePcnForm()
     if form.validate_on_submit():
         try:
-            version = config_svc.rename_pcn(rnd, key, form.name.data, author=form.author.data,
+            version = config_svc.rename_pcn(rnd, key, form.name.data, author=forms.signed_in_name(),
                                             reason=form.reason.data)
         except ValueError as exc:
             form.add_service_error(exc)
@@ -237,7 +252,7 @@ def merge_pcn(round_id: int, pcn_id: int):
         names = [data.pcn_data(k).name for k in form.others.data]
         try:
             version = config_svc.merge_pcns(rnd, form.others.data, key, name=form.name.data or None,
-                                            author=form.author.data, reason=form.reason.data)
+                                            author=forms.signed_in_name(), reason=form.reason.data)
         except ValueError as exc:
             form.add_service_error(exc)
         else:
@@ -258,7 +273,7 @@ def split_pcn(round_id: int, pcn_id: int):
     if form.validate_on_submit():
         try:
             version = config_svc.split_pcn(rnd, key, form.members.data, form.new_name.data,
-                                           author=form.author.data, reason=form.reason.data)
+                                           author=forms.signed_in_name(), reason=form.reason.data)
         except ValueError as exc:
             form.add_service_error(exc)
         else:
@@ -291,7 +306,7 @@ def move(round_id: int):
         if form.validate_on_submit():
             try:
                 version = config_svc.move_practices(rnd, form.codes.data, form.to_key(),
-                                                    author=form.author.data, reason=form.reason.data)
+                                                    author=forms.signed_in_name(), reason=form.reason.data)
             except ValueError as exc:
                 form.add_service_error(exc)
             else:
@@ -348,7 +363,7 @@ def restore(round_id: int, number: int):
     form = forms.RestoreForm()
     if form.validate_on_submit():
         try:
-            version = config_svc.undo_to(rnd, number, author=form.author.data, reason=form.reason.data)
+            version = config_svc.undo_to(rnd, number, author=forms.signed_in_name(), reason=form.reason.data)
         except NotFound as exc:
             abort(404, description=str(exc))
         except ValueError as exc:

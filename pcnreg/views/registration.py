@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from werkzeug.utils import secure_filename
 
 from ..domain import registration as reg
@@ -41,23 +40,9 @@ FILE_EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg":
 
 def may(endpoint: str, form: dict | None = None, **view_args) -> bool:
     """Whether the signed-in user may use ``endpoint`` with these URL parameters (and, for a
-    change, these form fields): the guard's own rule, asked in a request context of its own
-    (its resolvers read ``request.view_args`` and the form)."""
-    rule = guard.rule_for(endpoint)
-    if rule is None:
-        return False
-    principal = guard.current_principal()
-    if rule.public:
-        return True
-    if not principal.authenticated:
-        return False
-    methods = {m for r in current_app.url_map.iter_rules(endpoint) for m in (r.methods or ())}
-    method = "GET" if "GET" in methods else "POST"
-    with current_app.test_request_context(url_for(endpoint, **view_args), method=method, data=form or {}):
-        try:
-            return rule.permits(principal)
-        except HTTPException:
-            return False
+    change, these form fields): the guard's own rule and resolver, asked with these explicit
+    arguments (``guard.permitted``)."""
+    return guard.permitted(guard.current_principal(), endpoint, view_args, form)
 
 
 local_time, uk_time = formatting.local_time, formatting.uk_time   # registered by the app factory
@@ -176,11 +161,13 @@ def _render_page(rnd: RegistrationRound, pcn: Pcn, failed=None, status: int = 20
         form.reason.id = f"exception-{i}-reason"
         blocking.append(BlockingView(finding, fkey, [r for r in requests
                                                      if reg.request_key(r.rule, r.subject_ref) == fkey], form))
-    facts = reg_svc.facts(rnd, row, now=clock.now())
+    facts = reg_svc.facts(rnd, row, now=clock.now(), missing=state.missing)
     frozen = workflow.before_go_live(facts)
     editable = row.state in reg_svc.EDITABLE and frozen is None
+    # only the steps the state allows now (a draft missing something is not offered "submit")
     steps = [t for t in workflow.available(row.state)
-             if t.name in PCN_STEPS and frozen is None and may(f"registration.{t.name}", **ids)]
+             if t.name in PCN_STEPS and frozen is None and not workflow.refusals(t.name, facts)
+             and may(f"registration.{t.name}", **ids)]
     return render_template(
         "registration/pcn.html", rnd=rnd, pcn=pcn, key=key, data=data, row=row, status=state, members=members,
         forms=forms, blocking=blocking, steps=steps, editable=editable, frozen=frozen,

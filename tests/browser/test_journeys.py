@@ -37,7 +37,9 @@ def row_cells(page, caption: str, first: str) -> list[str]:
 
 
 def test_dashboard_is_styled_by_the_local_nhs_assets_and_lists_22_pcns(page, live_server, demo_round):
-    page.goto("/")
+    page.goto("/")                          # issue #16: the home is "Your tasks", linking the round
+    expect(page.locator("h1")).to_have_text("Your tasks")
+    page.locator(f"a[href='/rounds/{demo_round}']").first.click()
     expect(page).to_have_url(f"{live_server}/rounds/{demo_round}")
     expect(page.locator("h1")).to_have_text(re.compile("Nottingham"))
 
