@@ -114,7 +114,7 @@ def _load(spec: dict, geodata: Path | None) -> DemoReport:
     ccgs = {c["paper_name"]: _get_or_add(Commissioner, {"code": c["code"]}, name=c["name"], system_id=system.id,
                                          place=places[c["place"]]) for c in spec["commissioners"]}
     rnd = RegistrationRound(
-        name=round_spec["name"], system=system,
+        name=round_spec["name"], system=system, contract_year=round_spec.get("contract_year"),
         reference_date=dt.date.fromisoformat(round_spec["reference_date"]),
         band_min=round_spec["band_min"], band_max=round_spec["band_max"],
         **{k: dt.date.fromisoformat(round_spec[k]) for k in
