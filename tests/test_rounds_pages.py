@@ -117,3 +117,26 @@ def test_a_name_already_used_is_refused(app, db, two_systems, client):
     notts, llr = two_systems
     response = client.post("/rounds/new", data=_form(notts.system_id, llr.name))
     assert "There is already a round called" in response.get_data(as_text=True)
+
+
+def test_settings_change_until_the_round_opens_and_are_audited(app, db, two_systems, client):
+    from pcnreg.models import AuditEvent
+
+    notts, _ = two_systems
+    client.post("/rounds/new", data=_form(notts.system_id, "Rehearsal", **{
+        "opens[day]": "1", "opens[month]": "3", "opens[year]": "2030"}))
+    rnd = db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == "Rehearsal"))
+    page = client.get(f"/rounds/{rnd.id}/settings").get_data(as_text=True)
+    assert "Save the settings" in page
+    data = {**_form(notts.system_id, "Rehearsal"), "opens[day]": "1", "opens[month]": "3", "opens[year]": "2030",
+            "band_max": "70000"}
+    assert client.post(f"/rounds/{rnd.id}/settings", data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(RegistrationRound, rnd.id).band_max == 70000
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "round.settings"))
+    assert '"band_max":70000' in event.after and '"band_max":50000' in event.before
+    # The 2019/20 round opened long ago: its settings are its record.
+    old = client.get(f"/rounds/{notts.id}/settings").get_data(as_text=True)
+    assert "no longer changed" in old and "Save the settings" not in old
+    refused = client.post(f"/rounds/{notts.id}/settings", data=data)
+    assert refused.status_code == 400 and "no longer changed" in refused.get_data(as_text=True)

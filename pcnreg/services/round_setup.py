@@ -113,3 +113,34 @@ def _roll_forward(source: RegistrationRound, rnd: RegistrationRound, author: str
         number = source.head_version.number if source.head_version else None
         _save(rnd, desired, kind="import", author=author or "pcnreg",
               reason=f"Rolled forward from {source.name}, version {number}")
+
+
+SETTINGS = (*DATE_FIELDS, "band_min", "band_max")
+
+
+def may_change_settings(rnd: RegistrationRound, today: dt.date) -> bool:
+    """A round's settings are changed until it opens (a round without an opening date: until its
+    submission deadline), so a team can rehearse; after that they are the round's record."""
+    start = rnd.opens or rnd.submission_deadline
+    return start is None or today < start
+
+
+@one_transaction(lambda: SetupError("Someone else changed the round at the same moment: look again and retry"))
+def update_settings(rnd: RegistrationRound, values: RoundValues, today: dt.date) -> RegistrationRound:
+    if not may_change_settings(rnd, today):
+        raise SetupError(f"{rnd.name} opened on {rnd.opens or rnd.submission_deadline:%-d %B %Y}: its settings are "
+                         "the round's record and are no longer changed")
+    if values.reference_date is None:
+        raise SetupError("Enter the date list sizes are counted at", "reference_date")
+    if values.band_min is None or values.band_max is None or values.band_min > values.band_max:
+        raise SetupError("Enter a band whose minimum is at most its maximum", "band_min")
+    before = {k: getattr(rnd, k) for k in SETTINGS}
+    after = {k: getattr(values, k) for k in SETTINGS}
+    if before == after:
+        raise SetupError("These are the round's settings already: nothing to save")
+    for name, value in after.items():
+        setattr(rnd, name, value)
+    audit.record(action="round.settings", object_type="round", object_id=str(rnd.id), round_id=rnd.id,
+                 before={k: v for k, v in before.items() if v != after[k]},
+                 after={k: v for k, v in after.items() if v != before[k]})
+    return rnd

@@ -507,6 +507,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "rounds.new": needs(ROUND, new_round_target),
     "rounds.system": needs(VIEW, system_target),
     "rounds.places": needs(VIEW, system_target),
+    "rounds.settings": needs(VIEW, round_target),
+    "rounds.save_settings": needs(ROUND, round_target),
     "rounds.add_place": needs(EDIT, system_target),        # places and committees: the system's data
     "rounds.place": needs(EDIT, system_target),
     "rounds.add_committee": needs(EDIT, system_target),

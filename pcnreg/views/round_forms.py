@@ -73,3 +73,28 @@ class NewRoundForm(PageForm):
 
     def values(self) -> RoundValues:
         return RoundValues(self.name.data, *(self[n].data for n in DATE_FIELDS), self.band_min.data, self.band_max.data)
+
+
+class SettingsForm(PageForm):
+    """A round's dates and band, editable until it opens."""
+
+    reference_date = _date("reference_date")
+    opens = _date("opens")
+    submission_deadline = _date("submission_deadline")
+    committee_date = _date("committee_date")
+    confirmation_date = _date("confirmation_date")
+    schedule1_deadline = _date("schedule1_deadline")
+    go_live = _date("go_live")
+    band_min = NewRoundForm.band_min
+    band_max = NewRoundForm.band_max
+
+    date_fields = DATE_FIELDS
+    add_service_error = NewRoundForm.add_service_error
+
+    def prefill(self, rnd) -> None:
+        for name in DATE_FIELDS:
+            self[name].process(None, getattr(rnd, name))
+        self.band_min.data, self.band_max.data = rnd.band_min, rnd.band_max
+
+    def values(self, name: str) -> RoundValues:
+        return RoundValues(name, *(self[n].data for n in DATE_FIELDS), self.band_min.data, self.band_max.data)

@@ -14,7 +14,7 @@ from ..models import RegistrationRound, System
 from ..services import contract_years, overview, round_setup
 from ..services import places as places_svc
 from . import guard
-from .round_forms import NewRoundForm
+from .round_forms import NewRoundForm, SettingsForm
 
 bp = Blueprint("rounds", __name__)
 
@@ -166,3 +166,46 @@ def add_committee(system_id: int):
         return _places_page(system, [str(exc)], status=400)
     flash(f"Committee {committee.name} added.", "success")
     return redirect(url_for("rounds.places", system_id=system.id))
+
+
+def _settings_page(rnd: RegistrationRound, form: SettingsForm, editable: bool):
+    spec = None
+    if rnd.contract_year:
+        try:
+            spec = contract_years.load(rnd.contract_year)
+        except ValueError:
+            spec = None
+    return render_template("rounds/settings.html", rnd=rnd, form=form, editable=editable, spec=spec,
+                           titles=FIELD_TITLES), 400 if form.has_errors else 200
+
+
+def _round_or_404(round_id: int) -> RegistrationRound:
+    rnd = db.session.get(RegistrationRound, round_id)
+    if rnd is None:
+        abort(404)
+    return rnd
+
+
+@bp.get("/rounds/<int:round_id>/settings")
+def settings(round_id: int):
+    rnd = _round_or_404(round_id)
+    editable = round_setup.may_change_settings(rnd, overview.today_for(rnd)) and guard.decide(
+        guard.current_principal(), policy.MANAGE_ROUND, policy.Target(system_id=rnd.system_id))
+    form = SettingsForm()
+    form.prefill(rnd)
+    return _settings_page(rnd, form, editable)
+
+
+@bp.post("/rounds/<int:round_id>/settings")
+def save_settings(round_id: int):
+    rnd = _round_or_404(round_id)
+    form = SettingsForm()
+    if form.validate_on_submit():
+        try:
+            round_setup.update_settings(rnd, form.values(rnd.name), overview.today_for(rnd))
+        except round_setup.SetupError as exc:
+            form.add_service_error(exc)
+        else:
+            flash("The round's settings are saved (recorded in the audit trail).", "success")
+            return redirect(url_for("rounds.settings", round_id=rnd.id))
+    return _settings_page(rnd, form, round_setup.may_change_settings(rnd, overview.today_for(rnd)))
