@@ -31,6 +31,8 @@ TABLES = {
     "exception_request", "submission", "meeting", "agenda_item", "decision", "decision_condition",
     "coverage_confirmation", "funding_rate",
     "election", "candidate", "elector", "token_issue", "ballot", "membership_change", "commissioner_area",
+    "lsoa_registration_load", "lsoa_registration", "lsoa_registered_total", "neighbourhood",
+    "neighbourhood_lsoa", "neighbourhood_settings",
 }
 
 
