@@ -439,3 +439,211 @@ def _load_inputs(key: tuple) -> cm.Inputs:
     return cm.Inputs(settings=settings, counts=counts, lsoa_totals=lsoa_totals or {},
                      neighbourhood_of=neighbourhood_of, kinds=kinds, block_weights=weights, weight_basis=basis,
                      within=within)
+
+
+# --- the neighbourhoods page, its map and the catchments export ----------------------------------------------
+
+@dataclass
+class PcnCatchmentRow:
+    key: str
+    name: str
+    colour: str
+    patients: int                   # the PCN's patients with an English LSOA (registrations)
+    lsoas: int                      # LSOAs its patients live in
+    catchment: int                  # LSOAs of its catchment
+    catchment_patients: int         # registered patients living in its catchment
+    top_lsoa: str | None
+    top_share: float | None         # share of its patients living in its top LSOA
+    area_blocks: int                # blocks of its nearest-practice area
+    gained: int                     # catchment LSOAs not in its area
+    lost: int                       # area blocks not in its catchment
+    best: str | None = None         # best-matching neighbourhood
+    best_share: float | None = None
+
+
+@dataclass
+class NeighbourhoodRow:
+    name: str
+    kind: str
+    lsoas: int
+    population: int | None          # registered patients living there (None: no registrations)
+    target: int
+    pcns: list[tuple[str, str, float]]   # (key, name, share of the PCN in it) for PCNs matched to it
+
+
+@dataclass
+class DifferenceRow:
+    lsoa: str
+    area_pcn: str | None
+    catchment_pcn: str | None
+    patients: int
+    share: float | None
+
+
+@dataclass
+class CatchmentFacts:
+    settings: cm.Settings
+    load: LsoaRegistrationLoad | None
+    load_summary: dict
+    rows: list[PcnCatchmentRow]
+    differences: list[DifferenceRow]
+    neighbourhoods: list[NeighbourhoodRow]
+    alignment_basis: str | None
+    moved_patients: int
+    catchments: dict[str, frozenset[str]]
+    geodata: bool
+
+
+def page_facts(data) -> CatchmentFacts:
+    """Everything the neighbourhoods page shows, from a loaded round (``rounds.RoundData``)."""
+    from . import maps
+
+    rnd = data.round
+    geo = data.config.geography
+    inputs = (geo.catchments if geo is not None else None) or load_inputs(rnd) or cm.Inputs(settings=settings_of(rnd))
+    members = {p.key: p.members for p in data.config.pcns}
+    names = {p.key: p.name for p in data.config.pcns}
+    blocks = set(geo.block_neighbours) if geo is not None else set()
+    pcn_blocks = {k: set(v) for k, v in geo.pcn_blocks.items()} if geo is not None else {}
+    load = current_load(rnd)
+    rows: list[PcnCatchmentRow] = []
+    colours = {r.key: r.colour for r in maps.map_rows(data)}
+    catch: dict[str, frozenset[str]] = {}
+    diffs: list[DifferenceRow] = []
+    pcn_lsoa: dict[str, dict[str, int]] = {}
+    if inputs.counts is not None:
+        pcn_lsoa, catch = cm.round_catchments(inputs, members, blocks)
+        area_of = {b: k for k, bs in pcn_blocks.items() for b in bs}
+        shares = cm.lsoa_shares(pcn_lsoa, inputs.lsoa_totals)
+        diffs = [DifferenceRow(d.lsoa, d.area_pcn, d.catchment_pcn, d.patients, d.catchment_share)
+                 for d in cm.differences(area_of, cm.lsoa_owner(catch), inputs.lsoa_totals, shares)]
+    weights, basis = cm.weights_for(inputs, {k: v for k, v in members.items() if v}, pcn_blocks)
+    align = cm.alignment(weights, inputs.neighbourhood_of, basis) if inputs.neighbourhood_of else {}
+    for p in data.config.pcns:
+        by = pcn_lsoa.get(p.key, {})
+        total = sum(by.values())
+        top = min(by, key=lambda c: (-by[c], c)) if by else None
+        mine = catch.get(p.key, frozenset())
+        area = pcn_blocks.get(p.key, set())
+        a = align.get(p.key)
+        rows.append(PcnCatchmentRow(
+            p.key, p.name, colours.get(p.key, "#cccccc"), total, len(by), len(mine),
+            sum(inputs.lsoa_totals.get(c, 0) for c in mine), top, by[top] / total if top and total else None,
+            len(area), len(mine - area) if area else 0, len(area - mine) if inputs.counts is not None else 0,
+            a.best if a else None, a.share if a and a.total else None))
+    nb_rows = []
+    population = cm.neighbourhood_population(inputs.neighbourhood_of, inputs.lsoa_totals) if inputs.counts else {}
+    lsoa_count: dict[str, int] = {}
+    for name in inputs.neighbourhood_of.values():
+        lsoa_count[name] = lsoa_count.get(name, 0) + 1
+    for name in sorted(inputs.kinds):
+        matched = sorted(((k, names[k], a.share) for k, a in align.items() if a.best == name and k in names),
+                         key=lambda x: -x[2])
+        kind = inputs.kinds[name]
+        nb_rows.append(NeighbourhoodRow(name, kind, lsoa_count.get(name, 0), population.get(name) if inputs.counts else None,
+                                        inputs.settings.size_of(kind), matched))
+    summary = json.loads(load.summary) if load is not None else {}
+    return CatchmentFacts(inputs.settings, load, summary, rows, diffs, nb_rows,
+                          basis if inputs.neighbourhood_of else None,
+                          sum(d.patients for d in diffs), catch, geo is not None)
+
+
+def _block_geometries(rnd: RegistrationRound) -> dict[str, object]:
+    from .areas import from_wkb
+
+    return {code: from_wkb(wkb) for code, wkb in db.session.execute(
+        select(Block.code, Block.geometry).where(Block.system_id == rnd.system_id))}
+
+
+def _unions(groups: dict[str, set | frozenset], geoms: dict[str, object]) -> dict[str, object]:
+    import shapely
+
+    out = {}
+    for key, codes in groups.items():
+        parts = [geoms[c] for c in codes if c in geoms]
+        if parts:
+            out[key] = shapely.union_all(parts)
+    return out
+
+
+def catchments_geojson(rnd: RegistrationRound) -> bytes:
+    """The round's catchments as GeoJSON (EPSG:4326): one feature per PCN with a catchment drawn
+    from the system's blocks, with its figures. Raises LookupError without registrations or geodata."""
+    import geopandas as gpd
+
+    from . import rounds as rounds_svc
+
+    data = rounds_svc.build_configuration(rnd)
+    facts = page_facts(data)
+    if facts.load is None or not facts.geodata:
+        raise LookupError("No LSOA registrations or no geodata")
+    unions = _unions(dict(facts.catchments), _block_geometries(rnd))
+    rows = [r for r in facts.rows if r.key in unions]
+    frame = gpd.GeoDataFrame({
+        "pcn_key": [r.key for r in rows], "pcn_name": [r.name for r in rows],
+        "pcn_code": [data.pcns[r.key].code for r in rows],
+        "catchment_lsoas": [r.catchment for r in rows], "patients_living": [r.catchment_patients for r in rows],
+        "pcn_patients": [r.patients for r in rows], "method": [facts.settings.method] * len(rows),
+        "threshold": [facts.settings.threshold] * len(rows),
+        "lsoas": [";".join(sorted(facts.catchments[r.key])) for r in rows],
+    }, geometry=[unions[r.key] for r in rows], crs="EPSG:27700").to_crs("EPSG:4326")
+    return frame.to_json(drop_id=True).encode()
+
+
+def catchment_map(rnd: RegistrationRound) -> str:
+    """The map document: nearest-practice areas, catchments and neighbourhoods as layers."""
+    import folium
+
+    from . import maps
+    from . import rounds as rounds_svc
+
+    if not db.session.scalar(select(func.count()).select_from(Block).where(Block.system_id == rnd.system_id)):
+        raise maps.MapUnavailable("No geodata is installed")
+    data = rounds_svc.build_configuration(rnd)
+    facts = page_facts(data)
+    rows = {r.key: r for r in facts.rows}
+    geoms = _block_geometries(rnd)
+    stored = maps._pcn_areas(rnd)
+    layers = [("Nearest-practice areas", {k: g for k, g in stored.items() if k in rows and not g.is_empty}, True, 0.5, "solid")]
+    if facts.load is not None:
+        layers.append(("Catchments", _unions(dict(facts.catchments), geoms), True, 0.75, "dashed"))
+    nb_groups: dict[str, set[str]] = {}
+    inputs = load_inputs(rnd)
+    for lsoa, name in (inputs.neighbourhood_of.items() if inputs else ()):
+        nb_groups.setdefault(name, set()).add(lsoa)
+    nb_unions = _unions(nb_groups, geoms)
+    all_display = maps.display_geometries(list(stored.values()) or list(geoms.values())[:1])
+    m = maps._new_map(maps._bounds(all_display))
+    for title, shapes, show, opacity, dash in layers:
+        keys = sorted(shapes, key=lambda k: rows[k].name.casefold() if k in rows else k)
+        shown = maps.display_geometries([shapes[k] for k in keys])
+        features = [maps._feature(g, f"{title[:5]}-{k}", {
+            "name": maps._text(rows[k].name), "layer": title,
+            "figures": (f"{rows[k].catchment} LSOAs, {rows[k].catchment_patients:,} patients living there"
+                        if title == "Catchments" else f"{rows[k].area_blocks} blocks")}) for k, g in zip(keys, shown) if k in rows]
+        colour = {f"{title[:5]}-{k}": rows[k].colour for k in keys if k in rows}
+        group = folium.FeatureGroup(name=title, show=show)
+        folium.GeoJson(maps._collection(features),
+                       style_function=lambda f, colour=colour, opacity=opacity, dash=dash: {
+                           "fillColor": colour.get(f["id"], "#cccccc"), "fillOpacity": opacity if dash == "solid" else 0.15,
+                           "color": maps.OUTLINE if dash == "solid" else colour.get(f["id"], "#425563"),
+                           "weight": 1 if dash == "solid" else 3, "dashArray": None if dash == "solid" else "6 4"},
+                       tooltip=maps._tooltip(["name", "layer", "figures"], ["PCN", "Layer", "Figures"])).add_to(group)
+        group.add_to(m)
+    if nb_unions:
+        keys = sorted(nb_unions)
+        shown = maps.display_geometries([nb_unions[k] for k in keys])
+        kinds = inputs.kinds if inputs else {}
+        features = [maps._feature(g, f"nb-{i}", {"name": maps._text(k), "kind": cm.KINDS.get(kinds.get(k, ""), "")})
+                    for i, (k, g) in enumerate(zip(keys, shown))]
+        group = folium.FeatureGroup(name="Neighbourhoods", show=True)
+        folium.GeoJson(maps._collection(features), style_function=lambda f: {
+            "fill": False, "color": maps.PLACE_LINE, "weight": 4, "opacity": 0.9},
+            tooltip=maps._tooltip(["name", "kind"], ["Neighbourhood", "Kind"])).add_to(group)
+        group.add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    items = [f"{maps._swatch(r.colour)} {maps._text(r.name)}" for r in facts.rows]
+    maps._Html(maps._legend(f"Legend: {rnd.name}", [("", [
+        "Filled: nearest-practice areas; dashed outline: catchments; thick blue line: neighbourhoods"]),
+        ("PCNs", items)])).add_to(m)
+    return m.get_root().render()

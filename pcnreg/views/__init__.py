@@ -19,3 +19,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(elections_bp)
     from .rounds import bp as rounds_bp
     app.register_blueprint(rounds_bp)
+    from .neighbourhoods import bp as neighbourhoods_bp
+    app.register_blueprint(neighbourhoods_bp)
