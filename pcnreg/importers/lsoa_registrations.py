@@ -226,17 +226,13 @@ def _reason(exc: Exception) -> str:
 
 @dataclass(frozen=True)
 class LsoaLookup:
-    """The ONS LSOA 2011 -> 2021 lookup (``lsoa11-lsoa21-lad22-lookup-ew.csv``): each pair of codes."""
+    """What pcnreg keeps of the ONS LSOA 2011 -> 2021 lookup (``lsoa11-lsoa21-lad22-lookup-ew.csv``):
+    the codes of one vintage only, and the pairs of codes that changed (a code kept as it is needs
+    no translation). Small: a few thousand codes of some 35,000."""
 
-    pairs: tuple[tuple[str, str], ...]
-
-    @property
-    def codes11(self) -> set[str]:
-        return {a for a, _ in self.pairs}
-
-    @property
-    def codes21(self) -> set[str]:
-        return {b for _, b in self.pairs}
+    only11: frozenset[str]
+    only21: frozenset[str]
+    pairs: tuple[tuple[str, str], ...]          # (LSOA11CD, LSOA21CD) of changed LSOAs
 
     def mapping(self, source: str) -> dict[str, list[str]]:
         """Code of the ``source`` vintage ('lsoa11' or 'lsoa21') -> codes of the other vintage."""
@@ -250,23 +246,25 @@ class LsoaLookup:
 
 
 def read_lsoa_lookup(lines: Iterable[str]) -> LsoaLookup:
-    """The lookup's (LSOA11CD, LSOA21CD) pairs, or ImportFailed naming what is missing."""
+    """The lookup's changes (see ``LsoaLookup``), or ImportFailed naming a missing column."""
     reader = csv.reader(lines)
     header = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
     missing = [c for c in ("LSOA11CD", "LSOA21CD") if c not in header]
     if missing:
         raise ImportFailed([ImportProblem(1, c, "column is missing from the LSOA 2011 -> 2021 lookup") for c in missing])
     a, b = header.index("LSOA11CD"), header.index("LSOA21CD")
-    return LsoaLookup(tuple((r[a].strip(), r[b].strip()) for r in reader if len(r) > max(a, b)))
+    pairs = [(r[a].strip(), r[b].strip()) for r in reader if len(r) > max(a, b)]
+    n11, n21 = Counter(x for x, _ in pairs), Counter(y for _, y in pairs)
+    codes11, codes21 = set(n11), set(n21)
+    changed = tuple(p for p in pairs if p[0] != p[1] or n11[p[0]] > 1 or n21[p[1]] > 1)
+    return LsoaLookup(frozenset(codes11 - codes21), frozenset(codes21 - codes11), changed)
 
 
 def vintage_of(codes: Iterable[str], lookup: LsoaLookup) -> str | None:
     """'lsoa11' or 'lsoa21': the vintage whose own codes (not in the other) are more numerous
     among ``codes``; None when no code tells them apart."""
-    only11 = lookup.codes11 - lookup.codes21
-    only21 = lookup.codes21 - lookup.codes11
-    codes = set(codes)
-    n11, n21 = len(codes & only11), len(codes & only21)
+    n11 = sum(1 for c in codes if c in lookup.only11)
+    n21 = sum(1 for c in codes if c in lookup.only21)
     if n11 == n21:
         return None
     return "lsoa11" if n11 > n21 else "lsoa21"

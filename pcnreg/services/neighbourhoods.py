@@ -49,7 +49,7 @@ from . import audit
 
 LOOKUP_FILE = "lsoa11-lsoa21-lad22-lookup-ew.csv"
 MIN_BLOCK_MATCH = 0.9          # without a lookup: share of the system's blocks the file must name
-CHUNK = 5000
+CHUNK = 1000
 VINTAGE_TEXT = {"lsoa21": "LSOA 2021", "lsoa11": "LSOA 2011", "blocks": "the codes of the system's blocks",
                 "unknown": "not known (no blocks, no lookup)"}
 
@@ -189,6 +189,11 @@ def import_lsoa_registrations(rnd: RegistrationRound, stream: BinaryIO, *, sourc
     """Stream an LSOA registrations file (binary stream) into a round: one transaction replacing the
     round's earlier load; ``ImportFailed`` (nothing written) for a bad file. ``lookup``: the LSOA 2011
     -> 2021 lookup (default: the geodata folder's) to tell the vintages apart and translate."""
+    lookup_path = lookup or default_lookup()
+    table: LsoaLookup | None = None
+    if lookup_path is not None:          # read first: its transient memory does not add to the file's
+        with open(lookup_path, newline="", encoding="utf-8-sig") as fh:
+            table = read_lsoa_lookup(fh)
     hashing = _Hashing(stream)
     text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 16), encoding="utf-8-sig", newline="")
     practices = round_practices(rnd)
@@ -196,11 +201,6 @@ def import_lsoa_registrations(rnd: RegistrationRound, stream: BinaryIO, *, sourc
     if hashing.size == 0:
         raise ImportFailed([ImportProblem(None, None, "the file is empty")], source=source)
     blocks = block_codes(rnd)
-    lookup_path = lookup or default_lookup()
-    table: LsoaLookup | None = None
-    if lookup_path is not None:
-        with open(lookup_path, newline="", encoding="utf-8-sig") as fh:
-            table = read_lsoa_lookup(fh)
     split = 0
     if table is not None:
         file_vintage = vintage_of(regs.lsoa_totals, table)

@@ -51,7 +51,7 @@ class NeighbourhoodsForm(_FileForm):
 def _percent(label: str, what: str):
     return DecimalField(label, places=None, validators=[
         InputRequired(f"Enter {what} as a percentage"),
-        NumberRange(min=1, max=100, message=f"{what[0].upper()}{what[1:]} must be between 1% and 100%")])
+        NumberRange(min=1, max=100, message=f"{what[0].upper()}{what[1:]} must be between 1%% and 100%%")])
 
 
 def _size(label: str, what: str):
