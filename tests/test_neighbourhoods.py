@@ -190,6 +190,9 @@ def _synthetic(path, size_mb: float = 30.0) -> int:
     """The Staffordshire file plus rows of made-up practices elsewhere in England, to ~size_mb."""
     rnd = random.Random(14)
     target = int(size_mb * 1024 * 1024)
+    lookup = pd.read_csv(GEODATA / "lsoa21-sicbl24-icb24-lad22-lookup-england.csv", dtype=str, encoding="utf-8-sig")
+    codes = sorted(lookup.LSOA21CD)                  # LSOA 2021 codes, as the Staffordshire file's
+    del lookup
     with open(path, "w", newline="") as out:
         out.write(LSOA_FILE.read_text())
         written = out.tell()
@@ -197,7 +200,7 @@ def _synthetic(path, size_mb: float = 30.0) -> int:
         while written < target:
             practice = f"Z{n // 120:05d}"
             line = (f"GP_PRAC_PAT_LIST,2025-10-01,{practice},SYNTHETIC PRACTICE {n // 120},"
-                    f"E01{rnd.randrange(1, 35000):06d},ALL,{rnd.randrange(1, 400)}\n")
+                    f"{rnd.choice(codes)},ALL,{rnd.randrange(1, 400)}\n")
             out.write(line)
             written += len(line)
             n += 1
@@ -218,6 +221,7 @@ def test_streamed_import_of_a_national_size_file(staffs, tmp_path):
     print(f"\nsynthetic national file: {size / 1048576:.1f} MB, {summary.rows:,} rows, "
           f"import {elapsed:.1f} s, peak {peak / 1048576:.1f} MB (tracemalloc)")
     assert summary.practices == 141 and summary.other_practices > 1000
+    assert summary.vintage == "lsoa21" and not summary.split_lsoas
     # Streamed: memory grows with England's LSOAs (their totals, ~35,000) and the round's practice x LSOA
     # counts, not with the rows; reading the file whole would take several times its size.
     assert peak < min(size / 2, 16 * 1024 * 1024)

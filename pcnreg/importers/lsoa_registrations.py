@@ -262,10 +262,11 @@ def read_lsoa_lookup(lines: Iterable[str]) -> LsoaLookup:
 
 def vintage_of(codes: Iterable[str], lookup: LsoaLookup) -> str | None:
     """'lsoa11' or 'lsoa21': the vintage whose own codes (not in the other) are more numerous
-    among ``codes``; None when no code tells them apart."""
+    among ``codes``; None when no code tells them apart, or when both vintages' own codes are
+    there in numbers (more than 5% of the other's: a mixed file is not translated)."""
     n11 = sum(1 for c in codes if c in lookup.only11)
     n21 = sum(1 for c in codes if c in lookup.only21)
-    if n11 == n21:
+    if n11 == n21 or min(n11, n21) > 0.05 * max(n11, n21):
         return None
     return "lsoa11" if n11 > n21 else "lsoa21"
 
