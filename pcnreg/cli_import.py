@@ -3,6 +3,8 @@
     import practices FILE [--commissioner CODE ...]   ODS epraccur.csv
     import list-sizes FILE                           gp-reg-pat-prac-all.csv
     import configuration FILE --round NAME --author NAME --reason TEXT [--replace]
+    import lsoa-registrations FILE --round NAME [--lsoa-lookup FILE]   gp-reg-pat-prac-lsoa-all.csv (streamed)
+    import neighbourhoods FILE --round NAME                          lsoa_code, neighbourhood[, kind]
 
 Each prints a summary; a refused file prints its problems to stderr and exits with status 1
 (nothing is written).
@@ -98,3 +100,47 @@ def register(cli: click.Group) -> None:
                                                               "grouping"))
                 raise
         _run(file, run)
+
+    @import_group.command("lsoa-registrations")
+    @click.argument("file", type=FILE)
+    @click.option("--round", "round_name", required=True, metavar="NAME", help="The registration round.")
+    @click.option("--lsoa-lookup", type=FILE, default=None, metavar="FILE",
+                  help="ONS LSOA 2011 -> 2021 lookup (default: lsoa11-lsoa21-lad22-lookup-ew.csv in the geodata "
+                       "folder) to tell the LSOA vintages apart and translate a file of the other vintage.")
+    @with_appcontext
+    def lsoa_registrations(file: Path, round_name: str, lsoa_lookup: Path | None) -> None:
+        """Import where each practice's patients live (Patients Registered at a GP Practice by LSOA).
+        The file is streamed (the England file is about 30 MB); one transaction."""
+        from .services.neighbourhoods import import_lsoa_registrations
+        from .services.rounds import get_round
+
+        try:
+            rnd = get_round(round_name)
+        except Exception as exc:  # noqa: BLE001 - NotFound: an unknown round
+            raise click.ClickException(getattr(exc, 'description', None) or str(exc)) from None
+        try:
+            with open(file, "rb") as stream:
+                summary = import_lsoa_registrations(rnd, stream, source=file.name, lookup=lsoa_lookup)
+        except ImportFailed as exc:
+            exc.source = exc.source or file.name
+            click.echo(str(exc), err=True)
+            raise SystemExit(1) from None
+        for line in summary.lines():
+            click.echo(line)
+
+    @import_group.command("neighbourhoods")
+    @click.argument("file", type=FILE)
+    @click.option("--round", "round_name", required=True, metavar="NAME", help="The registration round.")
+    @with_appcontext
+    def neighbourhoods(file: Path, round_name: str) -> None:
+        """Import a round's neighbourhoods: CSV of lsoa_code, neighbourhood[, kind single|multi]
+        (replaces the round's neighbourhoods)."""
+        from .services.neighbourhoods import import_neighbourhoods
+        from .services.rounds import get_round
+
+        try:
+            rnd = get_round(round_name)
+        except Exception as exc:  # noqa: BLE001 - NotFound: an unknown round
+            raise click.ClickException(getattr(exc, 'description', None) or str(exc)) from None
+        _run(file, lambda data: import_neighbourhoods(rnd, data, source=file.name,
+                                                      max_bytes=current_app.config["MAX_IMPORT_BYTES"]))

@@ -414,6 +414,106 @@ class GeodataLoad(db.Model):
     loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+
+# --- neighbourhoods and catchments (issue #14) -------------------------------------------------------
+
+class LsoaRegistrationLoad(db.Model):
+    """One import of NHS England's "Patients Registered at a GP Practice" by LSOA for a round: the
+    file read, its LSOA vintage and what it gave (``summary``: JSON of counts, special values).
+    One per round: a new import replaces the earlier one."""
+
+    __tablename__ = "lsoa_registration_load"
+    __table_args__ = (UniqueConstraint("round_id", name="uq_lsoa_registration_load_round"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    source: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    extract_date: Mapped[dt.date | None] = mapped_column(Date)
+    vintage: Mapped[str] = mapped_column(String(20))          # 'lsoa21', 'lsoa11' or 'blocks'
+    rows_read: Mapped[int] = mapped_column(Integer)
+    practices: Mapped[int] = mapped_column(Integer)
+    patients: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LsoaRegistration(db.Model):
+    """Patients of one practice (of the round) living in one LSOA."""
+
+    __tablename__ = "lsoa_registration"
+    __table_args__ = (
+        UniqueConstraint("load_id", "practice_code", "lsoa_code", name="uq_lsoa_registration"),
+        CheckConstraint("patients >= 0", name="patients_not_negative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    load_id: Mapped[int] = mapped_column(ForeignKey("lsoa_registration_load.id"))
+    practice_code: Mapped[str] = mapped_column(String(6))
+    lsoa_code: Mapped[str] = mapped_column(String(9))
+    patients: Mapped[int] = mapped_column(Integer)
+
+
+class LsoaRegisteredTotal(db.Model):
+    """All patients living in an LSOA registered at any practice of the file (the denominator of an
+    LSOA's shares: with the England file it counts practices of other systems too)."""
+
+    __tablename__ = "lsoa_registered_total"
+    __table_args__ = (
+        UniqueConstraint("load_id", "lsoa_code", name="uq_lsoa_registered_total"),
+        CheckConstraint("patients >= 0", name="patients_not_negative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    load_id: Mapped[int] = mapped_column(ForeignKey("lsoa_registration_load.id"))
+    lsoa_code: Mapped[str] = mapped_column(String(9))
+    patients: Mapped[int] = mapped_column(Integer)
+
+
+NEIGHBOURHOOD_KINDS = ("single", "multi")     # single-neighbourhood (~50,000), multi-neighbourhood (~250,000)
+
+
+class Neighbourhood(db.Model):
+    """A neighbourhood an ICB defined for a round: a named set of LSOAs, with its kind."""
+
+    __tablename__ = "neighbourhood"
+    __table_args__ = (
+        UniqueConstraint("round_id", "name", name="uq_neighbourhood_round_name"),
+        CheckConstraint("kind IN ('single', 'multi')", name="kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(6))
+
+
+class NeighbourhoodLsoa(db.Model):
+    """An LSOA of a neighbourhood (an LSOA is in at most one neighbourhood of a round)."""
+
+    __tablename__ = "neighbourhood_lsoa"
+    __table_args__ = (UniqueConstraint("round_id", "lsoa_code", name="uq_neighbourhood_lsoa_round_lsoa"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    neighbourhood_id: Mapped[int] = mapped_column(ForeignKey("neighbourhood.id"))
+    lsoa_code: Mapped[str] = mapped_column(String(9))
+
+
+class NeighbourhoodSettings(db.Model):
+    """A round's catchment and neighbourhood settings (defaults in ``pcnreg.domain.catchments``)."""
+
+    __tablename__ = "neighbourhood_settings"
+    __table_args__ = (
+        UniqueConstraint("round_id", name="uq_neighbourhood_settings_round"),
+        CheckConstraint("catchment_method IN ('threshold', 'largest')", name="catchment_method"),
+        CheckConstraint("catchment_threshold > 0 AND catchment_threshold <= 1", name="catchment_share"),
+        CheckConstraint("alignment_threshold > 0 AND alignment_threshold <= 1", name="alignment_share"),
+        CheckConstraint("single_size > 0 AND multi_size > 0", name="sizes"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    catchment_threshold: Mapped[float] = mapped_column(Float)
+    catchment_method: Mapped[str] = mapped_column(String(9))
+    alignment_threshold: Mapped[float] = mapped_column(Float)
+    single_size: Mapped[int] = mapped_column(Integer)
+    multi_size: Mapped[int] = mapped_column(Integer)
+
 # --- accounts, roles and the audit trail --------------------------------------------------------
 
 class User(db.Model):

@@ -32,6 +32,8 @@ TABLES = {
     "coverage_confirmation", "funding_rate",
     "election", "candidate", "elector", "token_issue", "ballot", "membership_change", "commissioner_area", "job",
     "place_local_authority",
+    "lsoa_registration_load", "lsoa_registration", "lsoa_registered_total", "neighbourhood",
+    "neighbourhood_lsoa", "neighbourhood_settings",
 }
 
 

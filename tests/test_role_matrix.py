@@ -35,7 +35,8 @@ WHO = {"author": "Jo Bloggs", "reason": "Agreed at the committee"}
 MAY_BE_404 = {"maps.configuration_document", "maps.pcn_document", "maps.areas_geojson", "maps.areas_gpkg",
               "maps.map_png", "maps.move_block", "maps.upload_area", "maps.revert_area", "maps.record_adjacent",
               "assets.asset", "assets.leaflet", "api.unknown", "static",
-              "api.pcn_submission", "onboarding.job"}     # no job in the demo; Newark's submission 1, unless the fixture has submitted it
+              "api.pcn_submission", "onboarding.job",  # no job in the demo; Newark's submission 1, unless the fixture has submitted it
+              "neighbourhoods.map_document", "neighbourhoods.catchments_geojson"}   # no geodata / no LSOA file
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable, Iterable, Literal
 
+from . import catchments as catchments_mod
 from .geometry import components, overlaps, parts, share_outside, shares
 from .types import Configuration, Finding, Pcn, Practice, Subject
 
@@ -318,6 +319,69 @@ def area_overlaps(config: Configuration) -> Iterable[Finding]:
                           {"other": names[b].name, "other_key": b, "overlap_km2": round(m2 / 1e6, 3)})
 
 
+# --- catchments and neighbourhoods (issue #14; run with a Geography carrying ``catchments``) ---------------
+
+def _catchment_inputs(config: Configuration):
+    geo = config.geography
+    return (geo, geo.catchments) if geo is not None and geo.catchments is not None else (None, None)
+
+
+def catchment_contiguous(config: Configuration) -> Iterable[Finding]:
+    """A PCN's catchment (the LSOAs where it holds the round's threshold share of the registered
+    patients, from the LSOA registrations) in several parts under the block adjacency the
+    ``pcn_contiguous`` rule uses. Catchments are advice, not contract: a warning."""
+    geo, inputs = _catchment_inputs(config)
+    if inputs is None or inputs.counts is None:
+        return
+    members = {p.key: p.members for p in config.pcns}
+    s = inputs.settings
+    _, catch = catchments_mod.round_catchments(inputs, members, geo.block_neighbours.keys())
+    for pcn in config.pcns:
+        groups = catchments_mod.parts(catch.get(pcn.key, ()), geo.block_neighbours)
+        if len(groups) > 1:
+            detached = sorted(code for g in groups[1:] for code in g)
+            yield Finding(
+                "catchment_contiguous", "warning", _pcn_subject(pcn),
+                f"{pcn.name}'s catchment ({len(catch[pcn.key])} LSOAs where it holds "
+                + (f"at least {s.threshold:.0%}" if s.method == "threshold" else "the largest share")
+                + f" of the registered patients) is in {len(groups)} separate parts; LSOAs apart from the main "
+                f"part: {', '.join(detached[:10])}" + (f" and {len(detached) - 10} more" if len(detached) > 10 else ""),
+                {"parts": len(groups), "detached_lsoas": detached, "catchment_lsoas": len(catch[pcn.key]),
+                 "method": s.method, "threshold": s.threshold})
+
+
+def neighbourhood_alignment(config: Configuration) -> Iterable[Finding]:
+    """A PCN with less than the round's alignment threshold (default 80%) of its patients inside
+    its best-matching neighbourhood: by the LSOA registrations when loaded, else by its area's
+    blocks (weighted by population, else land area). Only when neighbourhoods are defined."""
+    geo, inputs = _catchment_inputs(config)
+    if inputs is None or not inputs.neighbourhood_of:
+        return
+    members = {p.key: p.members for p in config.pcns if p.members}
+    weights, basis = catchments_mod.weights_for(inputs, members, geo.pcn_blocks)
+    result = catchments_mod.alignment(weights, inputs.neighbourhood_of, basis)
+    limit = inputs.settings.alignment_threshold
+    unit = "registered patients" if basis == "registrations" else f"area (by {inputs.weight_basis})"
+    for pcn in config.pcns:
+        a = result.get(pcn.key)
+        if a is None or not a.total or a.share >= limit - 1e-12:
+            continue
+        others = sorted(((n, w) for n, w in a.by_neighbourhood.items() if n != a.best), key=lambda x: -x[1])
+        detail = "; ".join(f"{n} {w / a.total:.1%}" for n, w in others[:5])
+        where = (f"{a.share:.1%} of its {unit} in its best-matching neighbourhood {a.best}" if a.best
+                 else f"none of its {unit} in a neighbourhood")
+        yield Finding(
+            "neighbourhood_alignment", "warning", _pcn_subject(pcn),
+            f"{pcn.name} has {where}, below the round's {limit:.0%}"
+            + (f"; also {detail}" if detail else "")
+            + (f"; {a.outside / a.total:.1%} outside every neighbourhood" if a.outside > 0.0005 * a.total else ""),
+            {"basis": basis, "best": a.best, "share_pct": round(100 * a.share, 1),
+             "threshold_pct": round(100 * limit, 1),
+             "by_neighbourhood_pct": {n: round(100 * w / a.total, 1) for n, w in sorted(a.by_neighbourhood.items())},
+             "outside_pct": round(100 * a.outside / a.total, 1),
+             "kind": inputs.kinds.get(a.best) if a.best else None})
+
+
 RULES: dict[str, Rule] = {
     "list_size_band": list_size_band,
     "coverage": coverage,
@@ -335,6 +399,8 @@ RULES: dict[str, Rule] = {
     "practice_location": practice_location,
     "area_gaps": area_gaps,
     "area_overlaps": area_overlaps,
+    "catchment_contiguous": catchment_contiguous,
+    "neighbourhood_alignment": neighbourhood_alignment,
 }
 
 RULE_TITLES: dict[str, str] = {
@@ -354,6 +420,8 @@ RULE_TITLES: dict[str, str] = {
     "practice_location": "Practice without a location",
     "area_gaps": "Blocks in no PCN",
     "area_overlaps": "Overlapping PCN areas",
+    "catchment_contiguous": "PCN catchment not contiguous",
+    "neighbourhood_alignment": "PCN not aligned with a neighbourhood",
 }
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

@@ -12,6 +12,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from shapely.geometry import Point
     from shapely.geometry.base import BaseGeometry
 
+    from .catchments import Inputs as CatchmentInputs
+
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
@@ -72,6 +74,8 @@ class Geography:
     local_authorities: Mapping[str, tuple[str, BaseGeometry, str | None]]  # code -> (name, area, place)
     practice_points: Mapping[str, Point]                   # practice code -> location (absent: none)
     practice_la: Mapping[str, str]                         # practice code -> local authority code
+    # Registrations by LSOA, neighbourhoods and the round's settings (issue #14); None: not loaded.
+    catchments: CatchmentInputs | None = None
 
 
 @dataclass(frozen=True)

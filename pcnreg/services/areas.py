@@ -265,6 +265,7 @@ def load_geography(rnd: RegistrationRound, members: dict[str, str]) -> Geography
                 points[p.code] = pt
     practice_la = dict(db.session.execute(select(Practice.code, LocalAuthority.code).join(
         LocalAuthority, Practice.local_authority_id == LocalAuthority.id)).all())
+    from . import neighbourhoods     # registrations by LSOA and neighbourhoods (issue #14)
     return Geography(
         pcn_areas={k: from_wkb(a.geometry) for k, a in areas.items()},
         pcn_area_source={k: a.source for k, a in areas.items()},
@@ -275,6 +276,7 @@ def load_geography(rnd: RegistrationRound, members: dict[str, str]) -> Geography
         local_authorities=la_geoms,
         practice_points=points,
         practice_la=practice_la,
+        catchments=neighbourhoods.load_inputs(rnd),
     )
 
 

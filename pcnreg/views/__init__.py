@@ -21,3 +21,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(rounds_bp)
     from .onboarding import bp as onboarding_bp
     app.register_blueprint(onboarding_bp)
+    from .neighbourhoods import bp as neighbourhoods_bp
+    app.register_blueprint(neighbourhoods_bp)

@@ -564,6 +564,13 @@ ROUTE_RULES: dict[str, Rule] = {
     "maps.upload_area": needs(EDIT, this_pcn),
     "maps.revert_area": needs(EDIT, this_pcn),
     "maps.record_adjacent": needs(EDIT, round_target),     # a pair of blocks is the system's
+    # catchments and neighbourhoods (issue #14): a whole round's
+    "neighbourhoods.page": needs(VIEW, round_target),
+    "neighbourhoods.map_document": needs(VIEW, round_target),
+    "neighbourhoods.catchments_geojson": needs(VIEW, round_target),
+    "neighbourhoods.upload_registrations": needs(EDIT, round_target),
+    "neighbourhoods.upload_neighbourhoods": needs(EDIT, round_target),
+    "neighbourhoods.settings": needs(EDIT, round_target),
     "epcn.workbook_xlsx": needs(VIEW, round_target),        # ePCN downloads are reading the round
     "epcn.sheet_csv": needs(VIEW, round_target),
     "epcn.import_workbook": needs(EDIT, round_target),      # a whole-system grouping

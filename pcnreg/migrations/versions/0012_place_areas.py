@@ -1,7 +1,7 @@
 """places of local authorities per system: place_local_authority replaces local_authority.place_id
 
 Revision ID: 0012_place_areas
-Revises: 0010_jobs
+Revises: 0011_neighbourhoods
 Create Date: 2026-12-04 00:50:00
 
 A local authority was in one place for the whole instance; with several systems (and eras) in
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0012_place_areas'
-down_revision = '0010_jobs'
+down_revision = '0011_neighbourhoods'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,649 @@
+"""Neighbourhoods and catchments of a round (issue #14): the LSOA registrations import, the
+neighbourhoods upload, the round's settings, and what the rules, pages, map and exports read.
+
+The computations are ``pcnreg.domain.catchments``; this module loads and stores. Each change is
+one transaction with an audit event; a refused file writes nothing.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app, has_app_context
+from sqlalchemy import delete, func, insert, select
+
+from ..domain import catchments as cm
+from ..domain.codes import PRACTICE_CODE
+from ..extensions import db
+from ..importers.csvio import ImportFailed, ImportProblem, check_text, decode, read_rows
+from ..importers.lsoa_registrations import (
+    ENGLISH_LSOA,
+    SPECIAL_KINDS,
+    LsoaLookup,
+    parse_lsoa_registrations,
+    read_lsoa_lookup,
+    translate,
+    vintage_of,
+)
+from ..models import (
+    Block,
+    Commissioner,
+    LsoaRegisteredTotal,
+    LsoaRegistration,
+    LsoaRegistrationLoad,
+    Membership,
+    Neighbourhood,
+    NeighbourhoodLsoa,
+    NeighbourhoodSettings,
+    Practice,
+    RegistrationRound,
+    utcnow,
+)
+from . import audit
+
+LOOKUP_FILE = "lsoa11-lsoa21-lad22-lookup-ew.csv"
+MIN_BLOCK_MATCH = 0.9          # without a lookup: share of the system's blocks the file must name
+CHUNK = 1000
+VINTAGE_TEXT = {"lsoa21": "LSOA 2021", "lsoa11": "LSOA 2011", "blocks": "the codes of the system's blocks",
+                "unknown": "not known (no blocks, no lookup)"}
+
+
+class NeighbourhoodError(ValueError):
+    """A change that cannot be made, with a message for the user."""
+
+
+# --- settings ------------------------------------------------------------------------------------------
+
+def settings_of(rnd: RegistrationRound) -> cm.Settings:
+    row = db.session.scalar(select(NeighbourhoodSettings).where(NeighbourhoodSettings.round_id == rnd.id))
+    if row is None:
+        return cm.Settings()
+    return cm.Settings(row.catchment_threshold, row.catchment_method, row.alignment_threshold,
+                       row.single_size, row.multi_size)
+
+
+def save_settings(rnd: RegistrationRound, new: cm.Settings) -> cm.Settings:
+    """Store a round's settings (one transaction, audited)."""
+    if new.method not in cm.METHODS:
+        raise NeighbourhoodError("Choose how catchments are drawn")
+    if not (0 < new.threshold <= 1 and 0 < new.alignment_threshold <= 1):
+        raise NeighbourhoodError("Shares must be more than 0% and at most 100%")
+    if new.single_size <= 0 or new.multi_size <= 0:
+        raise NeighbourhoodError("Neighbourhood sizes must be positive")
+    try:
+        old = settings_of(rnd)
+        row = db.session.scalar(select(NeighbourhoodSettings).where(NeighbourhoodSettings.round_id == rnd.id))
+        if row is None:
+            row = NeighbourhoodSettings(round_id=rnd.id)
+            db.session.add(row)
+        row.catchment_threshold, row.catchment_method = new.threshold, new.method
+        row.alignment_threshold, row.single_size, row.multi_size = new.alignment_threshold, new.single_size, new.multi_size
+        audit.record(action="neighbourhoods.settings", object_type="round", object_id=str(rnd.id),
+                     before=_settings_dict(old), after=_settings_dict(new), round_id=rnd.id)
+        db.session.commit()
+        return new
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _settings_dict(s: cm.Settings) -> dict:
+    return {"threshold": s.threshold, "method": s.method, "alignment_threshold": s.alignment_threshold,
+            "single_size": s.single_size, "multi_size": s.multi_size}
+
+
+# --- the LSOA registrations import --------------------------------------------------------------------------
+
+class _Hashing(io.RawIOBase):
+    """A binary stream that hashes (SHA-256) and counts what is read through it."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw, self.sha, self.size = raw, hashlib.sha256(), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.sha.update(data)
+        self.size += n
+        return n
+
+
+def round_practices(rnd: RegistrationRound) -> set[str]:
+    """The round's practices: those of its system's commissioners and every member of its PCNs."""
+    codes = set(db.session.scalars(select(Practice.code).join(Commissioner, Practice.commissioner_id == Commissioner.id)
+                                   .where(Commissioner.system_id == rnd.system_id)))
+    codes |= set(db.session.scalars(select(Practice.code).join(Membership, Membership.practice_id == Practice.id)
+                                    .where(Membership.round_id == rnd.id)))
+    return codes
+
+
+def block_codes(rnd: RegistrationRound) -> set[str]:
+    return set(db.session.scalars(select(Block.code).where(Block.system_id == rnd.system_id)))
+
+
+def default_lookup() -> Path | None:
+    """The LSOA 2011 -> 2021 lookup in the geodata folder, when there."""
+    folder = current_app.config.get("GEODATA_PATH") if has_app_context() else None
+    path = Path(folder) / LOOKUP_FILE if folder else None
+    return path if path is not None and path.is_file() else None
+
+
+@dataclass
+class LsoaImportSummary:
+    source: str
+    extract_date: str | None
+    vintage: str
+    rows: int
+    practices: int
+    patients: int
+    lsoas: int
+    special: dict[str, int]
+    special_rows: int
+    missing_practices: list[str]
+    other_practices: int
+    other_sex_rows: int
+    blocks: int = 0
+    blocks_matched: int = 0
+    split_lsoas: int = 0
+    outside_patients: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "notes"}
+
+    def lines(self) -> list[str]:
+        out = [f"{self.source}: extract of {self.extract_date or 'unknown date'}, {self.rows:,} rows read; "
+               f"LSOA codes: {VINTAGE_TEXT.get(self.vintage, self.vintage)}",
+               f"{self.practices:,} practices of the round: {self.patients:,} patients living in {self.lsoas:,} "
+               f"English LSOAs"]
+        if self.blocks:
+            out.append(f"{self.blocks_matched:,} of the system's {self.blocks:,} blocks have registered patients; "
+                       f"{self.outside_patients:,} patients of the round's practices live outside the system")
+        if self.special:
+            out.append("not an English LSOA (counted, not imported): " + "; ".join(
+                f"{SPECIAL_KINDS[k]}: {n:,} patients" for k, n in sorted(self.special.items())))
+        if self.split_lsoas:
+            out.append(f"{self.split_lsoas:,} split LSOAs: their patients were shared equally among their successors")
+        if self.missing_practices:
+            out.append(f"{len(self.missing_practices)} practices of the round are not in the file: "
+                       + ", ".join(self.missing_practices[:20]) + (" …" if len(self.missing_practices) > 20 else ""))
+        if self.other_practices:
+            out.append(f"{self.other_practices:,} practices of other systems counted in the LSOAs' totals only")
+        if self.other_sex_rows:
+            out.append(f"{self.other_sex_rows:,} rows with SEX other than ALL skipped")
+        return out + self.notes
+
+
+def import_lsoa_registrations(rnd: RegistrationRound, stream: BinaryIO, *, source: str,
+                              lookup: Path | None = None) -> LsoaImportSummary:
+    """Stream an LSOA registrations file (binary stream) into a round: one transaction replacing the
+    round's earlier load; ``ImportFailed`` (nothing written) for a bad file. ``lookup``: the LSOA 2011
+    -> 2021 lookup (default: the geodata folder's) to tell the vintages apart and translate."""
+    lookup_path = lookup or default_lookup()
+    table: LsoaLookup | None = None
+    if lookup_path is not None:          # read first: its transient memory does not add to the file's
+        with open(lookup_path, newline="", encoding="utf-8-sig") as fh:
+            table = read_lsoa_lookup(fh)
+    hashing = _Hashing(stream)
+    text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 16), encoding="utf-8-sig", newline="")
+    practices = round_practices(rnd)
+    regs = parse_lsoa_registrations(text, practices)
+    if hashing.size == 0:
+        raise ImportFailed([ImportProblem(None, None, "the file is empty")], source=source)
+    blocks = block_codes(rnd)
+    split = 0
+    if table is not None:
+        file_vintage = vintage_of(regs.lsoa_totals, table)
+        block_vintage = vintage_of(blocks, table) if blocks else None
+        if file_vintage and block_vintage and file_vintage != block_vintage:
+            split = translate(regs, table.mapping(file_vintage))
+            vintage = f"{file_vintage} (translated to {block_vintage})"
+        else:
+            vintage = file_vintage or block_vintage or "unknown"
+    else:
+        vintage = "blocks" if blocks else "unknown"
+    ours_lsoas = {lsoa for by in regs.counts.values() for lsoa in by}
+    matched = len(blocks & ours_lsoas)
+    if blocks and table is None and matched < MIN_BLOCK_MATCH * len(blocks):
+        raise ImportFailed([ImportProblem(None, "LSOA_CODE", (
+            f"only {matched:,} of the system's {len(blocks):,} blocks appear in the file: its LSOA codes look "
+            f"like another vintage than the blocks; give the LSOA 2011 -> 2021 lookup ({LOOKUP_FILE}) to "
+            "translate them"))], source=source)
+    if not regs.counts:
+        raise ImportFailed([ImportProblem(None, "PRACTICE_CODE", (
+            f"no row is for a practice of {rnd.name} ({len(practices):,} practices): is it the right file?"))],
+            source=source)
+    keep = ours_lsoas | blocks
+    totals = {lsoa: n for lsoa, n in regs.lsoa_totals.items() if lsoa in keep}
+    summary = LsoaImportSummary(
+        source=source, extract_date=regs.extract_date.isoformat() if regs.extract_date else None,
+        vintage=vintage.split(" ")[0] if vintage.startswith(("lsoa11 (", "lsoa21 (")) else vintage,
+        rows=regs.rows, practices=len(regs.counts), patients=regs.patients, lsoas=len(ours_lsoas),
+        special=dict(regs.special), special_rows=sum(regs.special_values.values()),
+        missing_practices=sorted(_open_practices(rnd, practices) - set(regs.counts)),
+        other_practices=regs.other_practices, other_sex_rows=regs.other_sex_rows,
+        blocks=len(blocks), blocks_matched=matched, split_lsoas=split,
+        outside_patients=sum(n for by in regs.counts.values() for lsoa, n in by.items() if blocks and lsoa not in blocks))
+    if vintage != summary.vintage:
+        summary.notes.append(f"LSOA codes {vintage}")
+    try:
+        old = db.session.scalar(select(LsoaRegistrationLoad).where(LsoaRegistrationLoad.round_id == rnd.id))
+        before = None
+        if old is not None:
+            before = {"source": old.source, "sha256": old.sha256, "patients": old.patients}
+            db.session.execute(delete(LsoaRegistration).where(LsoaRegistration.load_id == old.id))
+            db.session.execute(delete(LsoaRegisteredTotal).where(LsoaRegisteredTotal.load_id == old.id))
+            db.session.delete(old)
+            db.session.flush()
+        load = LsoaRegistrationLoad(
+            round_id=rnd.id, source=source[:200], sha256=hashing.sha.hexdigest(), extract_date=regs.extract_date,
+            vintage=vintage[:20], rows_read=regs.rows, practices=summary.practices, patients=summary.patients,
+            summary=json.dumps(summary.as_dict(), sort_keys=True), loaded_at=utcnow())
+        db.session.add(load)
+        db.session.flush()
+        _insert(LsoaRegistration, ({"load_id": load.id, "practice_code": p, "lsoa_code": lsoa, "patients": n}
+                                   for p, by in regs.counts.items() for lsoa, n in by.items()))
+        _insert(LsoaRegisteredTotal, ({"load_id": load.id, "lsoa_code": lsoa, "patients": n}
+                                      for lsoa, n in totals.items()))
+        audit.record(action="neighbourhoods.import_lsoa_registrations", object_type="round", object_id=str(rnd.id),
+                     before=before, after={"sha256": load.sha256, **summary.as_dict()}, round_id=rnd.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return summary
+
+
+def _insert(model, rows) -> None:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= CHUNK:
+            db.session.execute(insert(model), batch)
+            batch = []
+    if batch:
+        db.session.execute(insert(model), batch)
+
+
+def _open_practices(rnd: RegistrationRound, codes: set[str]) -> set[str]:
+    members = set(db.session.scalars(select(Practice.code).join(Membership, Membership.practice_id == Practice.id)
+                                     .where(Membership.round_id == rnd.id)))
+    return {c for c in members if c in codes}
+
+
+def current_load(rnd: RegistrationRound) -> LsoaRegistrationLoad | None:
+    return db.session.scalar(select(LsoaRegistrationLoad).where(LsoaRegistrationLoad.round_id == rnd.id))
+
+
+# --- neighbourhoods -------------------------------------------------------------------------------------------
+
+NEIGHBOURHOOD_COLUMNS = {"lsoa": ("lsoa_code", "LSOA_CODE", "LSOA21CD", "LSOA11CD", "lsoa"),
+                         "name": ("neighbourhood", "NEIGHBOURHOOD", "neighbourhood_name", "name"),
+                         "kind": ("kind", "KIND", "neighbourhood_kind")}
+KIND_WORDS = {"single": "single", "single-neighbourhood": "single", "s": "single",
+              "multi": "multi", "multi-neighbourhood": "multi", "m": "multi"}
+
+
+@dataclass
+class NeighbourhoodSummary:
+    source: str
+    neighbourhoods: dict[str, tuple[str, int]]          # name -> (kind, LSOAs)
+    replaced: int
+
+    def lines(self) -> list[str]:
+        return [f"{self.source}: {len(self.neighbourhoods)} neighbourhoods, "
+                f"{sum(n for _, n in self.neighbourhoods.values()):,} LSOAs"
+                + (f" (replacing {self.replaced})" if self.replaced else "")] + [
+            f"  {name}: {cm.KINDS[kind].lower()}, {n} LSOAs" for name, (kind, n) in sorted(self.neighbourhoods.items())]
+
+
+def parse_neighbourhoods(text: str, known: set[str] | None) -> dict[str, tuple[str, list[str]]]:
+    """CSV of LSOA -> neighbourhood (columns ``lsoa_code``, ``neighbourhood``, optional ``kind``:
+    single or multi, default single) -> name -> (kind, LSOAs). ``known``: the system's blocks."""
+    problems: list[ImportProblem] = []
+    rows = read_rows(text, problems)
+    header_row, header = next(rows, (1, []))
+    names = [h.strip() for h in header]
+    index = {}
+    for what, options in NEIGHBOURHOOD_COLUMNS.items():
+        found = [names.index(o) for o in options if o in names]
+        if found:
+            index[what] = found[0]
+        elif what != "kind":
+            problems.append(ImportProblem(header_row, options[0], f"column is missing (one of {', '.join(options)})"))
+    if problems:
+        raise ImportFailed(problems)
+    out: dict[str, tuple[str, list[str]]] = {}
+    seen: dict[str, int] = {}
+    kind_row: dict[str, int] = {}
+    for row, values in rows:
+        if len(values) != len(names):
+            problems.append(ImportProblem(row, "columns", f"has {len(values)} columns; the header has {len(names)}"))
+            continue
+        lsoa = values[index["lsoa"]].strip().upper()
+        name = check_text(values[index["name"]], row, names[index["name"]], problems)
+        kind_text = values[index["kind"]].strip().lower() if "kind" in index else ""
+        kind = KIND_WORDS.get(kind_text or "single")
+        if kind is None:
+            problems.append(ImportProblem(row, names[index["kind"]], f"{kind_text[:40]!r} is not single or multi"))
+            continue
+        if not ENGLISH_LSOA.match(lsoa):
+            problems.append(ImportProblem(row, names[index["lsoa"]], f"{lsoa[:40]!r} is not an English LSOA code"))
+            continue
+        if known and lsoa not in known:
+            problems.append(ImportProblem(row, names[index["lsoa"]], f"{lsoa} is not a block of the round's system"))
+            continue
+        if lsoa in seen:
+            problems.append(ImportProblem(row, names[index["lsoa"]], f"{lsoa} is also on row {seen[lsoa]}"))
+            continue
+        if not name:
+            continue
+        seen[lsoa] = row
+        if name in out and out[name][0] != kind:
+            problems.append(ImportProblem(row, names[index["kind"]], (
+                f"{name} is {out[name][0]} on row {kind_row[name]}: one kind per neighbourhood")))
+            continue
+        kind_row.setdefault(name, row)
+        out.setdefault(name, (kind, []))[1].append(lsoa)
+    if not out and not problems:
+        problems.append(ImportProblem(None, None, "the file has a header but no data rows"))
+    if problems:
+        raise ImportFailed(problems)
+    return out
+
+
+def import_neighbourhoods(rnd: RegistrationRound, data: bytes, *, source: str, max_bytes: int) -> NeighbourhoodSummary:
+    """Replace a round's neighbourhoods with those of a CSV (one transaction, audited)."""
+    text = decode(data, max_bytes, header=True)
+    parsed = parse_neighbourhoods(text, block_codes(rnd) or None)
+    try:
+        old = {n.name: n.kind for n in db.session.scalars(select(Neighbourhood).where(Neighbourhood.round_id == rnd.id))}
+        db.session.execute(delete(NeighbourhoodLsoa).where(NeighbourhoodLsoa.round_id == rnd.id))
+        db.session.execute(delete(Neighbourhood).where(Neighbourhood.round_id == rnd.id))
+        for name, (kind, lsoas) in sorted(parsed.items()):
+            row = Neighbourhood(round_id=rnd.id, name=name, kind=kind)
+            db.session.add(row)
+            db.session.flush()
+            _insert(NeighbourhoodLsoa, ({"round_id": rnd.id, "neighbourhood_id": row.id, "lsoa_code": c}
+                                        for c in sorted(lsoas)))
+        summary = NeighbourhoodSummary(source, {n: (k, len(v)) for n, (k, v) in parsed.items()}, len(old))
+        audit.record(action="neighbourhoods.import", object_type="round", object_id=str(rnd.id),
+                     before={"neighbourhoods": old} if old else None,
+                     after={"source": source, "sha256": hashlib.sha256(data).hexdigest(),
+                            "neighbourhoods": {n: {"kind": k, "lsoas": c} for n, (k, c) in summary.neighbourhoods.items()}},
+                     round_id=rnd.id)
+        db.session.commit()
+        return summary
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+# --- what the rules and pages read ------------------------------------------------------------------------------
+
+def _inputs_key(rnd: RegistrationRound) -> tuple:
+    load = db.session.execute(select(LsoaRegistrationLoad.id, LsoaRegistrationLoad.sha256)
+                              .where(LsoaRegistrationLoad.round_id == rnd.id)).first()
+    nb = db.session.execute(select(func.count(), func.max(NeighbourhoodLsoa.id))
+                            .where(NeighbourhoodLsoa.round_id == rnd.id)).first()
+    return (str(db.engine.url), rnd.id, tuple(load) if load else None, tuple(nb), settings_of(rnd))
+
+
+def load_inputs(rnd: RegistrationRound) -> cm.Inputs | None:
+    """The round's ``catchments.Inputs`` (cached per process by load, neighbourhoods and settings),
+    or None when neither registrations nor neighbourhoods are loaded."""
+    key = _inputs_key(rnd)
+    if key[2] is None and not key[3][0]:
+        return None
+    return _load_inputs(key)
+
+
+@lru_cache(maxsize=8)
+def _load_inputs(key: tuple) -> cm.Inputs:
+    _url, round_id, load, _nb, settings = key
+    counts = lsoa_totals = None
+    if load is not None:
+        counts = {}
+        for practice, lsoa, n in db.session.execute(select(LsoaRegistration.practice_code, LsoaRegistration.lsoa_code,
+                                                           LsoaRegistration.patients)
+                                                    .where(LsoaRegistration.load_id == load[0])):
+            counts.setdefault(practice, {})[lsoa] = n
+        lsoa_totals = dict(db.session.execute(select(LsoaRegisteredTotal.lsoa_code, LsoaRegisteredTotal.patients)
+                                              .where(LsoaRegisteredTotal.load_id == load[0])).all())
+    neighbourhood_of = dict(db.session.execute(
+        select(NeighbourhoodLsoa.lsoa_code, Neighbourhood.name).join(Neighbourhood)
+        .where(NeighbourhoodLsoa.round_id == round_id)).all())
+    kinds = dict(db.session.execute(select(Neighbourhood.name, Neighbourhood.kind)
+                                    .where(Neighbourhood.round_id == round_id)).all())
+    weights, basis, within = {}, "population", None
+    rnd = db.session.get(RegistrationRound, round_id)
+    if load is not None and not json.loads(db.session.get(LsoaRegistrationLoad, load[0]).summary).get("other_practices"):
+        within = frozenset(block_codes(rnd)) or None
+    if counts is None and neighbourhood_of:
+        rows = db.session.execute(select(Block.code, Block.population, Block.area_m2)
+                                  .where(Block.system_id == rnd.system_id)).all()
+        if rows and all(p is not None for _, p, _ in rows):
+            weights = {c: float(p) for c, p, _ in rows}
+        else:
+            weights, basis = {c: float(a or 0) for c, _, a in rows}, "land area"
+    return cm.Inputs(settings=settings, counts=counts, lsoa_totals=lsoa_totals or {},
+                     neighbourhood_of=neighbourhood_of, kinds=kinds, block_weights=weights, weight_basis=basis,
+                     within=within)
+
+
+# --- the neighbourhoods page, its map and the catchments export ----------------------------------------------
+
+@dataclass
+class PcnCatchmentRow:
+    key: str
+    name: str
+    colour: str
+    patients: int                   # the PCN's patients with an English LSOA (registrations)
+    lsoas: int                      # LSOAs its patients live in
+    catchment: int                  # LSOAs of its catchment
+    catchment_patients: int         # registered patients living in its catchment
+    top_lsoa: str | None
+    top_share: float | None         # share of its patients living in its top LSOA
+    area_blocks: int                # blocks of its nearest-practice area
+    gained: int                     # catchment LSOAs not in its area
+    lost: int                       # area blocks not in its catchment
+    best: str | None = None         # best-matching neighbourhood
+    best_share: float | None = None
+
+
+@dataclass
+class NeighbourhoodRow:
+    name: str
+    kind: str
+    lsoas: int
+    population: int | None          # registered patients living there (None: no registrations)
+    target: int
+    pcns: list[tuple[str, str, float]]   # (key, name, share of the PCN in it) for PCNs matched to it
+
+
+@dataclass
+class DifferenceRow:
+    lsoa: str
+    area_pcn: str | None
+    catchment_pcn: str | None
+    patients: int
+    share: float | None
+
+
+@dataclass
+class CatchmentFacts:
+    settings: cm.Settings
+    load: LsoaRegistrationLoad | None
+    load_summary: dict
+    rows: list[PcnCatchmentRow]
+    differences: list[DifferenceRow]
+    neighbourhoods: list[NeighbourhoodRow]
+    alignment_basis: str | None
+    moved_patients: int
+    catchments: dict[str, frozenset[str]]
+    geodata: bool
+
+
+def page_facts(data) -> CatchmentFacts:
+    """Everything the neighbourhoods page shows, from a loaded round (``rounds.RoundData``)."""
+    from . import maps
+
+    rnd = data.round
+    geo = data.config.geography
+    inputs = (geo.catchments if geo is not None else None) or load_inputs(rnd) or cm.Inputs(settings=settings_of(rnd))
+    members = {p.key: p.members for p in data.config.pcns}
+    names = {p.key: p.name for p in data.config.pcns}
+    blocks = set(geo.block_neighbours) if geo is not None else set()
+    pcn_blocks = {k: set(v) for k, v in geo.pcn_blocks.items()} if geo is not None else {}
+    load = current_load(rnd)
+    rows: list[PcnCatchmentRow] = []
+    colours = {r.key: r.colour for r in maps.map_rows(data)}
+    catch: dict[str, frozenset[str]] = {}
+    diffs: list[DifferenceRow] = []
+    pcn_lsoa: dict[str, dict[str, int]] = {}
+    if inputs.counts is not None:
+        pcn_lsoa, catch = cm.round_catchments(inputs, members, blocks)
+        area_of = {b: k for k, bs in pcn_blocks.items() for b in bs}
+        shares = cm.lsoa_shares(pcn_lsoa, inputs.lsoa_totals)
+        diffs = [DifferenceRow(d.lsoa, d.area_pcn, d.catchment_pcn, d.patients, d.catchment_share)
+                 for d in cm.differences(area_of, cm.lsoa_owner(catch), inputs.lsoa_totals, shares)]
+    weights, basis = cm.weights_for(inputs, {k: v for k, v in members.items() if v}, pcn_blocks)
+    align = cm.alignment(weights, inputs.neighbourhood_of, basis) if inputs.neighbourhood_of else {}
+    for p in data.config.pcns:
+        by = pcn_lsoa.get(p.key, {})
+        total = sum(by.values())
+        top = min(by, key=lambda c: (-by[c], c)) if by else None
+        mine = catch.get(p.key, frozenset())
+        area = pcn_blocks.get(p.key, set())
+        a = align.get(p.key)
+        rows.append(PcnCatchmentRow(
+            p.key, p.name, colours.get(p.key, "#cccccc"), total, len(by), len(mine),
+            sum(inputs.lsoa_totals.get(c, 0) for c in mine), top, by[top] / total if top and total else None,
+            len(area), len(mine - area) if area else 0, len(area - mine) if inputs.counts is not None else 0,
+            a.best if a else None, a.share if a and a.total else None))
+    nb_rows = []
+    population = cm.neighbourhood_population(inputs.neighbourhood_of, inputs.lsoa_totals) if inputs.counts else {}
+    lsoa_count: dict[str, int] = {}
+    for name in inputs.neighbourhood_of.values():
+        lsoa_count[name] = lsoa_count.get(name, 0) + 1
+    for name in sorted(inputs.kinds):
+        matched = sorted(((k, names[k], a.share) for k, a in align.items() if a.best == name and k in names),
+                         key=lambda x: -x[2])
+        kind = inputs.kinds[name]
+        nb_rows.append(NeighbourhoodRow(name, kind, lsoa_count.get(name, 0), population.get(name) if inputs.counts else None,
+                                        inputs.settings.size_of(kind), matched))
+    summary = json.loads(load.summary) if load is not None else {}
+    return CatchmentFacts(inputs.settings, load, summary, rows, diffs, nb_rows,
+                          basis if inputs.neighbourhood_of else None,
+                          sum(d.patients for d in diffs), catch, geo is not None)
+
+
+def _block_geometries(rnd: RegistrationRound) -> dict[str, object]:
+    from .areas import from_wkb
+
+    return {code: from_wkb(wkb) for code, wkb in db.session.execute(
+        select(Block.code, Block.geometry).where(Block.system_id == rnd.system_id))}
+
+
+def _unions(groups: dict[str, set | frozenset], geoms: dict[str, object]) -> dict[str, object]:
+    import shapely
+
+    out = {}
+    for key, codes in groups.items():
+        parts = [geoms[c] for c in codes if c in geoms]
+        if parts:
+            out[key] = shapely.union_all(parts)
+    return out
+
+
+def catchments_geojson(rnd: RegistrationRound) -> bytes:
+    """The round's catchments as GeoJSON (EPSG:4326): one feature per PCN with a catchment drawn
+    from the system's blocks, with its figures. Raises LookupError without registrations or geodata."""
+    import geopandas as gpd
+
+    from . import rounds as rounds_svc
+
+    data = rounds_svc.build_configuration(rnd)
+    facts = page_facts(data)
+    if facts.load is None or not facts.geodata:
+        raise LookupError("No LSOA registrations or no geodata")
+    unions = _unions(dict(facts.catchments), _block_geometries(rnd))
+    rows = [r for r in facts.rows if r.key in unions]
+    frame = gpd.GeoDataFrame({
+        "pcn_key": [r.key for r in rows], "pcn_name": [r.name for r in rows],
+        "pcn_code": [data.pcns[r.key].code for r in rows],
+        "catchment_lsoas": [r.catchment for r in rows], "patients_living": [r.catchment_patients for r in rows],
+        "pcn_patients": [r.patients for r in rows], "method": [facts.settings.method] * len(rows),
+        "threshold": [facts.settings.threshold] * len(rows),
+        "lsoas": [";".join(sorted(facts.catchments[r.key])) for r in rows],
+    }, geometry=[unions[r.key] for r in rows], crs="EPSG:27700").to_crs("EPSG:4326")
+    return frame.to_json(drop_id=True).encode()
+
+
+def catchment_map(rnd: RegistrationRound) -> str:
+    """The map document: nearest-practice areas, catchments and neighbourhoods as layers."""
+    import folium
+
+    from . import maps
+    from . import rounds as rounds_svc
+
+    if not db.session.scalar(select(func.count()).select_from(Block).where(Block.system_id == rnd.system_id)):
+        raise maps.MapUnavailable("No geodata is installed")
+    data = rounds_svc.build_configuration(rnd)
+    facts = page_facts(data)
+    rows = {r.key: r for r in facts.rows}
+    geoms = _block_geometries(rnd)
+    stored = maps._pcn_areas(rnd)
+    layers = [("Nearest-practice areas", {k: g for k, g in stored.items() if k in rows and not g.is_empty}, True, 0.5, "solid")]
+    if facts.load is not None:
+        layers.append(("Catchments", _unions(dict(facts.catchments), geoms), True, 0.75, "dashed"))
+    nb_groups: dict[str, set[str]] = {}
+    inputs = load_inputs(rnd)
+    for lsoa, name in (inputs.neighbourhood_of.items() if inputs else ()):
+        nb_groups.setdefault(name, set()).add(lsoa)
+    nb_unions = _unions(nb_groups, geoms)
+    all_display = maps.display_geometries(list(stored.values()) or list(geoms.values())[:1])
+    m = maps._new_map(maps._bounds(all_display))
+    for title, shapes, show, opacity, dash in layers:
+        keys = sorted(shapes, key=lambda k: rows[k].name.casefold() if k in rows else k)
+        shown = maps.display_geometries([shapes[k] for k in keys])
+        features = [maps._feature(g, f"{title[:5]}-{k}", {
+            "name": maps._text(rows[k].name), "layer": title,
+            "figures": (f"{rows[k].catchment} LSOAs, {rows[k].catchment_patients:,} patients living there"
+                        if title == "Catchments" else f"{rows[k].area_blocks} blocks")}) for k, g in zip(keys, shown) if k in rows]
+        colour = {f"{title[:5]}-{k}": rows[k].colour for k in keys if k in rows}
+        group = folium.FeatureGroup(name=title, show=show)
+        folium.GeoJson(maps._collection(features),
+                       style_function=lambda f, colour=colour, opacity=opacity, dash=dash: {
+                           "fillColor": colour.get(f["id"], "#cccccc"), "fillOpacity": opacity if dash == "solid" else 0.15,
+                           "color": maps.OUTLINE if dash == "solid" else colour.get(f["id"], "#425563"),
+                           "weight": 1 if dash == "solid" else 3, "dashArray": None if dash == "solid" else "6 4"},
+                       tooltip=maps._tooltip(["name", "layer", "figures"], ["PCN", "Layer", "Figures"])).add_to(group)
+        group.add_to(m)
+    if nb_unions:
+        keys = sorted(nb_unions)
+        shown = maps.display_geometries([nb_unions[k] for k in keys])
+        kinds = inputs.kinds if inputs else {}
+        features = [maps._feature(g, f"nb-{i}", {"name": maps._text(k), "kind": cm.KINDS.get(kinds.get(k, ""), "")})
+                    for i, (k, g) in enumerate(zip(keys, shown))]
+        group = folium.FeatureGroup(name="Neighbourhoods", show=True)
+        folium.GeoJson(maps._collection(features), style_function=lambda f: {
+            "fill": False, "color": maps.PLACE_LINE, "weight": 4, "opacity": 0.9},
+            tooltip=maps._tooltip(["name", "kind"], ["Neighbourhood", "Kind"])).add_to(group)
+        group.add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    items = [f"{maps._swatch(r.colour)} {maps._text(r.name)}" for r in facts.rows]
+    maps._Html(maps._legend(f"Legend: {rnd.name}", [("", [
+        "Filled: nearest-practice areas; dashed outline: catchments; thick blue line: neighbourhoods"]),
+        ("PCNs", items)])).add_to(m)
+    return m.get_root().render()
