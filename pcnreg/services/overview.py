@@ -3,7 +3,8 @@ national overview).
 
 Figures come from the round's rules (``rounds.build_configuration``), kept in a per-process cache
 keyed by what they derive from: the head version, the latest list-size row, the latest geodata
-load, the exceptions, the last change of places and the round's settings. A cache miss recomputes; nothing is shared between app servers.
+load, the exceptions, the last change of places or neighbourhoods (LSOA registrations, settings)
+and the round's settings. A cache miss recomputes; nothing is shared between app servers.
 """
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def figures(rnd: RegistrationRound, latest: tuple | None = None) -> Figures:
 def _latest() -> tuple:
     return (db.session.scalar(select(func.max(ListSize.id))), db.session.scalar(select(func.max(GeodataLoad.id))),
             db.session.scalar(select(func.count()).select_from(SizeException)),
-            db.session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.action.like("place.%"))))
+            db.session.scalar(select(func.max(AuditEvent.seq)).where(
+                AuditEvent.action.like("place.%") | AuditEvent.action.like("neighbourhoods.%"))))
 
 
 def visible_rounds(principal: policy.Principal) -> list[RegistrationRound]:
