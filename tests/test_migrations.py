@@ -31,6 +31,7 @@ TABLES = {
     "exception_request", "submission", "meeting", "agenda_item", "decision", "decision_condition",
     "coverage_confirmation", "funding_rate",
     "election", "candidate", "elector", "token_issue", "ballot", "membership_change", "commissioner_area",
+    "state_generation",
 }
 
 

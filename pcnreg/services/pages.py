@@ -19,7 +19,7 @@ from ..domain.types import Finding
 from ..domain.versioning import Comparison
 from ..extensions import db
 from ..importers.csvio import neutralise
-from ..models import ConfigVersion, LocalAuthority, Pcn, RegistrationRound
+from ..models import ConfigVersion, Pcn, RegistrationRound
 from . import rounds as rounds_svc
 from .configuration import MovePreview
 
@@ -132,52 +132,47 @@ def practice_rows(data: rounds_svc.RoundData, *, q: str = "", place: str = "", c
     "assigned" or "unassigned"; ``band`` the band status of the practice's PCN ("in_band",
     "below", "above"); ``status`` "open" or "closed".
     """
-    pcn_of = {code: p for p in data.config.pcns for code in p.members}
+    state = data.state
     needle = " ".join(q.split()).casefold()
-    la_names = _local_authority_names(data) if needle else {}
-    bands = {p.key: data.band(p.key) for p in data.config.pcns} if band else {}
+    if pcn and pcn != "none":          # a PCN's own members: read only those
+        codes = [c for c in state.pcn_by_key[pcn].members if c in data.config.practices] \
+            if pcn in state.pcn_by_key else []
+    else:
+        codes = list(data.config.practices)
     rows = []
-    for code, practice in data.config.practices.items():
-        model = data.practices.get(code)
-        member_of = pcn_of.get(code)
+    for code in codes:
+        practice = data.config.practices[code]
+        info = data.info.get(code)
+        key = state.pcn_of.get(code)
         if needle:
             haystack = [practice.name.casefold(), code.casefold()]
-            if model is not None:
-                haystack += [(model.postcode or "").casefold(), (model.other_codes or "").casefold(),
-                             town_of(model.postcode).casefold(),
-                             la_names.get(model.local_authority_id, "").casefold()]
+            if info is not None:
+                haystack += [(info.postcode or "").casefold(), (info.other_codes or "").casefold(),
+                             town_of(info.postcode).casefold(), (info.local_authority or "").casefold()]
             if not any(needle in h for h in haystack):
                 continue
         if place and practice.place != place:
             continue
         if commissioner and practice.commissioner != commissioner:
             continue
-        if pcn == "none" and member_of is not None:
+        if pcn == "none" and key is not None:
             continue
-        if pcn and pcn != "none" and (member_of is None or member_of.key != pcn):
+        if pcn and pcn != "none" and key != pcn:
             continue
-        if assignment == "assigned" and member_of is None:
+        if assignment == "assigned" and key is None:
             continue
-        if assignment == "unassigned" and member_of is not None:
+        if assignment == "unassigned" and key is not None:
             continue
-        if band and (member_of is None or bands.get(member_of.key) != band):
+        if band and (key is None or state.bands.get(key) != band):
             continue
         if status and practice.status != status:
             continue
         rows.append(PracticeRow(
-            code, practice.name, model.postcode if model else None, practice.commissioner, practice.place,
+            code, practice.name, info.postcode if info else None, practice.commissioner, practice.place,
             practice.status, practice.list_size, practice.list_size_date,
-            member_of.key if member_of else None, member_of.name if member_of else None))
+            key, state.pcn_by_key[key].name if key else None))
     rows.sort(key=lambda r: (r.pcn_key is not None, r.name.casefold(), r.code))
     return rows
-
-
-def _local_authority_names(data: rounds_svc.RoundData) -> dict[int, str]:
-    ids = {m.local_authority_id for m in data.practices.values() if m.local_authority_id is not None}
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(LocalAuthority.id, LocalAuthority.name)
-                                   .where(LocalAuthority.id.in_(ids))).all())
 
 
 # The columns the practice list sorts by (query string ``sort``), each with its key.
