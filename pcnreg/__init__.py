@@ -43,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     from . import models  # noqa: F401  (register the tables)
+    from .services import round_state  # noqa: F401  (its session listener keeps the state keys true)
     from .views.converters import install as install_converters
     install_converters(app)              # bounded <int:...> ids, before any route is added
     from .views import register_blueprints
