@@ -44,9 +44,14 @@ def _nhs_macro(name: str, params: dict) -> Markup:
     return Markup(getattr(module, "table" if name == "tables" else name)(params))
 
 
+def _per_cell() -> bool:
+    """``NHS_MACROS_PER_CELL`` (benchmarks): render with the NHS.UK macros alone, as before #11."""
+    return bool(current_app.config.get("NHS_MACROS_PER_CELL"))
+
+
 def nhs_table(params: dict) -> Markup:
     """The NHS.UK table of ``params`` (see the module docstring)."""
-    if not _supported(params):
+    if _per_cell() or not _supported(params):
         return _nhs_macro("tables", params)
     responsive = bool(params.get("responsive"))
     head = params.get("head") or []
@@ -101,10 +106,13 @@ def nhs_select(params: dict) -> Markup:
     placeholder option, and the options (each with ``value``, ``text`` and ``selected``) are
     written here, as the macro writes them (a PCN's page offers 1,250 PCNs on a national round)."""
     items = params.get("items") or []
-    if not items or "value" in params or not all(isinstance(i, dict) and set(i) <= _OPTION_KEYS and "value" in i
+    if _per_cell() or not items or "value" in params or not all(isinstance(i, dict) and set(i) <= _OPTION_KEYS and "value" in i
                                                  for i in items):
         return _nhs_macro("select", params)
-    outer = str(_nhs_macro("select", {**params, "items": [{"value": _SENTINEL, "text": _SENTINEL}]}))
+    try:
+        outer = _select_outer(_freeze({k: v for k, v in params.items() if k != "items"}), id(current_app.jinja_env))
+    except TypeError:                  # a parameter that cannot be a cache key
+        outer = str(_nhs_macro("select", {**params, "items": [{"value": _SENTINEL, "text": _SENTINEL}]}))
     placeholder = f'<option value="{_SENTINEL}">{_SENTINEL}</option>'
     if outer.count(placeholder) != 1:
         return _nhs_macro("select", params)
@@ -112,6 +120,34 @@ def nhs_select(params: dict) -> Markup:
         f'<option value="{escape(i["value"])}"{" selected" if i.get("selected") else ""}>{escape(i.get("text", ""))}</option>'
         for i in items)
     return Markup(outer.replace(placeholder, options))
+
+
+def _freeze(value):
+    """A hashable copy of macro parameters that keeps text and markup apart."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _freeze(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return ("list", tuple(_freeze(v) for v in value))
+    if isinstance(value, Markup):
+        return ("markup", str(value))
+    return (type(value).__name__, value)
+
+
+def _thaw(frozen):
+    kind, value = frozen
+    if kind == "dict":
+        return {k: _thaw(v) for k, v in value}
+    if kind == "list":
+        return [_thaw(v) for v in value]
+    if kind == "markup":
+        return Markup(value)
+    return value
+
+
+@lru_cache(maxsize=256)
+def _select_outer(frozen, env_id: int) -> str:
+    """The select macro's markup around one placeholder option (label, hint, error: memoised)."""
+    return str(_nhs_macro("select", {**_thaw(frozen), "items": [{"value": _SENTINEL, "text": _SENTINEL}]}))
 
 
 def choice_items(choices, selected, extra=()) -> list[dict]:
@@ -133,6 +169,8 @@ def _tag(text: str, colour: str | None, env_id: int) -> Markup:
 
 def nhs_tag(text: str, colour: str | None = None) -> Markup:
     """The NHS.UK tag macro's output for ``text`` in ``colour`` (rendered once, then reused)."""
+    if _per_cell():
+        return _nhs_macro("tag", {"text": text, "colour": colour})
     return _tag(str(text), colour, id(current_app.jinja_env))
 
 
