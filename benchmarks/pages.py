@@ -1,5 +1,8 @@
 """Page and round-state benchmarks (issue #11): each against a stated floor, as a ratio.
 
+Page times are the least of several requests (static asset and pages alike): the machine is
+shared, and the least disturbed request is the comparable one.
+
 - every main page of the demo (dashboard, PCN page, practice list of 50 rows, findings, rounds),
   server time through the test client, against a static asset of the same app (``/static/pcnreg.css``):
   warm (the round's state cached), cold (the state computed from scratch, as every request
@@ -17,7 +20,7 @@ import datetime as dt
 import random
 import time
 
-from .timing import median_time
+from .timing import best_time, median_time
 
 STATIC = "/static/pcnreg.css"
 TARGET_PAGE = 10.0
@@ -39,7 +42,7 @@ def _pages(app, client, rnd, repeat: int = 15) -> tuple[dict[str, str], float]:
             "rounds": "/rounds"}
     for url in [STATIC, *urls.values()]:
         _get(client, url)
-    return urls, median_time(lambda: _get(client, STATIC), repeat=repeat * 2)
+    return urls, best_time(lambda: _get(client, STATIC), repeat=repeat * 4)
 
 
 def _cold(client, url: str, repeat: int) -> float:
@@ -48,7 +51,7 @@ def _cold(client, url: str, repeat: int) -> float:
     def once():
         round_state.clear()
         _get(client, url)
-    return median_time(once, repeat=repeat)
+    return best_time(once, repeat=repeat)
 
 
 def run_demo(app, client) -> list[tuple[str, float, float, str]]:
@@ -60,7 +63,7 @@ def run_demo(app, client) -> list[tuple[str, float, float, str]]:
         rnd = rounds.get_round()
         urls, static = _pages(app, client, rnd)
         for name, url in urls.items():
-            warm = median_time(lambda: _get(client, url), repeat=15)
+            warm = best_time(lambda: _get(client, url), repeat=15)
             rows.append((f"demo {name}, warm", warm, static,
                          f"target <= {TARGET_PAGE:.0f}x static: {'met' if warm <= TARGET_PAGE * static else 'NOT met'}"))
             rows.append((f"demo {name}, cold", _cold(client, url, 5), static, "state computed from scratch"))
@@ -70,7 +73,7 @@ def run_demo(app, client) -> list[tuple[str, float, float, str]]:
             for name in ("dashboard", "PCN page", "practice list (50 rows)"):
                 url = urls[name]
                 _get(client, url)
-                rows.append((f"demo {name}, NHS.UK macro per cell", median_time(lambda: _get(client, url), repeat=10),
+                rows.append((f"demo {name}, NHS.UK macro per cell", best_time(lambda: _get(client, url), repeat=10),
                              static, "the table rendering before #11"))
         finally:
             app.config["NHS_MACROS_PER_CELL"] = False
@@ -86,13 +89,13 @@ def run_demo_geography(app, client, geodata, install: bool = True) -> list[tuple
 
     rows: list[tuple[str, float, float, str]] = []
     with app.app_context():
+        rnd = next(r for r in rounds.list_rounds() if r.name.startswith("Nottingham"))
         if install:
-            install_geodata(geodata)
-        rnd = rounds.get_round()
+            install_geodata(geodata, system_code=rnd.system.code)
         urls, static = _pages(app, client, rnd)
         for name in ("dashboard", "PCN page", "practice list (50 rows)"):
             url = urls[name]
-            warm = median_time(lambda: _get(client, url), repeat=15)
+            warm = best_time(lambda: _get(client, url), repeat=15)
             rows.append((f"demo+geo {name}, warm", warm, static,
                          f"target <= {TARGET_PAGE:.0f}x static: {'met' if warm <= TARGET_PAGE * static else 'NOT met'}"))
             rows.append((f"demo+geo {name}, cold", _cold(client, url, 3), static, "state (and geography) from scratch"))
@@ -184,7 +187,7 @@ def run_national(app, client) -> list[tuple[str, float, float, str]]:
         rows.append(("national round set-up (7,000 practices)", built, static, "synthetic, one transaction per step"))
         for name in ("dashboard", "PCN page", "practice list (50 rows)"):
             url = urls[name]
-            warm = median_time(lambda: _get(client, url), repeat=5)
+            warm = best_time(lambda: _get(client, url), repeat=7)
             rows.append((f"national {name}, warm", warm, static,
                          f"target <= {TARGET_PAGE:.0f}x static: {'met' if warm <= TARGET_PAGE * static else 'NOT met'}"))
             rows.append((f"national {name}, cold", _cold(client, url, 3), static, "state computed from scratch"))

@@ -316,7 +316,12 @@ def derive(parent: RoundState, delta: Delta) -> RoundState:
     for code in codes:
         practice_findings.pop(code, None)
     practice_findings.update({k: tuple(v) for k, v in _practice_rule_findings(scoped_practices).items()})
-    geo = _geo_rule_findings(config) if geography is not None else ()
+    if geography is None:
+        geo: tuple[Finding, ...] = ()
+    elif delta.geography is _KEEP and not delta.pcns and not delta.practices:
+        geo = parent.geo_findings       # no geographic rule reads exceptions
+    else:
+        geo = _geo_rule_findings(config)
 
     # Summary counts: take away what the touched items counted for, add what they count for now.
     counts = _Counts(parent.counts)
@@ -335,16 +340,18 @@ def derive(parent: RoundState, delta: Delta) -> RoundState:
     for code in codes:
         for f in parent.practice_findings.get(code, ()):
             counts.finding(f, parent.pcn_by_key, old.practices, -1)
-    for f in parent.geo_findings:
-        counts.finding(f, parent.pcn_by_key, old.practices, -1)
+    if geo is not parent.geo_findings:
+        for f in parent.geo_findings:
+            counts.finding(f, parent.pcn_by_key, old.practices, -1)
     for key in new_pcns:
         for f in pcn_findings.get(key, ()):
             counts.finding(f, pcn_by_key, practices, +1)
     for code in codes:
         for f in practice_findings.get(code, ()):
             counts.finding(f, pcn_by_key, practices, +1)
-    for f in geo:
-        counts.finding(f, pcn_by_key, practices, +1)
+    if geo is not parent.geo_findings:
+        for f in geo:
+            counts.finding(f, pcn_by_key, practices, +1)
     return RoundState(config, parent.system_name, pcn_by_key, pcn_of, totals, bands, pcn_findings,
                       practice_findings, geo, counts.frozen())
 
