@@ -301,7 +301,8 @@ def full(rnd: RegistrationRound, key: Key) -> Entry:
     models = _pcn_meta(rnd)
     members: dict[str, list[str]] = {k: [] for k, p in models.items() if p.active}
     for code, pcn_key in assignments.items():
-        members.setdefault(pcn_key, []).append(code)
+        if pcn_key in members:          # memberships mirror the head: only active PCNs have members
+            members[pcn_key].append(code)
     pcns = state_mod._sorted_pcns(pcn_data(models[k], models[k].name, m) for k, m in members.items())
     geography = areas.load_geography(rnd, assignments)
     config = Configuration(round_spec(rnd), data, pcns, _exceptions(key.exceptions), geography)

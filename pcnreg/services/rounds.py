@@ -65,11 +65,12 @@ def select_list_size(sizes: list[ListSize], reference_date: dt.date) -> ListSize
 
 
 class _Models(Mapping):
-    """Models by key, loaded from the database only when read: one key alone (``m[key]``,
-    ``m.get(key)``) or all of them at once (iteration). ``key in m`` reads no model."""
+    """Models by key, loaded from the database only when read: the first key read alone
+    (``m[key]``, ``m.get(key)``) by itself; at the next key not loaded (a caller going through
+    them one by one), all the others at once; iteration loads all. ``key in m`` reads no model."""
 
     def __init__(self, keys, load):
-        self._keys, self._load, self._loaded, self._all = keys, load, {}, False
+        self._keys, self._load, self._loaded, self._all, self._misses = keys, load, {}, False, 0
 
     def __contains__(self, key) -> bool:
         return key in self._keys
@@ -78,7 +79,12 @@ class _Models(Mapping):
         if key not in self._keys:
             raise KeyError(key)
         if key not in self._loaded:
-            self._loaded.update(self._load([key]))
+            self._misses += 1
+            if self._misses == 1:
+                self._loaded.update(self._load([key]))
+            else:
+                self._loaded.update(self._load([k for k in self._keys if k not in self._loaded]))
+                self._all = True
         return self._loaded[key]
 
     def __iter__(self):
