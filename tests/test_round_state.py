@@ -145,3 +145,32 @@ def test_a_preview_is_derived_from_the_head_state(rnd):
     assert preview.after.pcn_of(code) == newark and preview.before.pcn_of(code) == sherwood
     expected = state_mod.derive_all(preview.after.config, head.system_name)
     assert preview.after.state.same_as(expected)
+
+
+def test_two_app_servers_on_one_database_each_see_the_others_changes(app, db, migrated_url):
+    """A second app (another server's process) keeps its own cache: a move saved through the first
+    changes the key it reads, and it derives the new version from its own cached one."""
+    from pcnreg import create_app
+
+    load_demo(None)
+    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": migrated_url, "WTF_CSRF_ENABLED": False})
+    rnd_id = rounds.get_round().id
+
+    def on_other(fn):
+        with other.app_context():
+            try:
+                return fn(rounds.get_round(rnd_id))
+            finally:
+                db.session.remove()
+
+    before = on_other(lambda r: round_state.entry(r))
+    assert before.how == "full"
+    assert on_other(lambda r: round_state.entry(r).how) == "cached"
+    rnd = rounds.get_round(rnd_id)
+    round_state.entry(rnd)
+    newark = key("Newark")
+    code = next(c for c in before.state.pcn_by_key[key("Sherwood")].members)
+    config_svc.move_practices(rnd, [code], newark, **WHO)
+    after = on_other(lambda r: round_state.entry(r))
+    assert after.how == "incremental" and after.state.pcn_of[code] == newark
+    assert after.state.same_as(round_state.entry(rounds.get_round(rnd_id)).state)
