@@ -87,3 +87,18 @@ def test_nhs_select_writes_the_macros_markup(app, params):
     with app.test_request_context():
         fast = nhs_select(params)
     assert normal(fast) == normal(macro(app, "select", params))
+
+
+def test_the_round_facts_follow_the_rounds_dates(client, app, db):
+    import datetime as dt
+
+    from pcnreg.services import rounds
+    from pcnreg.services.demo import load_demo
+
+    load_demo(None)
+    rnd = rounds.get_round()
+    assert "1 July 2019" in client.get(f"/rounds/{rnd.id}").get_data(as_text=True)
+    rnd.go_live = dt.date(2019, 8, 1)
+    db.session.commit()
+    page = client.get(f"/rounds/{rnd.id}").get_data(as_text=True)
+    assert "1 August 2019" in page and "1 July 2019" not in page

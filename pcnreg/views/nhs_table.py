@@ -174,6 +174,24 @@ def nhs_tag(text: str, colour: str | None = None) -> Markup:
     return _tag(str(text), colour, id(current_app.jinja_env))
 
 
+_MEMO: dict = {}
+
+
+def memo_markup(key: tuple, render, *args) -> Markup:
+    """``render(*args)``, rendered once per ``key``: for markup that depends only on the values in
+    the key (a round's key dates and band)."""
+    if _per_cell():
+        return Markup(render(*args))
+    full_key = (id(current_app.jinja_env), *key)
+    found = _MEMO.get(full_key)
+    if found is None:
+        if len(_MEMO) > 512:
+            _MEMO.clear()
+        found = _MEMO[full_key] = Markup(render(*args))
+    return found
+
+
 def init_app(app) -> None:
     app.jinja_env.globals.update(nhs_table=nhs_table, nhs_tag=nhs_tag, nhs_select=nhs_select,
-                                 choice_items=choice_items, pcn_choices=pcn_choices)
+                                 choice_items=choice_items, pcn_choices=pcn_choices,
+                                 memo_markup=memo_markup)
