@@ -9,6 +9,10 @@
 - the geography benchmarks of ``benchmarks/geography.py`` (install, PCN areas, maps), likewise;
 - the onboarding benchmarks of ``benchmarks/onboarding.py`` (one system and all England against
   pandas reading the same files, validating the largest system, the /rounds national overview).
+- the page and round-state benchmarks of ``benchmarks/pages.py`` (main pages against a static
+  asset, derive after one move against derive_all, a national-size round's pages).
+
+``python -m benchmarks pages`` runs only the page and round-state benchmarks (quicker).
 
 Runs on a temporary SQLite database (or PCNREG_DATABASE_URL if set). Timings are medians of
 several repetitions; only the ratios are meant to be compared between machines.
@@ -42,7 +46,43 @@ def synthetic(n_practices: int, n_pcns: int):
     return Configuration(RoundSpec("England", dt.date(2019, 1, 1)), practices, pcns)
 
 
+def _print(title: str, rows) -> None:
+    print(f"\n{title:45} {'seconds':>10} {'floor s':>9} {'x floor':>8}  note")
+    for name, seconds, floor, note in rows:
+        print(f"{name:45} {seconds:10.4f} {floor:9.4f} {seconds / floor:8.1f}  {note}")
+
+
+def pages_only() -> int:
+    """The page and round-state benchmarks alone, on the demo without geodata."""
+    import logging
+
+    tmp = Path(tempfile.mkdtemp(prefix="pcnreg-bench-"))
+    os.environ.setdefault("PCNREG_INSTANCE", str(tmp))
+    os.environ.setdefault("PCNREG_SECRET_KEY", "benchmark")
+    from flask_migrate import upgrade
+
+    from pcnreg import create_app
+    from pcnreg.services.demo import load_demo
+    from .geography import signed_in_client
+    from .pages import run_demo, run_demo_geography, run_national
+
+    app = create_app({"WTF_CSRF_ENABLED": False})
+    logging.getLogger("pcnreg.request").setLevel(logging.WARNING)
+    with app.app_context():
+        upgrade()
+        load_demo(None)
+        client = signed_in_client(app)
+    rows = run_demo(app, client) + run_national(app, client)
+    geodata = app.config["GEODATA_PATH"]
+    if geodata and Path(geodata, "lsoa11-nottinghamshire.geojson").is_file():
+        rows += run_demo_geography(app, client, Path(geodata))
+    _print("pages and round state (floor: static asset, derive_all)", rows)
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["pages"]:
+        return pages_only()
     tmp = Path(tempfile.mkdtemp(prefix="pcnreg-bench-"))
     os.environ.setdefault("PCNREG_INSTANCE", str(tmp))
     os.environ.setdefault("PCNREG_SECRET_KEY", "benchmark")
@@ -56,6 +96,9 @@ def main() -> int:
     from pcnreg.services.demo import load_demo
 
     app = create_app({"WTF_CSRF_ENABLED": False})
+    import logging
+
+    logging.getLogger("pcnreg.request").setLevel(logging.WARNING)     # one JSON line per request otherwise
     geodata = app.config["GEODATA_PATH"]
     results: dict[str, float] = {}
     with app.app_context():
@@ -86,6 +129,10 @@ def main() -> int:
             sizes = Path(geodata, "gp-reg-pat-prac-all-2021-06.csv").read_bytes()
             results["list-size import (6,601 rows)"] = median_time(
                 lambda: import_list_sizes(sizes, source="gp-reg-pat-prac-all-2021-06.csv"), repeat=3)
+        from .geography import signed_in_client
+        from .pages import run_demo
+
+        page_rows = run_demo(app, signed_in_client(app))
         db.session.remove()
 
     geo_rows = []
@@ -93,6 +140,9 @@ def main() -> int:
         from .geography import run as run_geography
 
         geo_rows = run_geography(app, Path(geodata))
+        from .pages import run_demo_geography
+
+        page_rows += run_demo_geography(app, signed_in_client_in(app), Path(geodata), install=False)
 
     onboard_rows = []
     if geodata and Path(geodata, "ePCN-2019-12.xlsx").is_file():
@@ -108,16 +158,24 @@ def main() -> int:
     print(f"\nEngland-size rules / demo rules = {scale:.1f} for {7000 / 135:.1f}x the practices: "
           f"{scale / (7000 / 135):.2f}x the cost per practice")
     if geo_rows:
-        print(f"\n{'geography':45} {'seconds':>10} {'floor s':>9} {'x floor':>8}  note")
-        for name, seconds, floor, note in geo_rows:
-            print(f"{name:45} {seconds:10.4f} {floor:9.4f} {seconds / floor:8.1f}  {note}")
+        _print("geography", geo_rows)
     else:
         print("\nNo geodata (PCNREG_GEODATA): geography benchmarks skipped.")
     if onboard_rows:
         print(f"\n{'onboarding':45} {'seconds':>10} {'floor s':>9} {'x floor':>8}  floor")
         for name, seconds, floor, note in onboard_rows:
             print(f"{name:45} {seconds:10.4f} {floor:9.4f} {seconds / floor:8.1f}  {note}")
+    from .pages import run_national
+
+    _print("pages and round state (floor: static asset, derive_all)", page_rows + run_national(app, signed_in_client_in(app)))
     return 0
+
+
+def signed_in_client_in(app):
+    from .geography import signed_in_client
+
+    with app.app_context():
+        return signed_in_client(app)
 
 
 if __name__ == "__main__":

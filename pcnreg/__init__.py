@@ -43,11 +43,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     from . import models  # noqa: F401  (register the tables)
+    from .services import round_state  # noqa: F401  (its session listener keeps the state keys true)
     from .views.converters import install as install_converters
     install_converters(app)              # bounded <int:...> ids, before any route is added
     from .views import register_blueprints
 
     register_blueprints(app)
+    from .views.nhs_table import init_app as init_tables; init_tables(app)  # noqa: E702  (one call per table)
     from .views.formatting import init_app as init_formatting; init_formatting(app)  # noqa: E702  (dates, times, numbers)
     from .views.guard import init_app as init_guard; init_guard(app)  # noqa: E702  (sign-in and the policy on every request)
 

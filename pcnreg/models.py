@@ -1033,3 +1033,23 @@ class Job(db.Model):
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[str | None] = mapped_column(Text)             # the summary lines, or the problems
+
+
+# --- derived state ---------------------------------------------------------------------------------
+
+STATE_GENERATIONS = ("data", "geography")
+
+
+class StateGeneration(db.Model):
+    """What a round's derived state (``domain.state.RoundState``) is computed from, beside the
+    round's own row, head version and exceptions: a random token per kind of input, replaced in
+    the same transaction as every write to it (``services.round_state``). ``data``: practices,
+    list sizes, commissioners, places, systems, local authorities, PCN codes/places/leads;
+    ``geography``: geodata loads, blocks, block assignments, PCN areas, adjacent pairs. A state is
+    cached under the tokens it was built from, so every app server sees a change at its next
+    request."""
+
+    __tablename__ = "state_generation"
+    __table_args__ = (CheckConstraint("name IN ('data', 'geography')", name="name"),)
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

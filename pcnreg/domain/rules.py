@@ -5,7 +5,9 @@ returns the findings in a stable order. Rules read only the plain data of ``type
 """
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from pathlib import Path
 from typing import Callable, Iterable, Literal
 
 from . import catchments as catchments_mod
@@ -424,11 +426,32 @@ RULE_TITLES: dict[str, str] = {
     "neighbourhood_alignment": "PCN not aligned with a neighbourhood",
 }
 
+# What each rule's findings depend on, so that a change re-runs only the rules it touched
+# (``domain.state``): a PCN-scoped rule's findings for a PCN depend only on that PCN, its members
+# and its exception (its subject is the PCN); a practice-scoped rule's only on the practice and
+# whether it is in a PCN (its subject is the practice); the geographic rules read the round's
+# geography and run on the whole round.
+PCN_RULES: dict[str, Rule] = {name: RULES[name] for name in (
+    "list_size_band", "single_place", "single_commissioner", "member_other_system", "closed_practice", "empty_pcn")}
+PRACTICE_RULES: dict[str, Rule] = {name: RULES[name] for name in ("coverage", "list_size_date")}
+GEOGRAPHIC: dict[str, Rule] = {name: rule for name, rule in RULES.items()
+                               if name not in PCN_RULES and name not in PRACTICE_RULES}
+
+# Identifies this rule set (and the state and summary code that read it): part of the key of a
+# round's stored state, so that a deployment with changed rules never reads states of the old ones.
+RULESET_VERSION = hashlib.sha256(b"".join(
+    (Path(__file__).parent / name).read_bytes() for name in ("rules.py", "summary.py", "state.py", "types.py",
+                                                             "geometry.py"))).hexdigest()[:16]
+
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def finding_order(f: Finding) -> tuple:
+    """Errors first, then by rule and subject (the message breaks ties: one order, always)."""
+    return (_SEVERITY_ORDER[f.severity], f.rule, f.subject.type, f.subject.name, f.subject.code or "", f.message)
 
 
 def evaluate(config: Configuration, rules: dict[str, Rule] | None = None) -> list[Finding]:
     """All findings of a configuration, errors first, then by rule and subject."""
     findings = [f for rule in (rules or RULES).values() for f in rule(config)]
-    return sorted(findings, key=lambda f: (
-        _SEVERITY_ORDER[f.severity], f.rule, f.subject.type, f.subject.name, f.subject.code or ""))
+    return sorted(findings, key=finding_order)

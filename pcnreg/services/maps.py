@@ -232,6 +232,7 @@ def pcn_facts(data: rounds_svc.RoundData, key: str, rows: list[MapRow] | None = 
         .where(BlockAssignment.round_id == rnd.id, BlockAssignment.pcn_id == int(key))
         .order_by(Block.code))]
     pcn = data.pcn_data(key)
+    data.practices.preload(pcn.members)         # one query for the members' models
     members = []
     for code in pcn.members:
         practice = data.config.practices.get(code)
@@ -667,6 +668,8 @@ def practice_radius(list_size: int | None) -> float:
 
 def _practice_points(data: rounds_svc.RoundData, codes) -> list[tuple[str, float, float]]:
     out = []
+    codes = list(codes)
+    data.practices.preload(codes)
     for code in codes:
         model = data.practices.get(code)
         if model is not None and model.latitude is not None and model.longitude is not None:

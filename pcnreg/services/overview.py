@@ -1,10 +1,8 @@
 """The rounds a user may read, with each one's phase and figures (the /rounds page and the
 national overview).
 
-Figures come from the round's rules (``rounds.build_configuration``), kept in a per-process cache
-keyed by what they derive from: the head version, the latest list-size row, the latest geodata
-load, the exceptions, the last change of places or neighbourhoods (LSOA registrations, settings)
-and the round's settings. A cache miss recomputes; nothing is shared between app servers.
+Figures come from the round's state (``services.round_state``): computed once per version and
+key (head version, list sizes, geodata, exceptions, settings, rules) and read from there.
 """
 from __future__ import annotations
 
@@ -12,19 +10,16 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..domain import policy
 from ..domain.phases import PHASE_COLOURS, PHASE_TITLES, PHASES, RoundDates, phase
 from ..extensions import db
-from ..models import AuditEvent, GeodataLoad, ListSize, RegistrationRound, SizeException, System
-from . import clock
-from . import rounds as rounds_svc
+from ..models import RegistrationRound, System
+from . import clock, round_state
 
 PAGE_SIZE = 50
 SORTS = ("system", "name", "year", "phase", "pcns", "out_of_band", "coverage", "errors")
-_CACHE: dict[tuple, "Figures"] = {}
-_CACHE_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -65,32 +60,12 @@ def round_phase(rnd: RegistrationRound) -> str:
     return phase(RoundDates(rnd.opens, rnd.submission_deadline, rnd.go_live), today_for(rnd))
 
 
-def _key(rnd: RegistrationRound, latest: tuple) -> tuple:
-    return (rnd.id, rnd.head_version_id, rnd.reference_date, rnd.band_min, rnd.band_max, *latest)
-
-
 def figures(rnd: RegistrationRound, latest: tuple | None = None) -> Figures:
-    """The round's figures, from the cache when nothing they derive from has changed."""
-    if latest is None:
-        latest = _latest()
-    key = _key(rnd, latest)
-    found = _CACHE.get(key)
-    if found is None:
-        data = rounds_svc.build_configuration(rnd)
-        s = data.summary.system
-        found = Figures(s.pcns, s.pcns_in_band, s.pcns - s.pcns_in_band, s.practices, s.practices_covered,
-                        s.errors, s.warnings)
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-        _CACHE[key] = found
-    return found
-
-
-def _latest() -> tuple:
-    return (db.session.scalar(select(func.max(ListSize.id))), db.session.scalar(select(func.max(GeodataLoad.id))),
-            db.session.scalar(select(func.count()).select_from(SizeException)),
-            db.session.scalar(select(func.max(AuditEvent.seq)).where(
-                AuditEvent.action.like("place.%") | AuditEvent.action.like("neighbourhoods.%"))))
+    """The round's figures, from its state (computed only when something it derives from changed).
+    ``latest`` is accepted for callers of the earlier signature and ignored."""
+    s = round_state.entry(rnd).state.summary.system
+    return Figures(s.pcns, s.pcns_in_band, s.pcns - s.pcns_in_band, s.practices, s.practices_covered,
+                   s.errors, s.warnings)
 
 
 def visible_rounds(principal: policy.Principal) -> list[RegistrationRound]:
@@ -101,8 +76,7 @@ def visible_rounds(principal: policy.Principal) -> list[RegistrationRound]:
 def listing(principal: policy.Principal, *, system: str = "", year: str = "", sort: str = "system",
             descending: bool = False, page: int = 1) -> tuple[list[RoundRow], int, dict]:
     """(rows of the page, number of pages, totals over every matching round)."""
-    latest = _latest()
-    rows = [RoundRow(r, round_phase(r), figures(r, latest)) for r in visible_rounds(principal)
+    rows = [RoundRow(r, round_phase(r), figures(r)) for r in visible_rounds(principal)
             if (not system or r.system.code == system) and (not year or r.contract_year == year)]
     keys = {
         "system": lambda row: (row.round.system.name, row.round.name),

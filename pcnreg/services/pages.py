@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import weakref
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from ..domain.types import Finding
 from ..domain.versioning import Comparison
 from ..extensions import db
 from ..importers.csvio import neutralise
-from ..models import ConfigVersion, LocalAuthority, Pcn, RegistrationRound
+from ..models import ConfigVersion, Pcn, RegistrationRound
 from . import rounds as rounds_svc
 from .configuration import MovePreview
 
@@ -52,7 +53,19 @@ def slug(text: str) -> str:
 
 # --- PCN rows (dashboard, merge choices) ---------------------------------------------------------
 
-@dataclass
+# Rows derived from a round's state alone are computed once per state (the state is immutable
+# and cached per version: services.round_state) and shared by the requests that read it.
+_PER_STATE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _per_state(data: rounds_svc.RoundData, name: str, make):
+    found = _PER_STATE.setdefault(data.state, {})
+    if name not in found:
+        found[name] = make()
+    return found[name]
+
+
+@dataclass(frozen=True)
 class PcnRow:
     key: str
     name: str
@@ -80,7 +93,7 @@ def pcn_row(data: rounds_svc.RoundData, key: str) -> PcnRow:
 
 
 def pcn_rows(data: rounds_svc.RoundData) -> list[PcnRow]:
-    return [pcn_row(data, p.key) for p in data.config.pcns]
+    return list(_per_state(data, "pcn_rows", lambda: [pcn_row(data, p.key) for p in data.config.pcns]))
 
 
 @dataclass
@@ -94,8 +107,11 @@ def pcns_by_place(data: rounds_svc.RoundData) -> list[PlaceGroup]:
     """PCNs grouped by their place (places in name order, PCNs without a place last)."""
     rows = pcn_rows(data)
     summaries = {s.name: s for s in data.summary.places}
+    by_place: dict[str, list[PcnRow]] = {}
+    for r in rows:
+        by_place.setdefault(r.place, []).append(r)
     names = sorted({r.place for r in rows if r.place} | set(summaries))
-    groups = [PlaceGroup(n, [r for r in rows if r.place == n], summaries.get(n)) for n in names]
+    groups = [PlaceGroup(n, by_place.get(n, []), summaries.get(n)) for n in names]
     orphans = [r for r in rows if not r.place]
     if orphans:
         groups.append(PlaceGroup(None, orphans))
@@ -108,7 +124,7 @@ def commissioner_names(rnd: RegistrationRound) -> dict[str, str]:
 
 # --- practice list ---------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class PracticeRow:
     code: str
     name: str
@@ -132,52 +148,54 @@ def practice_rows(data: rounds_svc.RoundData, *, q: str = "", place: str = "", c
     "assigned" or "unassigned"; ``band`` the band status of the practice's PCN ("in_band",
     "below", "above"); ``status`` "open" or "closed".
     """
-    pcn_of = {code: p for p in data.config.pcns for code in p.members}
+    state = data.state
     needle = " ".join(q.split()).casefold()
-    la_names = _local_authority_names(data) if needle else {}
-    bands = {p.key: data.band(p.key) for p in data.config.pcns} if band else {}
-    rows = []
-    for code, practice in data.config.practices.items():
-        model = data.practices.get(code)
-        member_of = pcn_of.get(code)
+    if pcn and pcn != "none":          # a PCN's own members: read only those
+        members = set(state.pcn_by_key[pcn].members) if pcn in state.pcn_by_key else set()
+        rows = [_practice_row(data, c) for c in members if c in data.config.practices]
+        rows.sort(key=_LIST_ORDER)
+    else:                              # every practice, in the list's order: once per state
+        rows = _per_state(data, "practice_rows", lambda: sorted(
+            (_practice_row(data, c) for c in data.config.practices), key=_LIST_ORDER))
+    out = []
+    for row in rows:
         if needle:
-            haystack = [practice.name.casefold(), code.casefold()]
-            if model is not None:
-                haystack += [(model.postcode or "").casefold(), (model.other_codes or "").casefold(),
-                             town_of(model.postcode).casefold(),
-                             la_names.get(model.local_authority_id, "").casefold()]
+            info = data.info.get(row.code)
+            haystack = [row.name.casefold(), row.code.casefold()]
+            if info is not None:
+                haystack += [(info.postcode or "").casefold(), (info.other_codes or "").casefold(),
+                             town_of(info.postcode).casefold(), (info.local_authority or "").casefold()]
             if not any(needle in h for h in haystack):
                 continue
-        if place and practice.place != place:
+        if place and row.place != place:
             continue
-        if commissioner and practice.commissioner != commissioner:
+        if commissioner and row.commissioner != commissioner:
             continue
-        if pcn == "none" and member_of is not None:
+        if pcn == "none" and row.pcn_key is not None:
             continue
-        if pcn and pcn != "none" and (member_of is None or member_of.key != pcn):
+        if assignment == "assigned" and row.pcn_key is None:
             continue
-        if assignment == "assigned" and member_of is None:
+        if assignment == "unassigned" and row.pcn_key is not None:
             continue
-        if assignment == "unassigned" and member_of is not None:
+        if band and (row.pcn_key is None or state.bands.get(row.pcn_key) != band):
             continue
-        if band and (member_of is None or bands.get(member_of.key) != band):
+        if status and row.status != status:
             continue
-        if status and practice.status != status:
-            continue
-        rows.append(PracticeRow(
-            code, practice.name, model.postcode if model else None, practice.commissioner, practice.place,
-            practice.status, practice.list_size, practice.list_size_date,
-            member_of.key if member_of else None, member_of.name if member_of else None))
-    rows.sort(key=lambda r: (r.pcn_key is not None, r.name.casefold(), r.code))
-    return rows
+        out.append(row)
+    return out
 
 
-def _local_authority_names(data: rounds_svc.RoundData) -> dict[int, str]:
-    ids = {m.local_authority_id for m in data.practices.values() if m.local_authority_id is not None}
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(LocalAuthority.id, LocalAuthority.name)
-                                   .where(LocalAuthority.id.in_(ids))).all())
+def _LIST_ORDER(r: "PracticeRow") -> tuple:
+    return (r.pcn_key is not None, r.name.casefold(), r.code)
+
+
+def _practice_row(data: rounds_svc.RoundData, code: str) -> PracticeRow:
+    practice = data.config.practices[code]
+    info = data.info.get(code)
+    key = data.state.pcn_of.get(code)
+    return PracticeRow(code, practice.name, info.postcode if info else None, practice.commissioner, practice.place,
+                       practice.status, practice.list_size, practice.list_size_date,
+                       key, data.state.pcn_by_key[key].name if key else None)
 
 
 # The columns the practice list sorts by (query string ``sort``), each with its key.

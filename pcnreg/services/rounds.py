@@ -8,24 +8,22 @@ the ground is the geography's business.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..domain import rules as rules_mod
-from ..domain.summary import RoundSummary, summarise
+from ..domain.summary import RoundSummary
 from ..domain.types import Configuration, Finding
 from ..domain.types import Pcn as PcnData
 from ..domain.types import Practice as PracticeData
 from ..domain.types import RoundSpec
-from ..domain.types import SizeException as ExceptionData
 from ..extensions import db
-from . import areas, audit
+from . import audit
 from ..models import (
     Commissioner,
     ListSize,
-    Membership,
     Pcn,
     Practice,
     RegistrationRound,
@@ -66,39 +64,95 @@ def select_list_size(sizes: list[ListSize], reference_date: dt.date) -> ListSize
     return sizes[-1] if sizes else None
 
 
-@dataclass
-class RoundData:
-    """A round loaded for the rules, with the models the pages need beside the plain data."""
+class _Models(Mapping):
+    """Models by key, loaded from the database only when read: the first key read alone
+    (``m[key]``, ``m.get(key)``) by itself; at the next key not loaded (a caller going through
+    them one by one), all the others at once; iteration loads all. ``key in m`` reads no model."""
 
-    round: RegistrationRound
-    config: Configuration
-    findings: list[Finding]
-    summary: RoundSummary
-    practices: dict[str, Practice]                      # code -> model
-    pcns: dict[str, Pcn]                                # key -> model (active PCNs)
-    sizes: dict[str, ListSize | None] = field(default_factory=dict)
+    def __init__(self, keys, load):
+        self._keys, self._load, self._loaded, self._all, self._misses = keys, load, {}, False, 0
+
+    def __contains__(self, key) -> bool:
+        return key in self._keys
+
+    def __getitem__(self, key):
+        if key not in self._keys:
+            raise KeyError(key)
+        if key not in self._loaded:
+            self._misses += 1
+            if self._misses == 1:
+                self._loaded.update(self._load([key]))
+            else:
+                self._loaded.update(self._load([k for k in self._keys if k not in self._loaded]))
+                self._all = True
+        return self._loaded[key]
+
+    def __iter__(self):
+        if not self._all:
+            self._loaded.update(self._load([k for k in self._keys if k not in self._loaded]))
+            self._all = True
+        return iter(k for k in self._keys if k in self._loaded)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def preload(self, keys) -> None:
+        """Load these models with one query."""
+        self._loaded.update(self._load([k for k in keys if k in self._keys and k not in self._loaded]))
+
+
+class RoundData:
+    """A round's state (``domain.state.RoundState``, computed once per version and cached: see
+    ``services.round_state``) with the round and, loaded only when read, the models the pages
+    need beside the plain data."""
+
+    def __init__(self, rnd: RegistrationRound, entry):
+        self.round = rnd
+        self.entry = entry
+        self.state = entry.state
+        self.config: Configuration = entry.state.config
+        self.summary: RoundSummary = entry.state.summary
+        self.info = entry.info                       # practice code -> postcode, other codes, local authority
+
+    @cached_property
+    def findings(self) -> list[Finding]:
+        return list(self.state.findings)            # the caller's own list; the state's is shared
+
+    @cached_property
+    def practices(self) -> Mapping[str, Practice]:
+        """Practice models by code (every practice of the configuration), loaded when read."""
+        def load(codes):
+            return {p.code: p for p in db.session.scalars(
+                select(Practice).where(Practice.code.in_(codes))
+                .options(selectinload(Practice.list_sizes), selectinload(Practice.commissioner)))} if codes else {}
+        return _Models(self.config.practices, load)
+
+    @cached_property
+    def pcns(self) -> Mapping[str, Pcn]:
+        """Models of the active PCNs by key, loaded when read."""
+        def load(keys):
+            return {str(p.id): p for p in db.session.scalars(
+                select(Pcn).where(Pcn.id.in_([int(k) for k in keys])))} if keys else {}
+        return _Models(self.state.pcn_by_key, load)
+
+    @cached_property
+    def sizes(self) -> dict[str, ListSize | None]:
+        return {code: select_list_size(p.list_sizes, self.round.reference_date) for code, p in self.practices.items()}
 
     def pcn_total(self, key: str) -> int:
-        return self.config.pcn_total(self.pcn_data(key))
+        return self.state.totals[key]
 
     def pcn_data(self, key: str) -> PcnData:
-        return next(p for p in self.config.pcns if p.key == key)
+        return self.state.pcn_by_key[key]
 
     def findings_for_pcn(self, key: str) -> list[Finding]:
-        pcn = self.pcn_data(key)
-        members = set(pcn.members)
-        return [f for f in self.findings
-                if (f.subject.type == "pcn" and f.subject.key == key)
-                or (f.subject.type == "practice" and f.subject.code in members)]
+        return self.state.findings_for_pcn(key)
 
     def band(self, key: str) -> str:
-        return rules_mod.band_status(self.pcn_total(key), self.round.band_min, self.round.band_max)
+        return self.state.bands[key]
 
     def pcn_of(self, practice_code: str) -> str | None:
-        for pcn in self.config.pcns:
-            if practice_code in pcn.members:
-                return pcn.key
-        return None
+        return self.state.pcn_of.get(practice_code)
 
 
 def round_spec(rnd: RegistrationRound) -> RoundSpec:
@@ -128,53 +182,17 @@ def practice_data(practice: Practice, size: ListSize | None) -> PracticeData:
 
 def build_configuration(rnd: RegistrationRound, assignments: dict[str, str] | None = None,
                         pcn_names: dict[str, str] | None = None) -> RoundData:
-    """Load a round. By default the head state (Membership); pass ``assignments`` and
-    ``pcn_names`` (pcn key -> name) to evaluate another state, e.g. a move being previewed or
-    an earlier version."""
-    practices = scope_practices(rnd)
-    sizes = {p.code: select_list_size(p.list_sizes, rnd.reference_date) for p in practices}
-    practice_map = {p.code: p for p in practices}
-    data = {p.code: practice_data(p, sizes[p.code]) for p in practices}
+    """A round's state. By default the head state, computed once per version and cached
+    (``services.round_state``); pass ``assignments`` and ``pcn_names`` (pcn key -> name) for
+    another grouping, e.g. a move being previewed or an earlier version (derived from the head
+    state: only the PCNs that differ are recomputed)."""
+    from . import round_state
 
-    all_pcns = {str(p.id): p for p in db.session.scalars(
-        select(Pcn).where(Pcn.round_id == rnd.id)
-        .options(selectinload(Pcn.place), selectinload(Pcn.lead_commissioner)))}
     if assignments is None:
-        rows = db.session.execute(
-            select(Practice.code, Membership.pcn_id).join(Membership.practice)
-            .where(Membership.round_id == rnd.id)).all()
-        assignments = {code: str(pcn_id) for code, pcn_id in rows}
-        # Members outside the system's scope still count for their PCN: load them too.
-        missing = set(assignments) - set(practice_map)
-        if missing:
-            for p in db.session.scalars(select(Practice).where(Practice.code.in_(missing))
-                                        .options(selectinload(Practice.list_sizes),
-                                                 selectinload(Practice.commissioner).selectinload(Commissioner.system))):
-                practice_map[p.code] = p
-                sizes[p.code] = select_list_size(p.list_sizes, rnd.reference_date)
-                data[p.code] = practice_data(p, sizes[p.code])
+        return RoundData(rnd, round_state.entry(rnd))
     if pcn_names is None:
-        pcn_names = {k: p.name for k, p in all_pcns.items() if p.active}
-
-    members: dict[str, list[str]] = {k: [] for k in pcn_names}
-    for code, key in assignments.items():
-        members.setdefault(key, []).append(code)
-    pcn_data = tuple(
-        PcnData(key=key, name=pcn_names[key], code=all_pcns[key].code,
-                place=all_pcns[key].place.name if all_pcns[key].place else None,
-                lead_commissioner=all_pcns[key].lead_commissioner.code
-                if all_pcns[key].lead_commissioner else None,
-                members=tuple(sorted(members.get(key, []))))
-        for key in sorted(pcn_names, key=lambda k: (pcn_names[k].casefold(), k)))
-
-    exceptions = {str(e.pcn_id): ExceptionData(str(e.pcn_id), e.reason, e.recorded_by, e.recorded_at)
-                  for e in db.session.scalars(select(SizeException).where(SizeException.round_id == rnd.id))}
-    geography = areas.load_geography(rnd, assignments)
-    config = Configuration(round_spec(rnd), data, pcn_data, exceptions, geography)
-    findings = rules_mod.evaluate(config)
-    summary = summarise(config, findings, rnd.system.name)
-    return RoundData(rnd, config, findings, summary, practice_map,
-                     {k: all_pcns[k] for k in pcn_names}, sizes)
+        pcn_names = {k: p.name for k, p in round_state.entry(rnd).state.pcn_by_key.items()}
+    return RoundData(rnd, round_state.preview(rnd, assignments, pcn_names))
 
 
 def filter_findings(findings: list[Finding], severity: str | None = None, rule: str | None = None,
