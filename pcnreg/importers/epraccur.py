@@ -12,7 +12,7 @@ The file is headerless with 27 quoted columns per row (0-based, from the ODS spe
    23 provider/purchaser     24 null                    25 prescribing setting (4 = GP practice)
    26 null
 
-Columns read: 0, 1, 9, 10, 11, 12, 14 and 25. Every row must have 27 columns, a code and a
+Columns read: 0, 1, 9, 10, 11, 12, 14, 15 and 25. Every row must have 27 columns, a code and a
 numeric prescribing setting. Only rows with prescribing setting 4 (GP practices) are checked
 field by field: the file also lists prescribing cost centres (out-of-hours services, Channel
 Islands codes such as JER001, etc.) whose other fields do not follow the GP practice rules.
@@ -42,8 +42,8 @@ COLUMNS: tuple[str, ...] = (
     "amended record indicator", "null (23)", "provider/purchaser", "null (25)",
     "prescribing setting", "null (27)",
 )
-CODE, NAME, POSTCODE, OPEN_DATE, CLOSE_DATE, STATUS_CODE, COMMISSIONER, SETTING = (
-    0, 1, 9, 10, 11, 12, 14, 25)
+CODE, NAME, POSTCODE, OPEN_DATE, CLOSE_DATE, STATUS_CODE, COMMISSIONER, JOINED, SETTING = (
+    0, 1, 9, 10, 11, 12, 14, 15, 25)
 GP_PRACTICE_SETTING = 4
 
 #: ODS status code -> Practice.status. Dormant practices do not provide services.
@@ -77,6 +77,7 @@ class PracticeRecord:
     open_date: dt.date | None
     close_date: dt.date | None
     prescribing_setting: int
+    joined: dt.date | None = None        # the date it joined its commissioner (column 16)
 
     @property
     def is_gp_practice(self) -> bool:
@@ -140,5 +141,6 @@ def _gp_practice(row: int, values: list[str], problems: list[ImportProblem]) -> 
     if open_date and close_date and close_date < open_date:
         problems.append(ImportProblem(row, field(CLOSE_DATE), (
             f"{close_date:%Y%m%d} is before the open date {open_date:%Y%m%d}")))
+    joined = parse_yyyymmdd(values[JOINED], row, field(JOINED), problems)
     return PracticeRecord(row, code, name, postcode or None, commissioner, STATUS.get(ods_status),
-                          ods_status, open_date, close_date, GP_PRACTICE_SETTING)
+                          ods_status, open_date, close_date, GP_PRACTICE_SETTING, joined)
