@@ -268,7 +268,7 @@ def plain_demo(app, db, client):
     assert client.get("/about").status_code == 200
     from pcnreg.models import Place
 
-    return {"round_id": rnd.id, "pcn_id": newark.id, "number": 1, "system_id": rnd.system_id,
+    return {"round_id": rnd.id, "pcn_id": newark.id, "number": 1, "system_id": rnd.system_id, "job_id": 1,
             "place_id": db.session.scalar(select(Place.id).where(Place.system_id == rnd.system_id).order_by(Place.id)),
             "user_id": users["admin@demo.pcnreg.example"].id, "token": token, "anything": "nothing-here",
             "commissioner_id": db.session.scalar(select(Commissioner.id).where(Commissioner.code == "04H")),

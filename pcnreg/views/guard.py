@@ -55,7 +55,8 @@ login_manager.session_protection = "strong"
 
 STAMP_KEY = "_pcnreg_stamp"       # the session's password stamp (see accounts.session_stamp)
 STARTED_KEY = "_pcnreg_started"   # when the session was signed in (UTC epoch seconds)
-SEEN_KEY = "_pcnreg_seen"         # its last request (UTC epoch seconds)
+SEEN_KEY = "_pcnreg_seen"         # its last request (UTC epoch seconds), to SEEN_RESOLUTION
+SEEN_RESOLUTION = 60              # seconds: the idle timeout is measured to the minute
 NO_COMMISSIONER = -1              # stands for "a PCN without a lead commissioner" in a target
 
 
@@ -116,7 +117,10 @@ def load_user(user_id: str) -> CurrentUser | None:
     if session_expired(now):
         session.clear()
         return None
-    session[SEEN_KEY] = now
+    if now - session.get(SEEN_KEY, 0) >= SEEN_RESOLUTION:
+        # Written at most once a minute: the session lives in the cookie, and a response that
+        # rewrites it can overwrite what a concurrent request stored there (a flash message).
+        session[SEEN_KEY] = now
     return CurrentUser(user)
 
 

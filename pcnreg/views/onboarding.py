@@ -92,15 +92,20 @@ class OnboardForm(FlaskForm):
 
 
 def _organisations_path(value: str) -> Path | None:
-    """The organisation file of the first step: a data-folder name or a path under the uploads."""
-    if not value:
+    """The organisation file of the first step: a data-folder file offered in the list, or a file
+    under the uploads folder; anything else (another path, a name too long for the file system)
+    is None."""
+    if not value or len(value) > 500 or "\x00" in value:
         return None
     folder = data_folder()
-    if folder is not None and "/" not in value and (folder / value).is_file():
+    if folder is not None and value in {name for name, _ in folder_choices(FILES["organisations"][1]) if name}:
         return folder / value
-    uploads = Path(current_app.config["UPLOAD_FOLDER"]).resolve()
-    path = Path(value).resolve()
-    return path if path.is_file() and uploads in path.parents else None
+    try:
+        uploads = Path(current_app.config["UPLOAD_FOLDER"]).resolve()
+        path = Path(value).resolve()
+        return path if uploads in path.parents and path.is_file() else None
+    except (OSError, ValueError, RuntimeError):
+        return None
 
 
 @bp.route("/onboard", methods=["GET", "POST"])
