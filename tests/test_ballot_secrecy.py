@@ -18,8 +18,10 @@ from pcnreg.security import log_path
 
 
 def _rows_in_physical_order() -> list[tuple[str, str]]:
+    """The ballot rows in the order they lie in the table (SQLite's rowid, PostgreSQL's ctid)."""
     _db.session.expire_all()
-    return [tuple(r) for r in _db.session.execute(text("SELECT id, receipt FROM ballot ORDER BY rowid"))]
+    physical = "ctid" if _db.engine.dialect.name == "postgresql" else "rowid"
+    return [tuple(r) for r in _db.session.execute(text(f"SELECT id, receipt FROM ballot ORDER BY {physical}"))]
 
 
 def test_the_link_carries_the_token_in_its_fragment_only(app, city, client_as):  # noqa: F811
