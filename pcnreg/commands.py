@@ -267,3 +267,5 @@ def register(cli: click.Group) -> None:
     register_onboard(cli)
     from .cli_places import register as register_places
     register_places(cli)
+    from .cli_organisations import register as register_organisations
+    register_organisations(cli)

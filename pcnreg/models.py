@@ -1053,3 +1053,24 @@ class StateGeneration(db.Model):
     __table_args__ = (CheckConstraint("name IN ('data', 'geography')", name="name"),)
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
+
+
+class OrganisationLink(db.Model):
+    """How an organisation of one date became one of a later date (``domain.lineage``): a
+    commissioner merged into, renamed to, continued as or split into another; a system became
+    another, or part of it moved to another. Worked out from where practices went."""
+
+    __tablename__ = "organisation_link"
+    __table_args__ = (
+        CheckConstraint("level IN ('commissioner', 'system')", name="level"),
+        CheckConstraint("relation IN ('continued_as', 'renamed_to', 'merged_into', 'split_into', 'became', "
+                        "'moved_to')", name="relation"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[str] = mapped_column(String(12))
+    before: Mapped[str] = mapped_column(String(16))       # the earlier code (ODS for commissioners, ONS for systems)
+    after: Mapped[str] = mapped_column(String(16))
+    relation: Mapped[str] = mapped_column(String(12))
+    effective: Mapped[dt.date | None] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(String(500))    # e.g. "43 of 43 practices"
+    source: Mapped[str] = mapped_column(String(200))      # the two files compared

@@ -34,7 +34,7 @@ def test_the_nottinghamshire_lineage(app, db, runner):
     notts = {"04E", "04H", "04K", "04L", "04M", "04N"}
     moved = both[both["14_old"].isin(notts)]
     assert set(moved["14_new"]) == {"52R"}                      # every practice of the six now under 52R
-    merge_date = dt.datetime.strptime(moved["15"].mode()[0], "%Y%m%d").date()
+    merge_date = dt.datetime.strptime(moved[15].mode()[0], "%Y%m%d").date()
     links = {(l.before, l.after): l for l in db.session.scalars(select(OrganisationLink))}
     for ccg in notts:
         link = links[(ccg, "52R")]

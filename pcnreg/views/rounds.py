@@ -75,7 +75,12 @@ def system(system_id: int):
         abort(404)
     rounds = list(db.session.scalars(select(RegistrationRound).where(RegistrationRound.system_id == found.id)
                                      .order_by(RegistrationRound.name)))
-    return render_template("rounds/system.html", system=found, rounds=rounds)
+    from ..services import lineage
+
+    codes = {found.code} | {c.code for c in found.commissioners}
+    came_from, went_to = lineage.of_codes(codes)
+    return render_template("rounds/system.html", system=found, rounds=rounds, came_from=came_from, went_to=went_to,
+                           relations=lineage.RELATION_TITLES)
 
 
 # --- places and committees of a system (the commissioner's data) -----------------------------------------
