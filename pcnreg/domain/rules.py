@@ -448,7 +448,8 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 def finding_order(f: Finding) -> tuple:
     """Errors first, then by rule and subject (the message breaks ties: one order, always)."""
-    return (_SEVERITY_ORDER[f.severity], f.rule, f.subject.type, f.subject.name, f.subject.code or "", f.message)
+    return (_SEVERITY_ORDER[f.severity], f.rule, f.subject.type, f.subject.name, f.subject.code or "", f.message,
+            f.subject.key or "")       # two PCNs of one name (and no code yet) still have one order
 
 
 def evaluate(config: Configuration, rules: dict[str, Rule] | None = None) -> list[Finding]:

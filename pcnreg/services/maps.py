@@ -518,7 +518,8 @@ class _Interact(MacroElement):
           var touched = false;
           map.on('zoomstart movestart', function () { if (!map._pcnregFitting) { touched = true; } });
           map.on('resize', function () {
-            if (fit && !touched) {
+            var size = map.getSize();
+            if (fit && !touched && size.x > 0 && size.y > 0) {   /* a frame of no size (closing, hidden): no fit */
               map._pcnregFitting = true;
               map.fitBounds(fit, {padding: [{{ this.padding }}, {{ this.padding }}], animate: false});
               map._pcnregFitting = false;
