@@ -30,12 +30,9 @@ def _date(name: str):
     return OptionalDate(FIELD_TITLES[name])
 
 
-class NewRoundForm(PageForm):
-    system = Choice("System", invalid="Choose a system")
-    year = Choice("Contract year", invalid="Choose a contract year")
-    name = StringField("Name of the round", filters=[strip], validators=[
-        DataRequired("Enter a name for the round"), Length(max=200, message="The name must be 200 characters or fewer")])
-    from_round = Choice("Start from the latest configuration of", invalid="Choose a round of the system")
+class RoundDatesForm(PageForm):
+    """A round's dates and band (the year's values, editable; an empty date is "not set")."""
+
     reference_date = _date("reference_date")
     opens = _date("opens")
     submission_deadline = _date("submission_deadline")
@@ -49,6 +46,24 @@ class NewRoundForm(PageForm):
         DataRequired("Enter the band maximum"), NumberRange(0, 10_000_000, "Enter a number of patients")])
 
     date_fields = DATE_FIELDS
+
+    def add_service_error(self, exc: Exception) -> None:
+        name = getattr(exc, "field", None)
+        if name and name in self._fields:
+            self._fields[name].errors = [*self._fields[name].errors, str(exc)]
+        else:
+            self.general_errors.append(str(exc))
+
+    def round_values(self, name: str) -> RoundValues:
+        return RoundValues(name, *(self[n].data for n in DATE_FIELDS), self.band_min.data, self.band_max.data)
+
+
+class NewRoundForm(RoundDatesForm):
+    system = Choice("System", invalid="Choose a system")
+    year = Choice("Contract year", invalid="Choose a contract year")
+    name = StringField("Name of the round", filters=[strip], validators=[
+        DataRequired("Enter a name for the round"), Length(max=200, message="The name must be 200 characters or fewer")])
+    from_round = Choice("Start from the latest configuration of", invalid="Choose a round of the system")
 
     def set_choices(self, systems, years, rounds) -> "NewRoundForm":
         self.system.choices = [("", "Choose a system")] + [(str(s.id), f"{s.name} ({s.code})") for s in systems]
@@ -64,32 +79,12 @@ class NewRoundForm(PageForm):
             self[name].process(None, spec.value(name))
         self.band_min.data, self.band_max.data = spec.value("band_min"), spec.value("band_max")
 
-    def add_service_error(self, exc: Exception) -> None:
-        name = getattr(exc, "field", None)
-        if name and name in self._fields:
-            self._fields[name].errors = [*self._fields[name].errors, str(exc)]
-        else:
-            self.general_errors.append(str(exc))
-
     def values(self) -> RoundValues:
-        return RoundValues(self.name.data, *(self[n].data for n in DATE_FIELDS), self.band_min.data, self.band_max.data)
+        return self.round_values(self.name.data)
 
 
-class SettingsForm(PageForm):
+class SettingsForm(RoundDatesForm):
     """A round's dates and band, editable until it opens."""
-
-    reference_date = _date("reference_date")
-    opens = _date("opens")
-    submission_deadline = _date("submission_deadline")
-    committee_date = _date("committee_date")
-    confirmation_date = _date("confirmation_date")
-    schedule1_deadline = _date("schedule1_deadline")
-    go_live = _date("go_live")
-    band_min = NewRoundForm.band_min
-    band_max = NewRoundForm.band_max
-
-    date_fields = DATE_FIELDS
-    add_service_error = NewRoundForm.add_service_error
 
     def prefill(self, rnd) -> None:
         for name in DATE_FIELDS:
@@ -97,4 +92,4 @@ class SettingsForm(PageForm):
         self.band_min.data, self.band_max.data = rnd.band_min, rnd.band_max
 
     def values(self, name: str) -> RoundValues:
-        return RoundValues(name, *(self[n].data for n in DATE_FIELDS), self.band_min.data, self.band_max.data)
+        return self.round_values(name)
