@@ -45,7 +45,7 @@ def demo(app, db):
     load_demo(None)
     rows = create_demo_users("http://localhost")
     users = {email: accounts.find_user(email) for email, *_ in rows}
-    rnd = db.session.scalar(select(RegistrationRound))
+    rnd = db.session.scalar(select(RegistrationRound).order_by(RegistrationRound.id))
     invited = accounts.create_user("invited@nhs.example", "Invited", [], created_by="test")
     token = accounts.invite(invited, created_by="test")
     newark = db.session.scalar(select(Pcn).where(Pcn.name == "Newark", Pcn.round_id == rnd.id))
@@ -79,6 +79,16 @@ def demo(app, db):
     from test_election_pages import election_objects      # City PCN 3's election, voting, one link unused
     params.update(election_objects(app, rnd))
     MAY_BE_404.update({"elections.ballots_csv", "elections.public_ballots_csv"})   # after the count only
+    # A second system with a round of its own: every rule is checked with two systems loaded.
+    import datetime as dt2
+
+    from pcnreg.models import System
+    other = System(code="E54000015", name="Leicester, Leicestershire and Rutland", kind="stp")
+    db.session.add(other)
+    db.session.flush()
+    db.session.add(RegistrationRound(name="LLR 2019/20", system_id=other.id, reference_date=dt2.date(2019, 1, 1),
+                                     contract_year="2019/20"))
+    db.session.commit()
     by_role = {"anonymous": None}
     for email, role, scope, _link in rows:
         key = role if role != "commissioner" else ("commissioner_04K" if "04K" in scope else "commissioner_system")
@@ -188,6 +198,14 @@ def test_spot_checks(app, db, demo):
     rnd, users, newark = demo["round"], demo["users"], demo["newark"]
     rid = rnd.id
     as_ = {who: client_for(app, user) for who, user in users.items()}
+
+    # the other system: refused to every Nottinghamshire role, read by the administrator
+    other = db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == "LLR 2019/20"))
+    for who in ("commissioner_04K", "commissioner_system", "pcn_lead", "practice_rep", "returning_officer"):
+        assert as_[who].get(f"/rounds/{other.id}").status_code == 403, who
+        assert as_[who].get(f"/systems/{other.system_id}").status_code == 403, who
+        assert as_[who].post(f"/systems/{other.system_id}/places", data={"name": "x"}).status_code == 403, who
+    assert as_["system_admin"].get(f"/rounds/{other.id}").status_code == 200
 
     # reading
     anon = as_["anonymous"]
