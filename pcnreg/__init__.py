@@ -40,7 +40,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .security import init_app as init_security  # request ids, security headers, request log
     init_security(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    from .views import guard, navigation
+    guard.init_app(app)                  # sign-in and the policy on every request: before the CSRF check
     csrf.init_app(app)
+    navigation.init_app(app)             # the header's account links
 
     from . import models  # noqa: F401  (register the tables)
     from .services import round_state  # noqa: F401  (its session listener keeps the state keys true)
@@ -51,7 +54,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     from .views.nhs_table import init_app as init_tables; init_tables(app)  # noqa: E702  (one call per table)
     from .views.formatting import init_app as init_formatting; init_formatting(app)  # noqa: E702  (dates, times, numbers)
-    from .views.guard import init_app as init_guard; init_guard(app)  # noqa: E702  (sign-in and the policy on every request)
 
     from .commands import register as register_commands
 

@@ -5,7 +5,8 @@ PCNREG_GEODATA        folder of geodata files; default ../shared/geodata when it
 PCNREG_SECRET_KEY     session/CSRF key; else generated once into instance/secret_key.
 PCNREG_ASSETS         folder of the nhsuk-frontend dist files; default node_modules/nhsuk-frontend/dist/nhsuk.
 PCNREG_MAX_UPLOAD_MB  largest accepted upload or import file (default 25).
-PCNREG_SECURE_COOKIES session cookies marked Secure (default on, off in debug/testing; see views/guard.py).
+PCNREG_SECURE_COOKIES session cookies marked Secure: 1/true/yes/on or 0/false/no/off (default on, off in
+                      debug/testing; see views/guard.py). Set 0 only over plain HTTP on a trusted network.
 PCNREG_MAP_TILE_URL   optional basemap tile URL template (default: none; maps need no other host).
 PCNREG_MAP_TILE_ATTRIBUTION  attribution shown with that basemap.
 PCNREG_TRUSTED_PROXIES  how many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host
@@ -77,6 +78,7 @@ def build_config(instance_path: Path) -> dict:
         "TRUSTED_PROXIES": _count("PCNREG_TRUSTED_PROXIES", 0),
         "SESSION_IDLE_MINUTES": _positive("PCNREG_SESSION_IDLE_MINUTES", 30),
         "SESSION_MAX_HOURS": _positive("PCNREG_SESSION_MAX_HOURS", 12),
+        "SECURE_COOKIES": _flag("PCNREG_SECURE_COOKIES"),
         "UPLOAD_FOLDER": Path(os.environ.get("PCNREG_UPLOAD_FOLDER") or instance_path / "uploads"),
         **_smtp(),
     }
@@ -90,6 +92,16 @@ def _positive(name: str, default: int) -> int:
     if not (value.isascii() and value.isdigit()) or int(value) <= 0:
         raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
     return int(value)
+
+
+def _flag(name: str) -> bool | None:
+    """An on/off setting (1/true/yes/on, 0/false/no/off); unset or anything else: None (the default)."""
+    value = (os.environ.get(name) or "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return None
 
 
 def _count(name: str, default: int) -> int:

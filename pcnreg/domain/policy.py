@@ -133,3 +133,62 @@ def may_view_round(principal: Principal, system_id: int) -> bool:
     their object is part of it."""
     return any(VIEW in ROLE_ACTIONS.get(g.role, frozenset())
                and (g.scope_type == "all" or g.system_id == system_id) for g in principal.grants)
+
+
+# --- questions about more than one object --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Somewhere:
+    """"May the principal do the action on anything (in ``system_id``, when given)?": the empty
+    forms a change starts from ask this, before the objects are chosen."""
+
+    system_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """"May the principal do the action on at least one of ``targets``?" (a new round: on some
+    whole system; the caller lists the systems there are)."""
+
+    targets: tuple[Target, ...] = ()
+
+
+Question = Target | Somewhere | AnyOf
+
+
+def may_somewhere(principal: Principal, action: str, system_id: int | None = None) -> bool:
+    """Whether some object within reach of one of the principal's grants (in the system, when
+    given) allows the action: each grant's own scope is put to ``allowed`` as the target."""
+    for grant in principal.grants:
+        if system_id is not None and grant.scope_type != "all" and grant.system_id != system_id:
+            continue
+        ids = frozenset({grant.scope_id}) if grant.scope_id is not None else frozenset()
+        kind = grant.scope_type
+        target = Target(
+            system_id=grant.scope_id if kind == "system" else (system_id or grant.system_id),
+            commissioner_ids=ids if kind == "commissioner" else frozenset(),
+            pcn_ids=ids if kind == "pcn" else frozenset(),
+            practice_ids=ids if kind == "practice" else frozenset(),
+            committee_id=grant.scope_id if kind == "committee" else None)
+        if allowed(principal, action, target):
+            return True
+    return False
+
+
+def decide(principal: Principal, action: str, question: Question) -> bool:
+    """The answer to one question: reading a round (``VIEW`` on a system's target) is
+    ``may_view_round``; ``Somewhere`` is ``may_somewhere``; ``AnyOf`` needs one target allowed;
+    any other target is ``allowed``."""
+    if isinstance(question, Somewhere):
+        return may_somewhere(principal, action, question.system_id)
+    if isinstance(question, AnyOf):
+        return any(allowed(principal, action, t) for t in question.targets)
+    if action == VIEW and question.system_id is not None:
+        return may_view_round(principal, question.system_id)
+    return allowed(principal, action, question)
+
+
+def decide_all(principal: Principal, action: str, questions: Question | list[Question]) -> bool:
+    """Every question answered yes (a resolver may return one question or a list)."""
+    listed = questions if isinstance(questions, list) else [questions]
+    return all(decide(principal, action, q) for q in listed)

@@ -223,10 +223,8 @@ def _commissioner(grant: policy.Grant, now: dt.datetime) -> Section | None:
 
 
 def _rounds(principal: policy.Principal, role: str) -> Section:
-    from ..views.guard import decide   # the guard's answer for reading a round
-
     readable = [r for r in rounds_svc.list_rounds()
-                if decide(principal, policy.VIEW, policy.Target(system_id=r.system_id))]
+                if policy.decide(principal, policy.VIEW, policy.Target(system_id=r.system_id))]
     items = [Item(f"{r.name}", ("main.dashboard", {"round_id": r.id})) for r in readable[:10]]
     return Section(role, "Rounds you can read", f"{len(readable)} round{'s' if len(readable) != 1 else ''}.",
                    items, ("See all rounds", "rounds.index", {}))

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..domain.codes import split_codes
 from ..domain.rules import RULE_TITLES
 from ..domain.types import SEVERITIES
 
@@ -211,12 +212,6 @@ class RestoreForm(PageForm):
 
 
 # --- moving practices ------------------------------------------------------------------------------
-
-def split_codes(values):
-    """Practice codes from checkboxes or typed in (commas or spaces between), upper case, once each."""
-    codes = [c.upper() for v in values or [] for c in re.split(r"[\s,;]+", v or "") if c]
-    return list(dict.fromkeys(codes))
-
 
 def _codes():
     return MultiChoice("Practices to move", validators=[AtLeastOne("Choose at least one practice to move")],
