@@ -1,7 +1,7 @@
 """Signing in and out, invites, passwords, and the system administrator's user pages.
 
 Thin views over ``services.accounts``; who may open each page is decided by the guard
-(``views.guard.ROUTE_RULES``), not here. A one-time link is shown once, on the page that made it
+(``views.routes.ROUTE_RULES``), not here. A one-time link is shown once, on the page that made it
 (never stored, never redirected to, never cached).
 """
 from __future__ import annotations

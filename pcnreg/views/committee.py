@@ -6,7 +6,7 @@ committee pack.
 Thin views: each parses a form, calls one function of ``services.committee`` and redirects with
 a message, or shows the page again with status 400, the NHS error summary and nothing written.
 Reading needs ``view``; meetings, agendas and conditions met need ``manage_round``; decisions
-need ``decide`` on the meeting's committee (``guard.meeting_target``). Dates are NHS.UK date
+need ``decide`` on the meeting's committee (``services.access.meeting_target``). Dates are NHS.UK date
 inputs (day, month and year boxes). The pack's print styles are served at /committee/pack.css
 (the pages' Content-Security-Policy allows no inline style).
 """

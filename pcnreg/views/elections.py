@@ -7,7 +7,7 @@ message (POST-redirect-GET), or shows the page again with status 400, the NHS er
 nothing written. Two answers are pages, not redirects, because what they show exists once: the
 ballot links of ``open_voting`` and of a re-issue (only their hashes are stored).
 
-Access (``guard.ROUTE_RULES``): reading needs ``view`` on the round; every change needs
+Access (``routes.ROUTE_RULES``): reading needs ``view`` on the round; every change needs
 ``run_election`` (the LMC's returning officer, scoped to a system). The ballot, the declaration
 and the published ballots are public. Ballot pages carry their token in the URL: they are sent
 with ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``, and any refusal (a used,
