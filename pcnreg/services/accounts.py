@@ -54,6 +54,8 @@ from ..models import (
     User,
 )
 from . import audit
+from .errors import CONCURRENT, ServiceError
+from .transactions import one_transaction
 
 LOCK_AFTER = 5
 LOCK_FOR = dt.timedelta(minutes=15)
@@ -74,7 +76,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-class AccountError(ValueError):
+class AccountError(ServiceError):
     """A refusal to show to the user (the message is safe to display)."""
 
 
@@ -98,6 +100,10 @@ class PasswordRejected(AccountError):
     def __init__(self, problems: list[str]):
         super().__init__(problems[0])
         self.problems = problems
+
+
+def _conflict() -> AccountError:
+    return AccountError(CONCURRENT)
 
 
 # --- passwords ----------------------------------------------------------------------------------
@@ -201,6 +207,7 @@ def _check_grant(role: str, scope_type: str, scope_id: int | None) -> None:
         raise AccountError(f"There is no {scope_type} with id {scope_id}")
 
 
+@one_transaction(_conflict)
 def create_user(email: str, name: str, grants: list[tuple[str, str, int | None]], created_by: str) -> User:
     """A new user (without a password) holding ``grants`` (role, scope type, scope id). Committed."""
     email, name = normalise_email(email), " ".join((name or "").split())
@@ -218,12 +225,12 @@ def create_user(email: str, name: str, grants: list[tuple[str, str, int | None]]
     audit.record(action="user.create", object_type="user", object_id=str(user.id),
                  after={"email": email, "name": name, "created_by": created_by})
     if grants:
-        grant_roles(user, grants, commit=False)
-    db.session.commit()
+        grant_roles.__wrapped__(user, grants)
     return user
 
 
-def grant_roles(user: User, grants: list[tuple[str, str, int | None]], commit: bool = True) -> list[RoleAssignment]:
+@one_transaction(_conflict)
+def grant_roles(user: User, grants: list[tuple[str, str, int | None]]) -> list[RoleAssignment]:
     """Add grants the user does not hold yet (one person may hold several roles)."""
     before = _user_state(user)
     added = []
@@ -240,11 +247,10 @@ def grant_roles(user: User, grants: list[tuple[str, str, int | None]], commit: b
         db.session.flush()
         audit.record(action="user.roles_grant", object_type="user", object_id=str(user.id),
                      before=before, after=_user_state(user))
-    if commit:
-        db.session.commit()
     return added
 
 
+@one_transaction(_conflict)
 def revoke_role(user: User, assignment_id: int) -> None:
     """Take one grant away. The last active system administrator keeps theirs."""
     assignment = next((r for r in user.roles if r.id == assignment_id), None)
@@ -257,7 +263,6 @@ def revoke_role(user: User, assignment_id: int) -> None:
     db.session.flush()
     audit.record(action="user.roles_revoke", object_type="user", object_id=str(user.id),
                  before=before, after=_user_state(user))
-    db.session.commit()
 
 
 def _other_admins(user: User) -> int:
@@ -266,6 +271,7 @@ def _other_admins(user: User) -> int:
         .where(RoleAssignment.role == "system_admin", User.active.is_(True), User.id != user.id)) or 0
 
 
+@one_transaction(_conflict)
 def set_active(user: User, active: bool) -> None:
     """Deactivate (signed out at their next request, cannot sign in) or reactivate a user."""
     if user.active == active:
@@ -279,7 +285,6 @@ def set_active(user: User, active: bool) -> None:
             invite.expires_at = now()
     audit.record(action="user.activate" if active else "user.deactivate", object_type="user",
                  object_id=str(user.id), before=before, after=_user_state(user))
-    db.session.commit()
 
 
 # --- invites ----------------------------------------------------------------------------------------
@@ -293,6 +298,7 @@ def _open_invites(user: User) -> list[Invite]:
         Invite.user_id == user.id, Invite.used_at.is_(None), Invite.expires_at > now())))
 
 
+@one_transaction(_conflict)
 def invite(user: User, created_by: str, valid_hours: int = INVITE_HOURS) -> str:
     """A one-time sign-in link's token (shown once; only its SHA-256 is kept). Earlier unused
     invites of the user stop working. Committed."""
@@ -307,7 +313,6 @@ def invite(user: User, created_by: str, valid_hours: int = INVITE_HOURS) -> str:
                           expires_at=expires, created_by=created_by[:200]))
     audit.record(action="user.invite", object_type="user", object_id=str(user.id),
                  after={"expires_at": expires.isoformat(timespec="seconds"), "created_by": created_by})
-    db.session.commit()
     return token
 
 
@@ -326,6 +331,7 @@ def invite_for(token: str) -> Invite:
     return found
 
 
+@one_transaction(_conflict)
 def accept_invite(token: str, password: str) -> User:
     """Set the password through a one-time invite; the invite is used up. Committed."""
     found = invite_for(token)
@@ -339,7 +345,6 @@ def accept_invite(token: str, password: str) -> User:
     user.last_sign_in_at = moment
     audit.record(action="user.invite_accept", object_type="user", object_id=str(user.id),
                  after={"password_set": True})
-    db.session.commit()
     return user
 
 
@@ -368,20 +373,28 @@ def _attempt(email: str, address: str, success: bool) -> None:
 def sign_in(email: str, password: str, address: str) -> User:
     """The user whose e-mail and password these are, or SignInRefused (see the module docstring).
     Attempts, counters and lock-outs are committed either way."""
+    user, refused = _sign_in(email, password, address)
+    if refused is not None:
+        raise refused
+    return user
+
+
+@one_transaction(_conflict)
+def _sign_in(email: str, password: str, address: str) -> tuple[User | None, SignInRefused | None]:
+    """The user, or the refusal to raise once the attempt (and a lock-out) is committed."""
     email = normalise_email(email)
     address = address or "unknown"
     blocked = address_locked_until(address)
     if blocked is not None:
         # Not recorded: a flood from a blocked address neither grows the table nor extends the block.
-        raise SignInRefused("There have been too many failed sign-ins from your network. "
-                            f"Try again after {_when(blocked)}.", blocked)
+        return None, SignInRefused("There have been too many failed sign-ins from your network. "
+                                   f"Try again after {_when(blocked)}.", blocked)
     user = find_user(email)
     moment = now()
     if user is not None and user.locked_until is not None and user.locked_until > moment:
         _attempt(email, address, False)
-        db.session.commit()
-        raise SignInRefused("This account is locked after too many failed sign-ins. "
-                            f"Try again after {_when(user.locked_until)}.", user.locked_until)
+        return None, SignInRefused("This account is locked after too many failed sign-ins. "
+                                   f"Try again after {_when(user.locked_until)}.", user.locked_until)
     if user is None:
         _dummy_verify(password or "")
         ok = False
@@ -400,19 +413,17 @@ def sign_in(email: str, password: str, address: str) -> User:
                 audit.record(action="user.lock", object_type="user", object_id=str(user.id),
                              after={"locked_until": user.locked_until.isoformat(timespec="seconds"),
                                     "failures": LOCK_AFTER})
-                db.session.commit()
-                raise SignInRefused("This account is locked after too many failed sign-ins. "
-                                    f"Try again after {_when(user.locked_until)}.", user.locked_until)
-        db.session.commit()
-        raise SignInRefused(GENERIC_FAILURE)
+                return None, SignInRefused("This account is locked after too many failed sign-ins. "
+                                           f"Try again after {_when(user.locked_until)}.", user.locked_until)
+        return None, SignInRefused(GENERIC_FAILURE)
     _attempt(email, address, True)
     user.failed_sign_ins = 0
     user.locked_until = None
     user.last_sign_in_at = moment
-    db.session.commit()
-    return user
+    return user, None
 
 
+@one_transaction(_conflict)
 def change_password(user: User, current: str, new: str) -> None:
     """Change the password, given the current one. Committed."""
     if not verify_password(user, current or ""):
@@ -423,7 +434,6 @@ def change_password(user: User, current: str, new: str) -> None:
     user.password_hash = hash_password(new)
     audit.record(action="user.password_change", object_type="user", object_id=str(user.id),
                  after={"password_changed": True})
-    db.session.commit()
 
 
 def session_stamp(user: User) -> str:
@@ -440,19 +450,19 @@ def _rotate_session_key(user: User) -> None:
     user.session_key = secrets.token_hex(16)
 
 
+@one_transaction(_conflict)
 def sign_out(user: User) -> None:
     """End the user's sessions on the server: a cookie kept from before no longer signs anyone in.
     Committed. (Not audited, as signing in is not: ``SignInAttempt`` records sign-ins.)"""
     _rotate_session_key(user)
-    db.session.commit()
 
 
+@one_transaction(_conflict)
 def end_sessions(user: User, by: str) -> None:
     """An administrator (or the operator) ends every session of ``user``. Audited, committed."""
     _rotate_session_key(user)
     audit.record(action="user.end_sessions", object_type="user", object_id=str(user.id),
                  after={"ended_by": by})
-    db.session.commit()
 
 
 # --- scopes and principals --------------------------------------------------------------------------------

@@ -36,12 +36,14 @@ from ..models import (
     RegistrationRound,
     utcnow,
 )
+from .errors import CONCURRENT, ServiceError
+from .transactions import one_transaction
 
 TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
 
 
-class AreaError(ValueError):
+class AreaError(ServiceError):
     """A block move or upload that cannot be made, with a message for the user."""
 
 
@@ -164,37 +166,33 @@ def la_place_ids(system_id: int) -> dict[int, int]:
         .join(Place, Place.id == place_local_authority.c.place_id).where(Place.system_id == system_id)).all())
 
 
+@one_transaction(lambda: AreaError(CONCURRENT))
 def move_block(rnd: RegistrationRound, block_code: str, to_key: str) -> RefreshReport:
     """Move a block to a neighbouring PCN (manual assignment kept from now on). One transaction."""
-    try:
-        block = db.session.scalar(select(Block).where(Block.code == block_code, Block.system_id == rnd.system_id))
-        pcn = db.session.get(Pcn, int(to_key)) if str(to_key).isdigit() else None
-        if block is None:
-            raise AreaError(f"There is no block {block_code} in {rnd.system.name}")
-        if pcn is None or pcn.round_id != rnd.id or not pcn.active:
-            raise AreaError("That PCN does not exist in the current configuration")
-        row = db.session.scalar(select(BlockAssignment).where(BlockAssignment.round_id == rnd.id,
-                                                              BlockAssignment.block_id == block.id))
-        if row is not None and row.pcn_id == pcn.id:
-            raise AreaError(f"{block.name} is already in {pcn.name}")
-        area = db.session.scalar(select(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == pcn.id))
-        if area is not None and from_wkb(area.geometry).distance(from_wkb(block.geometry)) > \
-                geometry.ADJACENCY_BUFFER_METRES and not _paired_with(block, rnd, pcn):
-            raise AreaError(f"{block.name} does not touch {pcn.name}'s area: move blocks to a neighbouring PCN")
-        audit.record(action="area.move_block", object_type="block", object_id=block.code,
-                     before={"pcn": row.pcn_id if row else None}, after={"pcn": pcn.id}, round_id=rnd.id,
-                     pcn_id=pcn.id)
-        if row is None:
-            db.session.add(BlockAssignment(round_id=rnd.id, block_id=block.id, pcn_id=pcn.id, method="manual"))
-        else:
-            row.pcn_id, row.method = pcn.id, "manual"
-        db.session.flush()
-        report = refresh(rnd)
-        db.session.commit()
-        return report
-    except Exception:
-        db.session.rollback()
-        raise
+    block = db.session.scalar(select(Block).where(Block.code == block_code, Block.system_id == rnd.system_id))
+    pcn = db.session.get(Pcn, int(to_key)) if str(to_key).isdigit() else None
+    if block is None:
+        raise AreaError(f"There is no block {block_code} in {rnd.system.name}")
+    if pcn is None or pcn.round_id != rnd.id or not pcn.active:
+        raise AreaError("That PCN does not exist in the current configuration")
+    row = db.session.scalar(select(BlockAssignment).where(BlockAssignment.round_id == rnd.id,
+                                                          BlockAssignment.block_id == block.id))
+    if row is not None and row.pcn_id == pcn.id:
+        raise AreaError(f"{block.name} is already in {pcn.name}")
+    area = db.session.scalar(select(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == pcn.id))
+    if area is not None and from_wkb(area.geometry).distance(from_wkb(block.geometry)) > \
+            geometry.ADJACENCY_BUFFER_METRES and not _paired_with(block, rnd, pcn):
+        raise AreaError(f"{block.name} does not touch {pcn.name}'s area: move blocks to a neighbouring PCN")
+    audit.record(action="area.move_block", object_type="block", object_id=block.code,
+                 before={"pcn": row.pcn_id if row else None}, after={"pcn": pcn.id}, round_id=rnd.id,
+                 pcn_id=pcn.id)
+    if row is None:
+        db.session.add(BlockAssignment(round_id=rnd.id, block_id=block.id, pcn_id=pcn.id, method="manual"))
+    else:
+        row.pcn_id, row.method = pcn.id, "manual"
+    db.session.flush()
+    report = refresh(rnd)
+    return report
 
 
 def _paired_with(block: Block, rnd: RegistrationRound, pcn: Pcn) -> bool:
@@ -284,6 +282,7 @@ def place_choices(rnd: RegistrationRound) -> list[Place]:
     return list(rnd.system.places)
 
 
+@one_transaction(lambda: AreaError(CONCURRENT))
 def record_adjacent(block_a: str, block_b: str, *, reason: str, recorded_by: str,
                     system_id: int | None = None) -> AdjacentPair:
     """Record that two blocks of a system are treated as adjacent (across a river, to an island).
@@ -292,36 +291,32 @@ def record_adjacent(block_a: str, block_b: str, *, reason: str, recorded_by: str
     reason, recorded_by = (reason or "").strip(), (recorded_by or "").strip()
     if not reason or not recorded_by:
         raise AreaError("Enter the reason and who agreed that the blocks are treated as adjacent")
-    try:
-        query = select(Block).where(Block.code.in_([block_a, block_b]))
-        if system_id is not None:
-            query = query.where(Block.system_id == system_id)
-        rows = list(db.session.scalars(query))
-        if len({b.system_id for b in rows}) > 1:
-            raise AreaError(f"{block_a} and {block_b} are blocks of several systems: say which system")
-        found = {b.code: b for b in rows}
-        missing = [c for c in (block_a, block_b) if c not in found]
-        if missing:
-            raise AreaError(f"Unknown block {', '.join(missing)}")
-        a, b = sorted((found[block_a], found[block_b]), key=lambda blk: blk.id)
-        if a.id == b.id:
-            raise AreaError("Choose two different blocks")
-        if a.system_id != b.system_id:
-            raise AreaError("The blocks are in different systems")
-        if db.session.scalar(select(AdjacentPair).where(AdjacentPair.block_a_id == a.id,
-                                                        AdjacentPair.block_b_id == b.id)):
-            raise AreaError(f"{a.code} and {b.code} are already treated as adjacent")
-        pair = AdjacentPair(block_a_id=a.id, block_b_id=b.id, reason=reason, recorded_by=recorded_by[:200])
-        db.session.add(pair)
-        audit.record(action="area.adjacent_pair", object_type="block", object_id=f"{a.code}+{b.code}",
-                     after={"blocks": [a.code, b.code], "reason": reason, "recorded_by": recorded_by})
-        db.session.commit()
-        return pair
-    except Exception:
-        db.session.rollback()
-        raise
+    query = select(Block).where(Block.code.in_([block_a, block_b]))
+    if system_id is not None:
+        query = query.where(Block.system_id == system_id)
+    rows = list(db.session.scalars(query))
+    if len({b.system_id for b in rows}) > 1:
+        raise AreaError(f"{block_a} and {block_b} are blocks of several systems: say which system")
+    found = {b.code: b for b in rows}
+    missing = [c for c in (block_a, block_b) if c not in found]
+    if missing:
+        raise AreaError(f"Unknown block {', '.join(missing)}")
+    a, b = sorted((found[block_a], found[block_b]), key=lambda blk: blk.id)
+    if a.id == b.id:
+        raise AreaError("Choose two different blocks")
+    if a.system_id != b.system_id:
+        raise AreaError("The blocks are in different systems")
+    if db.session.scalar(select(AdjacentPair).where(AdjacentPair.block_a_id == a.id,
+                                                    AdjacentPair.block_b_id == b.id)):
+        raise AreaError(f"{a.code} and {b.code} are already treated as adjacent")
+    pair = AdjacentPair(block_a_id=a.id, block_b_id=b.id, reason=reason, recorded_by=recorded_by[:200])
+    db.session.add(pair)
+    audit.record(action="area.adjacent_pair", object_type="block", object_id=f"{a.code}+{b.code}",
+                 after={"blocks": [a.code, b.code], "reason": reason, "recorded_by": recorded_by})
+    return pair
 
 
+@one_transaction(lambda: AreaError(CONCURRENT))
 def upload_area(rnd: RegistrationRound, pcn_key: str, data: bytes, filename: str, max_bytes: int,
                 notes: list[str] | None = None) -> PcnArea:
     """Replace a PCN's area with an uploaded polygon (GeoJSON, GeoPackage or zipped shapefile,
@@ -339,39 +334,30 @@ def upload_area(rnd: RegistrationRound, pcn_key: str, data: bytes, filename: str
     if pcn is None or pcn.round_id != rnd.id or not pcn.active:
         raise AreaError("That PCN does not exist in the current configuration")
     geom = geometry.snap(read_polygon_upload(data, filename, max_bytes, max_vertices=limit, notes=notes))
-    try:
-        row = db.session.scalar(select(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == pcn.id))
-        digest = hashlib.sha256(data).hexdigest()
-        audit.record(action="area.upload", object_type="pcn", object_id=str(pcn.id),
-                     before={"source": row.source if row else None}, after={"source": "upload", "file": filename,
-                                                                           "sha256": digest,
-                                                                           "area_km2": round(geom.area / 1e6, 3),
-                                                                           **({"repaired": notes} if notes else {})},
-                     round_id=rnd.id, pcn_id=pcn.id)
-        if row is None:
-            row = PcnArea(round_id=rnd.id, pcn_id=pcn.id, source="upload", fingerprint=digest, geometry=to_wkb(geom))
-            db.session.add(row)
-        else:
-            row.source, row.fingerprint, row.geometry = "upload", digest, to_wkb(geom)
-        db.session.commit()
-        return row
-    except Exception:
-        db.session.rollback()
-        raise
+    row = db.session.scalar(select(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == pcn.id))
+    digest = hashlib.sha256(data).hexdigest()
+    audit.record(action="area.upload", object_type="pcn", object_id=str(pcn.id),
+                 before={"source": row.source if row else None}, after={"source": "upload", "file": filename,
+                                                                       "sha256": digest,
+                                                                       "area_km2": round(geom.area / 1e6, 3),
+                                                                       **({"repaired": notes} if notes else {})},
+                 round_id=rnd.id, pcn_id=pcn.id)
+    if row is None:
+        row = PcnArea(round_id=rnd.id, pcn_id=pcn.id, source="upload", fingerprint=digest, geometry=to_wkb(geom))
+        db.session.add(row)
+    else:
+        row.source, row.fingerprint, row.geometry = "upload", digest, to_wkb(geom)
+    return row
 
 
+@one_transaction(lambda: AreaError(CONCURRENT))
 def revert_area(rnd: RegistrationRound, pcn_key: str) -> RefreshReport:
     """Drop an uploaded area: the PCN's area is the union of its blocks again."""
-    try:
-        removed = db.session.execute(delete(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == int(pcn_key),
-                                                           PcnArea.source == "upload")).rowcount
-        if removed:
-            audit.record(action="area.revert", object_type="pcn", object_id=str(pcn_key),
-                         before={"source": "upload"}, after={"source": "blocks"}, round_id=rnd.id,
-                         pcn_id=int(pcn_key))
-        report = refresh(rnd)
-        db.session.commit()
-        return report
-    except Exception:
-        db.session.rollback()
-        raise
+    removed = db.session.execute(delete(PcnArea).where(PcnArea.round_id == rnd.id, PcnArea.pcn_id == int(pcn_key),
+                                                       PcnArea.source == "upload")).rowcount
+    if removed:
+        audit.record(action="area.revert", object_type="pcn", object_id=str(pcn_key),
+                     before={"source": "upload"}, after={"source": "blocks"}, round_id=rnd.id,
+                     pcn_id=int(pcn_key))
+    report = refresh(rnd)
+    return report

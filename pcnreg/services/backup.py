@@ -35,12 +35,13 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import URL, Engine
 
 from ..extensions import db
+from .errors import ServiceError
 
 MANIFEST_SUFFIX = ".json"
 MANIFEST_FORMAT = 1
 
 
-class BackupError(Exception):
+class BackupError(ServiceError):
     """A backup or restore that cannot be done; the message is for the user."""
 
 

@@ -17,12 +17,11 @@ from . import audit, clock
 from . import configuration as config_svc
 from .registration import actor
 from .transactions import one_transaction
+from .errors import ServiceError
 
 
-class ChangeError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.messages = [message]
+class ChangeError(ServiceError):
+    """A membership change that cannot be made, with a message for the user."""
 
 
 _commit = one_transaction(lambda: ChangeError("Someone else changed this at the same moment: try again"))

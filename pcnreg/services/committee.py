@@ -37,7 +37,10 @@ from ..models import (
 )
 from . import audit, clock, registration
 from . import rounds as rounds_svc
-from .registration import RegistrationError, _commit
+from .registration import CONCURRENT, RegistrationError
+from .transactions import one_transaction
+
+_commit = one_transaction(lambda: RegistrationError(CONCURRENT))
 
 OUTCOME_TITLES = {
     "approved": "Approved", "approved_with_conditions": "Approved with conditions", "deferred": "Deferred",

@@ -31,6 +31,7 @@ from ..models import (
 )
 from ..domain.deadlines import change_takes_effect
 from . import areas, audit, clock
+from .transactions import one_transaction
 from . import rounds as rounds_svc
 
 EditError = edits.EditError
@@ -169,20 +170,6 @@ def _single_pcn(changes: list[Change]) -> int | None:
     return int(next(iter(keys))) if len(keys) == 1 else None
 
 
-def _commit(fn):
-    """Run an edit as one transaction: commit on success, roll back on any error."""
-    def wrapper(*args, **kwargs):
-        try:
-            result = fn(*args, **kwargs)
-            db.session.commit()
-            return result
-        except Exception:
-            db.session.rollback()
-            raise
-    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-    return wrapper
-
-
 def _new_pcn(rnd: RegistrationRound, name: str, *, place: Place | None, lead: Commissioner | None,
              code: str | None = None) -> str:
     pcn = Pcn(round_id=rnd.id, name=name, code=code, place=place, lead_commissioner=lead, active=False)
@@ -206,7 +193,7 @@ def _practice_codes(codes: list[str]) -> list[str]:
     return codes
 
 
-@_commit
+@one_transaction()
 def create_pcn(rnd: RegistrationRound, name: str, *, place_id: int | None, lead_commissioner_id: int | None,
                author: str, reason: str) -> ConfigVersion:
     place = db.session.get(Place, place_id) if place_id else None
@@ -217,13 +204,13 @@ def create_pcn(rnd: RegistrationRound, name: str, *, place_id: int | None, lead_
     return _save(rnd, edits.create(current, key, name), kind="create", author=author, reason=reason)
 
 
-@_commit
+@one_transaction()
 def rename_pcn(rnd: RegistrationRound, key: str, name: str, *, author: str, reason: str) -> ConfigVersion:
     _pcn(rnd, key)
     return _save(rnd, edits.rename(head_state(rnd), key, name), kind="rename", author=author, reason=reason)
 
 
-@_commit
+@one_transaction()
 def move_practices(rnd: RegistrationRound, codes: list[str], to_key: str | None, *, author: str,
                    reason: str) -> ConfigVersion:
     if to_key is not None:
@@ -232,7 +219,7 @@ def move_practices(rnd: RegistrationRound, codes: list[str], to_key: str | None,
     return _save(rnd, desired, kind="move", author=author, reason=reason)
 
 
-@_commit
+@one_transaction()
 def merge_pcns(rnd: RegistrationRound, keys: list[str], into_key: str, *, name: str | None, author: str,
                reason: str) -> ConfigVersion:
     for key in [*keys, into_key]:
@@ -241,7 +228,7 @@ def merge_pcns(rnd: RegistrationRound, keys: list[str], into_key: str, *, name: 
                  reason=reason)
 
 
-@_commit
+@one_transaction()
 def split_pcn(rnd: RegistrationRound, key: str, codes: list[str], new_name: str, *, author: str,
               reason: str) -> ConfigVersion:
     source = _pcn(rnd, key)
@@ -252,7 +239,7 @@ def split_pcn(rnd: RegistrationRound, key: str, codes: list[str], new_name: str,
                  reason=reason)
 
 
-@_commit
+@one_transaction()
 def undo_to(rnd: RegistrationRound, number: int, *, author: str, reason: str) -> ConfigVersion:
     """Restore an earlier version's state as a new version."""
     target = get_version(rnd, number)
@@ -471,47 +458,48 @@ def save_grouping(rnd: RegistrationRound, wanted: list[WantedPcn], *, author: st
     members; its place, unless given, is that commissioner's place. Nothing to change: no
     version (``version`` None in the summary)."""
     try:
-        current = head_state(rnd)
-        codes = [c for w in wanted for c in w.members]
-        practices = {p.code: p for p in db.session.scalars(select(Practice).where(Practice.code.in_(codes)))}
-        pcns: dict[str, str] = {}
-        assignments: dict[str, str] = {}
-        created = []
-        for w in wanted:
-            pcn = w.existing
-            if pcn is None:
-                commonest = Counter(practices[c].commissioner for c in w.members).most_common(1)
-                lead = commonest[0][0] if commonest else None
-                pcn = Pcn(round_id=rnd.id, name=w.name, code=w.code, place=w.place or (lead.place if lead else None),
-                          lead_commissioner=lead, active=False)
-                db.session.add(pcn)
-                db.session.flush()
-                created.append(w.name)
-            else:
-                if w.place is not None:
-                    pcn.place = w.place
-                if w.code:
-                    pcn.code = w.code
-            pcns[str(pcn.id)] = w.name
-            for c in w.members:
-                assignments[c] = str(pcn.id)
-        desired = ConfigState(pcns, assignments)
-        if not replace:
-            removed = removals(current, desired)
-            if removed:
-                raise ReplaceNeeded(removed)
-        changes = changes_between(current, desired)
-        if not changes:
-            db.session.rollback()
-            return ConfigImportSummary(rnd.name, source, None, len(assignments), len(pcns), [], [], 0)
-        retired = [current.pcns[c.pcn] for c in changes if c.kind == "pcn_retire"]
-        version = _save(rnd, desired, kind="import", author=author, reason=reason or f"Import of {source}")
-        db.session.commit()
+        return _save_grouping(rnd, wanted, author=author, reason=reason, source=source, replace=replace)
     except EditError as exc:
-        db.session.rollback()
         raise ImportFailed([ImportProblem(None, None, str(exc))]) from exc
-    except Exception:
+
+
+@one_transaction()
+def _save_grouping(rnd: RegistrationRound, wanted: list[WantedPcn], *, author: str, reason: str,
+                   source: str, replace: bool) -> ConfigImportSummary:
+    current = head_state(rnd)
+    codes = [c for w in wanted for c in w.members]
+    practices = {p.code: p for p in db.session.scalars(select(Practice).where(Practice.code.in_(codes)))}
+    pcns: dict[str, str] = {}
+    assignments: dict[str, str] = {}
+    created = []
+    for w in wanted:
+        pcn = w.existing
+        if pcn is None:
+            commonest = Counter(practices[c].commissioner for c in w.members).most_common(1)
+            lead = commonest[0][0] if commonest else None
+            pcn = Pcn(round_id=rnd.id, name=w.name, code=w.code, place=w.place or (lead.place if lead else None),
+                      lead_commissioner=lead, active=False)
+            db.session.add(pcn)
+            db.session.flush()
+            created.append(w.name)
+        else:
+            if w.place is not None:
+                pcn.place = w.place
+            if w.code:
+                pcn.code = w.code
+        pcns[str(pcn.id)] = w.name
+        for c in w.members:
+            assignments[c] = str(pcn.id)
+    desired = ConfigState(pcns, assignments)
+    if not replace:
+        removed = removals(current, desired)
+        if removed:
+            raise ReplaceNeeded(removed)
+    changes = changes_between(current, desired)
+    if not changes:
         db.session.rollback()
-        raise
+        return ConfigImportSummary(rnd.name, source, None, len(assignments), len(pcns), [], [], 0)
+    retired = [current.pcns[c.pcn] for c in changes if c.kind == "pcn_retire"]
+    version = _save(rnd, desired, kind="import", author=author, reason=reason or f"Import of {source}")
     return ConfigImportSummary(rnd.name, source, version.number, len(assignments), len(pcns), created, retired,
                                sum(1 for c in changes if c.kind == "assign"))

@@ -36,6 +36,7 @@ from ..models import (
 )
 from . import audit
 from .configuration import _save
+from .transactions import one_transaction
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "demo_data"
 PRACTICES_FILE = "nottinghamshire-practices.csv"
@@ -83,13 +84,7 @@ def load_demo(geodata: Path | None) -> DemoReport:
     round_spec = spec["round"]
     if db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == round_spec["name"])):
         return DemoReport(False, round_spec["name"])
-    try:
-        report = _load(spec, geodata)
-        db.session.commit()
-        return report
-    except Exception:
-        db.session.rollback()
-        raise
+    return _load(spec, geodata)
 
 
 def _get_or_add(model, lookup: dict, **values):
@@ -101,6 +96,7 @@ def _get_or_add(model, lookup: dict, **values):
     return obj
 
 
+@one_transaction()
 def _load(spec: dict, geodata: Path | None) -> DemoReport:
     round_spec = spec["round"]
     system = _get_or_add(System, {"code": spec["system"]["code"]}, name=spec["system"]["name"])

@@ -37,6 +37,7 @@ from ..models import Commissioner, Committee, Pcn, Registration, RegistrationRou
 from . import audit, clock, committee, elections, registration, round_setup
 from . import rounds as rounds_svc
 from .demo import DEMO_DATA
+from .transactions import one_transaction
 
 UK = ZoneInfo("Europe/London")
 HISTORY_ROUND = "Nottingham and Nottinghamshire 2019/20"
@@ -160,9 +161,8 @@ def _history_cd(rnd: RegistrationRound, data, pcn: Pcn, paper: dict[str, str] | 
         name = "Not named in the paper (process still running)"
         if paper and paper["status_derived"].startswith("contested"):
             # An election run outside pcnreg: its declaration is what names the CD.
-            registration.record_elected_cd(rnd, pcn, name=name, practice_code=largest, profession="",
-                                           details=details)
-            db.session.commit()
+            one_transaction()(registration.record_elected_cd)(rnd, pcn, name=name, practice_code=largest,
+                                                              profession="", details=details)
         else:
             registration.set_clinical_director(rnd, pcn, name=name, practice_code=largest, profession="",
                                                process="agreement", process_details=details)

@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain import elections as dom
 from ..extensions import db
@@ -50,16 +48,15 @@ from . import audit, clock
 from .transactions import one_transaction
 from . import registration as reg_svc
 from . import rounds as rounds_svc
+from .errors import ServiceError
 
 CONCURRENT = "Someone else changed this election at the same moment: nothing was saved. Reload and try again."
 BAD_TOKEN = ("This ballot link cannot be used: it has already been used to vote, or it was replaced by a new "
              "link, or it is mistyped. Ask the LMC's returning officer for a new link if you have not voted.")
 
 
-class ElectionError(Exception):
-    def __init__(self, messages: list[str] | str):
-        self.messages = [messages] if isinstance(messages, str) else list(messages)
-        super().__init__("; ".join(self.messages))
+class ElectionError(ServiceError):
+    """A refused step of an election, with messages for the user."""
 
 
 _commit = one_transaction(lambda: ElectionError(CONCURRENT))
@@ -337,6 +334,7 @@ def ballot_email(e: Election, practice_code: str, link: str) -> tuple[str, str]:
             "If you did not expect this e-mail, contact the LMC's returning officer.\n")
 
 
+@_commit
 def email_ballot(e: Election, practice_code: str, address: str, link_for) -> None:
     """Re-issue a practice's ballot link and e-mail it, as one step: if the message cannot be
     sent, nothing is issued (the earlier link keeps working). ``link_for(token)`` builds the URL."""
@@ -345,17 +343,12 @@ def email_ballot(e: Election, practice_code: str, address: str, link_for) -> Non
     address = (address or "").strip()
     if "@" not in address or any(ch.isspace() for ch in address):
         raise ElectionError("Enter the practice's e-mail address")
+    issued = reissue.__wrapped__(e, practice_code, channel="email", address=address)
+    subject, body = ballot_email(e, issued.practice_code, link_for(issued.token))
     try:
-        issued = reissue.__wrapped__(e, practice_code, channel="email", address=address)
-        subject, body = ballot_email(e, issued.practice_code, link_for(issued.token))
         mailer.send(address, subject, body)
-        db.session.commit()
     except mailer.MailError as exc:
-        db.session.rollback()
         raise ElectionError(f"{exc}. Nothing was issued: the practice's earlier link still works.") from exc
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def ballot_for(token: str) -> tuple[Election, list[Candidate]] | None:
@@ -368,50 +361,40 @@ def ballot_for(token: str) -> tuple[Election, list[Candidate]] | None:
     return e, [c for c in e.candidates if c.status == "shortlisted"]
 
 
+@one_transaction(lambda: ElectionError(BAD_TOKEN))
 def cast(token: str, preferences: list[str]) -> str:
     """Cast the ballot of ``token``: ``preferences`` are candidate ids (as text) in order, blanks
     "" allowed after the last. Returns the receipt code. One transaction."""
     now = clock.now()
     h = _hash(token or "")
-    try:
-        elector = db.session.scalar(select(Elector).where(Elector.token_hash == h, Elector.voted.is_(False)))
-        if elector is None:
-            raise ElectionError(BAD_TOKEN)
-        e = db.session.get(Election, elector.election_id)
-        # One vote at a time per election (PostgreSQL; SQLite's write lock does the same): the box
-        # is rewritten below and must not miss a concurrent ballot.
-        db.session.execute(select(Election.id).where(Election.id == e.id).with_for_update())
-        why = dom.may_vote(e.state, timetable(e), now)     # the time decides, to the second
-        if why:
-            raise ElectionError(why)
-        standing = {str(c.id) for c in e.candidates if c.status == "shortlisted"}
-        prefs = [(p or "").strip() for p in preferences]
-        problems = dom.check_preferences(prefs, standing, e.method)
-        if problems:
-            raise ElectionError(problems)
-        done = db.session.execute(update(Elector).where(Elector.id == elector.id, Elector.voted.is_(False),
-                                                        Elector.token_hash == h)
-                                  .values(voted=True, token_hash=None))
-        if done.rowcount != 1:
-            raise ElectionError(BAD_TOKEN)
-        receipt = secrets.token_hex(5).upper()
-        db.session.add(BallotPaper(id=secrets.token_hex(16), election_id=e.id,
-                                   preferences=json.dumps([p for p in prefs if p]), weight=elector.weight,
-                                   receipt=receipt))
-        db.session.flush()
-        shuffle_box(e)                     # the new ballot's row is not the last one
-        # No audit event per vote (its time would order the ballots): the close records the count.
-        db.session.commit()
-        return receipt
-    except ElectionError:
-        db.session.rollback()
-        raise
-    except (StaleDataError, IntegrityError) as exc:
-        db.session.rollback()
-        raise ElectionError(BAD_TOKEN) from exc
-    except BaseException:
-        db.session.rollback()
-        raise
+    elector = db.session.scalar(select(Elector).where(Elector.token_hash == h, Elector.voted.is_(False)))
+    if elector is None:
+        raise ElectionError(BAD_TOKEN)
+    e = db.session.get(Election, elector.election_id)
+    # One vote at a time per election (PostgreSQL; SQLite's write lock does the same): the box
+    # is rewritten below and must not miss a concurrent ballot.
+    db.session.execute(select(Election.id).where(Election.id == e.id).with_for_update())
+    why = dom.may_vote(e.state, timetable(e), now)     # the time decides, to the second
+    if why:
+        raise ElectionError(why)
+    standing = {str(c.id) for c in e.candidates if c.status == "shortlisted"}
+    prefs = [(p or "").strip() for p in preferences]
+    problems = dom.check_preferences(prefs, standing, e.method)
+    if problems:
+        raise ElectionError(problems)
+    done = db.session.execute(update(Elector).where(Elector.id == elector.id, Elector.voted.is_(False),
+                                                    Elector.token_hash == h)
+                              .values(voted=True, token_hash=None))
+    if done.rowcount != 1:
+        raise ElectionError(BAD_TOKEN)
+    receipt = secrets.token_hex(5).upper()
+    db.session.add(BallotPaper(id=secrets.token_hex(16), election_id=e.id,
+                               preferences=json.dumps([p for p in prefs if p]), weight=elector.weight,
+                               receipt=receipt))
+    db.session.flush()
+    shuffle_box(e)                     # the new ballot's row is not the last one
+    # No audit event per vote (its time would order the ballots): the close records the count.
+    return receipt
 
 
 # --- the close of voting --------------------------------------------------------------------------------
@@ -461,15 +444,24 @@ def close_due(now: dt.datetime | None = None) -> list[int]:
     closed = []
     for election_id in due:
         try:
-            e = db.session.get(Election, election_id)
-            if e is None or e.state != "voting_open":
-                continue
-            _close_voting(e, now)
-            db.session.commit()
-            closed.append(election_id)
-        except (StaleDataError, IntegrityError):        # another process closed it at the same moment
-            db.session.rollback()
+            if _close_due_one(election_id, now):
+                closed.append(election_id)
+        except _ClosedElsewhere:                         # another process closed it at the same moment
+            pass
     return closed
+
+
+class _ClosedElsewhere(Exception):
+    pass
+
+
+@one_transaction(_ClosedElsewhere)
+def _close_due_one(election_id: int, now: dt.datetime) -> bool:
+    e = db.session.get(Election, election_id)
+    if e is None or e.state != "voting_open":
+        return False
+    _close_voting(e, now)
+    return True
 
 
 @_commit

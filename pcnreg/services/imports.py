@@ -26,6 +26,7 @@ from ..importers.epraccur import FIELDS as EPRACCUR_FIELDS
 from ..importers.epraccur import parse_epraccur
 from ..importers.list_sizes import parse_list_sizes
 from ..models import Commissioner, ListSize, Practice
+from .transactions import one_transaction
 
 NOT_A_GP_PRACTICE = "not a GP practice"
 COMMISSIONER_OUTSIDE = "commissioner not in this instance"
@@ -69,26 +70,31 @@ def _audit(summary: ImportSummary) -> None:
                             "unchanged": summary.unchanged, "skipped": summary.skipped})
 
 
+class _Conflict(Exception):
+    """A concurrent change of the same rows (its ``__cause__``: the database's error)."""
+
+
+@one_transaction(_Conflict)
+def _run(work: Callable[[], T]) -> T:
+    result = work()
+    db.session.flush()
+    return result
+
+
 def transaction(source: str, work: Callable[[], T]) -> T:
-    """Run ``work`` and commit once; roll back and raise ``ImportFailed`` on any failure."""
+    """Run ``work`` as one transaction (``one_transaction``); a refused import or a database error:
+    ``ImportFailed`` naming ``source`` (everything rolled back)."""
     try:
-        result = work()
-        db.session.flush()
-        db.session.commit()
-        return result
+        return _run(work)
     except ImportFailed as exc:
-        db.session.rollback()
         exc.source = exc.source or source
         raise
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        message = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+    except (SQLAlchemyError, _Conflict) as exc:
+        cause = exc.__cause__ if isinstance(exc, _Conflict) else exc
+        message = str(cause.orig if getattr(cause, "orig", None) else cause).splitlines()[0]
         raise ImportFailed([ImportProblem(None, None, (
-            f"database error, nothing was written: {type(exc).__name__}: {message}"))],
-            source=source) from exc
-    except BaseException:
-        db.session.rollback()
-        raise
+            f"database error, nothing was written: {type(cause).__name__}: {message}"))],
+            source=source) from cause
 
 
 def import_practices(data: bytes, *, source: str,

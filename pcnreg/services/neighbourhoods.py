@@ -46,6 +46,8 @@ from ..models import (
     utcnow,
 )
 from . import audit
+from .errors import CONCURRENT, ServiceError
+from .transactions import one_transaction
 
 LOOKUP_FILE = "lsoa11-lsoa21-lad22-lookup-ew.csv"
 MIN_BLOCK_MATCH = 0.9          # without a lookup: share of the system's blocks the file must name
@@ -54,7 +56,7 @@ VINTAGE_TEXT = {"lsoa21": "LSOA 2021", "lsoa11": "LSOA 2011", "blocks": "the cod
                 "unknown": "not known (no blocks, no lookup)"}
 
 
-class NeighbourhoodError(ValueError):
+class NeighbourhoodError(ServiceError):
     """A change that cannot be made, with a message for the user."""
 
 
@@ -68,6 +70,7 @@ def settings_of(rnd: RegistrationRound) -> cm.Settings:
                        row.single_size, row.multi_size)
 
 
+@one_transaction(lambda: NeighbourhoodError(CONCURRENT))
 def save_settings(rnd: RegistrationRound, new: cm.Settings) -> cm.Settings:
     """Store a round's settings (one transaction, audited)."""
     if new.method not in cm.METHODS:
@@ -76,21 +79,16 @@ def save_settings(rnd: RegistrationRound, new: cm.Settings) -> cm.Settings:
         raise NeighbourhoodError("Shares must be more than 0% and at most 100%")
     if new.single_size <= 0 or new.multi_size <= 0:
         raise NeighbourhoodError("Neighbourhood sizes must be positive")
-    try:
-        old = settings_of(rnd)
-        row = db.session.scalar(select(NeighbourhoodSettings).where(NeighbourhoodSettings.round_id == rnd.id))
-        if row is None:
-            row = NeighbourhoodSettings(round_id=rnd.id)
-            db.session.add(row)
-        row.catchment_threshold, row.catchment_method = new.threshold, new.method
-        row.alignment_threshold, row.single_size, row.multi_size = new.alignment_threshold, new.single_size, new.multi_size
-        audit.record(action="neighbourhoods.settings", object_type="round", object_id=str(rnd.id),
-                     before=_settings_dict(old), after=_settings_dict(new), round_id=rnd.id)
-        db.session.commit()
-        return new
-    except Exception:
-        db.session.rollback()
-        raise
+    old = settings_of(rnd)
+    row = db.session.scalar(select(NeighbourhoodSettings).where(NeighbourhoodSettings.round_id == rnd.id))
+    if row is None:
+        row = NeighbourhoodSettings(round_id=rnd.id)
+        db.session.add(row)
+    row.catchment_threshold, row.catchment_method = new.threshold, new.method
+    row.alignment_threshold, row.single_size, row.multi_size = new.alignment_threshold, new.single_size, new.multi_size
+    audit.record(action="neighbourhoods.settings", object_type="round", object_id=str(rnd.id),
+                 before=_settings_dict(old), after=_settings_dict(new), round_id=rnd.id)
+    return new
 
 
 def _settings_dict(s: cm.Settings) -> dict:
@@ -184,6 +182,7 @@ class LsoaImportSummary:
         return out + self.notes
 
 
+@one_transaction(lambda: NeighbourhoodError(CONCURRENT))
 def import_lsoa_registrations(rnd: RegistrationRound, stream: BinaryIO, *, source: str,
                               lookup: Path | None = None) -> LsoaImportSummary:
     """Stream an LSOA registrations file (binary stream) into a round: one transaction replacing the
@@ -236,31 +235,26 @@ def import_lsoa_registrations(rnd: RegistrationRound, stream: BinaryIO, *, sourc
         outside_patients=sum(n for by in regs.counts.values() for lsoa, n in by.items() if blocks and lsoa not in blocks))
     if vintage != summary.vintage:
         summary.notes.append(f"LSOA codes {vintage}")
-    try:
-        old = db.session.scalar(select(LsoaRegistrationLoad).where(LsoaRegistrationLoad.round_id == rnd.id))
-        before = None
-        if old is not None:
-            before = {"source": old.source, "sha256": old.sha256, "patients": old.patients}
-            db.session.execute(delete(LsoaRegistration).where(LsoaRegistration.load_id == old.id))
-            db.session.execute(delete(LsoaRegisteredTotal).where(LsoaRegisteredTotal.load_id == old.id))
-            db.session.delete(old)
-            db.session.flush()
-        load = LsoaRegistrationLoad(
-            round_id=rnd.id, source=source[:200], sha256=hashing.sha.hexdigest(), extract_date=regs.extract_date,
-            vintage=vintage[:20], rows_read=regs.rows, practices=summary.practices, patients=summary.patients,
-            summary=json.dumps(summary.as_dict(), sort_keys=True), loaded_at=utcnow())
-        db.session.add(load)
+    old = db.session.scalar(select(LsoaRegistrationLoad).where(LsoaRegistrationLoad.round_id == rnd.id))
+    before = None
+    if old is not None:
+        before = {"source": old.source, "sha256": old.sha256, "patients": old.patients}
+        db.session.execute(delete(LsoaRegistration).where(LsoaRegistration.load_id == old.id))
+        db.session.execute(delete(LsoaRegisteredTotal).where(LsoaRegisteredTotal.load_id == old.id))
+        db.session.delete(old)
         db.session.flush()
-        _insert(LsoaRegistration, ({"load_id": load.id, "practice_code": p, "lsoa_code": lsoa, "patients": n}
-                                   for p, by in regs.counts.items() for lsoa, n in by.items()))
-        _insert(LsoaRegisteredTotal, ({"load_id": load.id, "lsoa_code": lsoa, "patients": n}
-                                      for lsoa, n in totals.items()))
-        audit.record(action="neighbourhoods.import_lsoa_registrations", object_type="round", object_id=str(rnd.id),
-                     before=before, after={"sha256": load.sha256, **summary.as_dict()}, round_id=rnd.id)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    load = LsoaRegistrationLoad(
+        round_id=rnd.id, source=source[:200], sha256=hashing.sha.hexdigest(), extract_date=regs.extract_date,
+        vintage=vintage[:20], rows_read=regs.rows, practices=summary.practices, patients=summary.patients,
+        summary=json.dumps(summary.as_dict(), sort_keys=True), loaded_at=utcnow())
+    db.session.add(load)
+    db.session.flush()
+    _insert(LsoaRegistration, ({"load_id": load.id, "practice_code": p, "lsoa_code": lsoa, "patients": n}
+                               for p, by in regs.counts.items() for lsoa, n in by.items()))
+    _insert(LsoaRegisteredTotal, ({"load_id": load.id, "lsoa_code": lsoa, "patients": n}
+                                  for lsoa, n in totals.items()))
+    audit.record(action="neighbourhoods.import_lsoa_registrations", object_type="round", object_id=str(rnd.id),
+                 before=before, after={"sha256": load.sha256, **summary.as_dict()}, round_id=rnd.id)
     return summary
 
 
@@ -362,31 +356,27 @@ def parse_neighbourhoods(text: str, known: set[str] | None) -> dict[str, tuple[s
     return out
 
 
+@one_transaction(lambda: NeighbourhoodError(CONCURRENT))
 def import_neighbourhoods(rnd: RegistrationRound, data: bytes, *, source: str, max_bytes: int) -> NeighbourhoodSummary:
     """Replace a round's neighbourhoods with those of a CSV (one transaction, audited)."""
     text = decode(data, max_bytes, header=True)
     parsed = parse_neighbourhoods(text, block_codes(rnd) or None)
-    try:
-        old = {n.name: n.kind for n in db.session.scalars(select(Neighbourhood).where(Neighbourhood.round_id == rnd.id))}
-        db.session.execute(delete(NeighbourhoodLsoa).where(NeighbourhoodLsoa.round_id == rnd.id))
-        db.session.execute(delete(Neighbourhood).where(Neighbourhood.round_id == rnd.id))
-        for name, (kind, lsoas) in sorted(parsed.items()):
-            row = Neighbourhood(round_id=rnd.id, name=name, kind=kind)
-            db.session.add(row)
-            db.session.flush()
-            _insert(NeighbourhoodLsoa, ({"round_id": rnd.id, "neighbourhood_id": row.id, "lsoa_code": c}
-                                        for c in sorted(lsoas)))
-        summary = NeighbourhoodSummary(source, {n: (k, len(v)) for n, (k, v) in parsed.items()}, len(old))
-        audit.record(action="neighbourhoods.import", object_type="round", object_id=str(rnd.id),
-                     before={"neighbourhoods": old} if old else None,
-                     after={"source": source, "sha256": hashlib.sha256(data).hexdigest(),
-                            "neighbourhoods": {n: {"kind": k, "lsoas": c} for n, (k, c) in summary.neighbourhoods.items()}},
-                     round_id=rnd.id)
-        db.session.commit()
-        return summary
-    except Exception:
-        db.session.rollback()
-        raise
+    old = {n.name: n.kind for n in db.session.scalars(select(Neighbourhood).where(Neighbourhood.round_id == rnd.id))}
+    db.session.execute(delete(NeighbourhoodLsoa).where(NeighbourhoodLsoa.round_id == rnd.id))
+    db.session.execute(delete(Neighbourhood).where(Neighbourhood.round_id == rnd.id))
+    for name, (kind, lsoas) in sorted(parsed.items()):
+        row = Neighbourhood(round_id=rnd.id, name=name, kind=kind)
+        db.session.add(row)
+        db.session.flush()
+        _insert(NeighbourhoodLsoa, ({"round_id": rnd.id, "neighbourhood_id": row.id, "lsoa_code": c}
+                                    for c in sorted(lsoas)))
+    summary = NeighbourhoodSummary(source, {n: (k, len(v)) for n, (k, v) in parsed.items()}, len(old))
+    audit.record(action="neighbourhoods.import", object_type="round", object_id=str(rnd.id),
+                 before={"neighbourhoods": old} if old else None,
+                 after={"source": source, "sha256": hashlib.sha256(data).hexdigest(),
+                        "neighbourhoods": {n: {"kind": k, "lsoas": c} for n, (k, c) in summary.neighbourhoods.items()}},
+                 round_id=rnd.id)
+    return summary
 
 
 # --- what the rules and pages read ------------------------------------------------------------------------------

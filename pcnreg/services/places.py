@@ -18,14 +18,11 @@ from ..extensions import db
 from ..models import Commissioner, CommissionerArea, Committee, LocalAuthority, Pcn, Place, System
 from . import audit
 from .transactions import one_transaction
+from .errors import ServiceError
 
 
-class PlaceError(ValueError):
+class PlaceError(ServiceError):
     """A change to the places that cannot be made; ``field`` names the form field."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _conflict() -> PlaceError:

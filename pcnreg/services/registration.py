@@ -40,6 +40,7 @@ from ..models import (
 from . import audit, clock
 from .transactions import one_transaction
 from . import rounds as rounds_svc
+from .errors import ServiceError
 
 SNAPSHOT_SCHEMA = 1
 MAX_AGREEMENT_BYTES = 10 * 1024 * 1024
@@ -48,13 +49,8 @@ FILE_SIGNATURES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png
 CONCURRENT = "Someone else changed this registration at the same moment: nothing was saved. Reload and try again."
 
 
-class RegistrationError(Exception):
-    """A refused change: ``messages`` for the user (``field``: the form field they concern)."""
-
-    def __init__(self, messages: list[str] | str, field: str | None = None):
-        self.messages = [messages] if isinstance(messages, str) else list(messages)
-        self.field = field
-        super().__init__("; ".join(self.messages))
+class RegistrationError(ServiceError):
+    """A refused change of a registration: ``messages`` for the user (``field``: the form field they concern)."""
 
 
 _commit = one_transaction(lambda: RegistrationError(CONCURRENT))

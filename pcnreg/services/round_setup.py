@@ -20,14 +20,11 @@ from ..extensions import db
 from ..models import FundingRate, Pcn, RegistrationRound, System
 from . import audit, contract_years
 from .transactions import one_transaction
+from .errors import ServiceError
 
 
-class SetupError(ValueError):
+class SetupError(ServiceError):
     """A round that cannot be made as asked; ``field`` names the form field it is about."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)

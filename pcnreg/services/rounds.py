@@ -21,6 +21,8 @@ from ..domain.types import Practice as PracticeData
 from ..domain.types import RoundSpec
 from ..extensions import db
 from . import audit
+from .errors import ServiceError
+from .transactions import one_transaction
 from ..models import (
     Commissioner,
     ListSize,
@@ -230,6 +232,7 @@ def validate(round_name: str | None = None) -> dict:
     }
 
 
+@one_transaction()
 def record_exception(rnd: RegistrationRound, pcn_key: str, reason: str, recorded_by: str) -> SizeException:
     """Record (or replace) the band exception of a PCN. One transaction."""
     pcn = db.session.get(Pcn, int(pcn_key))
@@ -237,7 +240,7 @@ def record_exception(rnd: RegistrationRound, pcn_key: str, reason: str, recorded
         raise NotFound("No such PCN in this round")
     reason, recorded_by = reason.strip(), recorded_by.strip()
     if not reason or not recorded_by:
-        raise ValueError("Enter the reason and who agreed the exception")
+        raise ServiceError("Enter the reason and who agreed the exception")
     existing = db.session.scalar(select(SizeException).where(
         SizeException.round_id == rnd.id, SizeException.pcn_id == pcn.id))
     audit.record(action="size_exception.record", object_type="pcn", object_id=str(pcn.id),
@@ -249,7 +252,6 @@ def record_exception(rnd: RegistrationRound, pcn_key: str, reason: str, recorded
     else:
         existing.reason, existing.recorded_by = reason, recorded_by
         existing.recorded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    db.session.commit()
     return existing
 
 

@@ -111,19 +111,7 @@ def _rationale(label="Rationale"):
         Length(max=5000, message=f"{label} must be 5,000 characters or fewer")])
 
 
-class ServiceErrors:
-    """Puts a ``RegistrationError``'s messages on the field it names (else in the summary)."""
-
-    def add_registration_error(self, exc: RegistrationError) -> None:
-        target = self._fields.get(exc.field) if exc.field else None
-        for message in exc.messages:
-            if target is not None:
-                target.errors = [*target.errors, message]
-            elif message not in self.general_errors:
-                self.general_errors.append(message)
-
-
-class MeetingForm(ServiceErrors, PageForm):
+class MeetingForm(PageForm):
     committee = Choice("Committee", invalid="Choose a committee from the list")
     held_on = DateParts("Date of the meeting", required="Enter the date of the meeting")
     members_present = TextAreaField("Members present", filters=[strip_text], validators=[
@@ -142,7 +130,7 @@ class MeetingForm(ServiceErrors, PageForm):
             raise ValidationError("Enter the members present, one a line")
 
 
-class AgendaForm(ServiceErrors, PageForm):
+class AgendaForm(PageForm):
     pcn = Choice("PCN to add to the agenda", invalid="Choose a submitted PCN from the list")
 
     def set_choices(self, pcns) -> AgendaForm:
@@ -163,7 +151,7 @@ def _condition(n: int):
         Length(max=5000, message=f"Condition {n} must be 5,000 characters or fewer")])
 
 
-class DecisionForm(ServiceErrors, PageForm):
+class DecisionForm(PageForm):
     outcome = Choice("Decision", choices=OUTCOME_CHOICES, invalid="Choose the decision")
     rationale = _rationale()
     condition_1 = _condition(1)
@@ -201,7 +189,7 @@ class DecisionForm(ServiceErrors, PageForm):
         return ok
 
 
-class ExceptionDecisionForm(ServiceErrors, PageForm):
+class ExceptionDecisionForm(PageForm):
     outcome = Choice("Decision on the exception", choices=EXCEPTION_CHOICES,
                      invalid="Choose whether the exception is agreed or refused")
     rationale = _rationale()
@@ -211,7 +199,7 @@ class ExceptionDecisionForm(ServiceErrors, PageForm):
             raise ValidationError("Enter the rationale for the decision")
 
 
-class ConditionMetForm(ServiceErrors, PageForm):
+class ConditionMetForm(PageForm):
     met_on = DateParts("Date the condition was met", required="Enter the date the condition was met")
 
 
@@ -283,7 +271,7 @@ def create_meeting(round_id: int):
             meeting = committee_svc.create_meeting(rnd, _id_from(form.committee.data), form.held_on.data,
                                                    form.members_present.data)
         except RegistrationError as exc:
-            form.add_registration_error(exc)
+            form.add_service_error(exc)
         else:
             flash(f"The meeting of {meeting.held_on.day} {meeting.held_on:%B %Y} was created. Add submitted PCNs "
                   "to its agenda.", "success")
@@ -323,7 +311,7 @@ def add_to_agenda(round_id: int, meeting_id: int):
                 raise RegistrationError("Choose a submitted PCN from the list", "pcn")
             committee_svc.add_to_agenda(rnd, meeting, pcn)
         except RegistrationError as exc:
-            form.add_registration_error(exc)
+            form.add_service_error(exc)
         else:
             flash(f"{pcn.name} was added to the agenda: its registration is now under review.", "success")
             return redirect(url_for("committee.meeting", round_id=rnd.id, meeting_id=meeting.id))
@@ -384,7 +372,7 @@ def decide(round_id: int, meeting_id: int, pcn_id: int):
         try:
             committee_svc.decide(rnd, meeting, row.pcn, form.outcome.data, form.rationale.data, form.conditions())
         except RegistrationError as exc:
-            form.add_registration_error(exc)
+            form.add_service_error(exc)
         else:
             flash(f"Decision recorded for {row.name}: {outcome_title(form.outcome.data).lower()}.", "success")
             return redirect(url_for("committee.review", round_id=rnd.id, meeting_id=meeting.id, pcn_id=pcn_id))
@@ -405,7 +393,7 @@ def decide_exception(round_id: int, meeting_id: int, request_id: int):
         try:
             committee_svc.decide_exception(rnd, meeting, request_id, form.outcome.data, form.rationale.data)
         except RegistrationError as exc:
-            form.add_registration_error(exc)
+            form.add_service_error(exc)
         else:
             flash(f"Decision on the exception request of {row.name}: {outcome_title(form.outcome.data).lower()}.",
                   "success")
@@ -425,7 +413,7 @@ def condition_met(round_id: int, condition_id: int):
         try:
             committee_svc.condition_met(rnd, condition_id, form.met_on.data)
         except RegistrationError as exc:
-            form.add_registration_error(exc)
+            form.add_service_error(exc)
         else:
             flash(f"The condition was recorded as met on {form.met_on.data.day} {form.met_on.data:%B %Y}.", "success")
             return redirect(url_for("committee.review", round_id=rnd.id, meeting_id=found.meeting.id,

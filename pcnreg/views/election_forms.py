@@ -2,7 +2,7 @@
 
 Each change is its own small POST form with a CSRF token (the public ballot too). The forms check
 what a form can (required fields, lengths, real dates and times); ``services.elections`` checks
-the rest and refuses with an ``ElectionError``, whose messages ``add_election_error`` shows in the
+the rest and refuses with an ``ElectionError``, whose messages ``PageForm.add_service_error`` shows in the
 NHS error summary (on a field when the message names it).
 
 Times are UK local time: a date (the NHS.UK date input) and a time ("09:00") make an aware
@@ -25,16 +25,6 @@ UK = ZoneInfo("Europe/London")
 TIME = re.compile(r"^([01]?[0-9]|2[0-3])[:.]([0-5][0-9])$")
 DEFAULT_ELIGIBILITY = "A practising clinician at a member practice of the PCN"
 STEPS = {"open_nominations", "close_nominations", "start_panel", "close_voting", "reopen_nominations", "cancel"}
-
-
-def add_election_error(form: PageForm, exc) -> None:
-    """Each message of an ``ElectionError`` on the field it names (``field_for``), or in the summary."""
-    for message in exc.messages:
-        name = form.field_for(message)
-        if name and name in form._fields:
-            form._fields[name].errors = [*form._fields[name].errors, message]
-        elif message not in form.general_errors:
-            form.general_errors.append(message)
 
 
 def _text(label: str, max_length: int, required: str | None = None):

@@ -38,7 +38,6 @@ from .election_forms import (
     SetupForm,
     StepForm,
     WithdrawForm,
-    add_election_error,
 )
 
 bp = Blueprint("elections", __name__)
@@ -142,7 +141,7 @@ def create(round_id: int):
                               seed=form.seed.data or "", eligibility=form.eligibility.data or "",
                               tt=form.timetable())
             except el.ElectionError as exc:
-                add_election_error(form, exc)
+                form.add_service_error(exc)
             else:
                 flash(f"The election for {pcn.name} was set up. Open nominations when their time comes.", "success")
                 return redirect(url_for("elections.election", round_id=rnd.id, election_id=e.id))
@@ -204,7 +203,7 @@ def step(round_id: int, election_id: int):
         try:
             state = el.step(e, form.step.data, reason=form.reason.data or "")
         except el.ElectionError as exc:
-            add_election_error(form, exc)
+            form.add_service_error(exc)
         else:
             return _done(rnd, e, f"Done: {dom.BY_NAME[form.step.data].title.lower()}. The election is now "
                                  f"{dom.STATE_TITLES[state].lower()}.")
@@ -222,7 +221,7 @@ def nominate(round_id: int, election_id: int):
                             practice_code=form.practice.data, role=form.role.data, statement=form.statement.data,
                             conflicts=form.conflicts.data or "")
         except el.ElectionError as exc:
-            add_election_error(form, exc)
+            form.add_service_error(exc)
         else:
             return _done(rnd, e, f"{c.name} is nominated.")
     return _render_election(rnd, e, 400, nominate=form)
@@ -237,7 +236,7 @@ def withdraw(round_id: int, election_id: int):
         try:
             c = el.withdraw(e, form.candidate_id(), form.reason.data)
         except el.ElectionError as exc:
-            add_election_error(form, exc)
+            form.add_service_error(exc)
         else:
             return _done(rnd, e, f"{c.name} has withdrawn.")
     return _render_election(rnd, e, 400, withdraw=form)
@@ -253,7 +252,7 @@ def assess(round_id: int, election_id: int):
             c = el.assess(e, form.candidate_id(), shortlisted=form.shortlisted.data == "yes",
                           reason=form.reason.data, panel_members=form.panel_members.data)
         except el.ElectionError as exc:
-            add_election_error(form, exc)
+            form.add_service_error(exc)
         else:
             outcome = "shortlisted" if c.status == "shortlisted" else "not shortlisted"
             return _done(rnd, e, f"The panel's assessment of {c.name} is recorded: {outcome}.")
@@ -270,7 +269,7 @@ def open_voting(round_id: int, election_id: int):
         try:
             issued = el.open_voting(e)
         except el.ElectionError as exc:
-            add_election_error(form, exc)
+            form.add_service_error(exc)
         else:
             return _letters(rnd, e, issued, reissued=False)
     return _render_election(rnd, e, 400, open_voting=form)
@@ -299,7 +298,7 @@ def reissue(round_id: int, election_id: int):
                 return redirect(url_for("elections.election", round_id=rnd.id, election_id=e.id))
             issued = el.reissue(e, form.practice.data, channel=form.channel.data, address=form.address.data or "")
         except el.ElectionError as exc:
-            add_election_error(form, exc)
+            form.add_service_error(exc)
         else:
             return _letters(rnd, e, [issued], reissued=True)
     return _render_election(rnd, e, 400, reissue=form)
@@ -318,7 +317,7 @@ def count(round_id: int, election_id: int):
                 el.count(e, lots_order=order if e.tie_break == "lots" else None,
                          performed_by=form.performed_by.data or "", witness=form.witness.data or "")
             except el.ElectionError as exc:
-                add_election_error(form, exc)
+                form.add_service_error(exc)
             except ValueError as exc:        # counting's refusals (no ballots, a bad draw): not a 500
                 form.general_errors.append(f"The votes cannot be counted: {exc}")
             else:
@@ -332,7 +331,7 @@ def _confirmed(rnd, e, action, message):
         try:
             c = action(e)
         except el.ElectionError as exc:
-            add_election_error(form, exc)
+            form.add_service_error(exc)
         else:
             return _done(rnd, e, message.format(name=c.name))
     return _render_election(rnd, e, 400, declare=form)
@@ -362,7 +361,7 @@ def agreement(round_id: int, election_id: int):
             el.record_agreement(e, held_on=form.held_on.data, practices_present=form.practices_present.data,
                                 outcome=form.outcome.data)
         except el.ElectionError as exc:
-            add_election_error(form, exc)
+            form.add_service_error(exc)
         else:
             return _done(rnd, e, "The appointment by agreement is recorded.")
     return _render_election(rnd, e, 400, agreement=form)
@@ -377,7 +376,7 @@ def interim(round_id: int, election_id: int):
         try:
             el.record_interim(e, form.name.data)
         except el.ElectionError as exc:
-            add_election_error(form, exc)
+            form.add_service_error(exc)
         else:
             return _done(rnd, e, f"{form.name.data} is recorded as the interim lead.")
     return _render_election(rnd, e, 400, interim=form)
@@ -441,7 +440,7 @@ def ballot():
             except el.ElectionError as exc:
                 if el.ballot_for(ballot_token) is None or dom.may_vote(e.state, el.timetable(e), clock.now()):
                     return _refused(" ".join(exc.messages))
-                add_election_error(form, exc)
+                form.add_service_error(exc)
             else:
                 return render_template("elections/voted.html", e=e, receipt=receipt)
     status = 400 if casting else 200

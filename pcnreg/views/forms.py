@@ -103,12 +103,17 @@ class PageForm(FlaskForm):
         self.general_errors: list[str] = []
 
     def add_service_error(self, exc: Exception) -> None:
-        message = str(exc)
-        name = self.field_for(message)
-        if name and name in self._fields:
-            self._fields[name].errors = [*self._fields[name].errors, message]
-        else:
-            self.general_errors.append(message)
+        """Put a service's refusal on the form: each message of a ``ServiceError`` on the field it
+        names, else on the field ``field_for`` chooses, else in the error summary (once). Any other
+        exception (a domain ``EditError``): its text, the same way."""
+        problems = getattr(exc, "problems", None) or [(getattr(exc, "field", None), str(exc))]
+        for name, message in problems:
+            if name not in self._fields:
+                name = self.field_for(message)
+            if name and name in self._fields:
+                self._fields[name].errors = [*self._fields[name].errors, message]
+            elif message not in self.general_errors:
+                self.general_errors.append(message)
 
     def field_for(self, message: str) -> str | None:
         return self.service_field

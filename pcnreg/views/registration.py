@@ -203,7 +203,7 @@ def _change(round_id: int, pcn_id: int, form_class, call, message, anchor: str |
         try:
             result = call(rnd, pcn, form)
         except reg_svc.RegistrationError as exc:
-            rforms.add_registration_error(form, exc)
+            form.add_service_error(exc)
         else:
             return _done(rnd, pcn, message(form, result), anchor)
     return _render_page(rnd, pcn, failed=form, status=400)

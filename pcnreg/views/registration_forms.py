@@ -3,7 +3,7 @@
 Each change is its own small POST form with a CSRF token. The forms check what a form can
 (required fields, lengths the database columns hold, a real date, a chosen file); the service
 (``services.registration``) checks the rest and refuses with a ``RegistrationError``, whose
-messages ``add_registration_error`` puts on the field they concern or in the error summary.
+messages ``PageForm.add_service_error`` puts on the field they concern or in the error summary.
 """
 from __future__ import annotations
 
@@ -17,17 +17,6 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from ..domain import registration as reg
 from ..domain import workflow
 from .forms import Choice, GetForm, PageForm, strip, strip_text
-
-
-def add_registration_error(form: PageForm, exc) -> None:
-    """Each message of a ``RegistrationError`` on its field (the service's ``field``, else the
-    form's ``field_for``), or in the error summary."""
-    for message in exc.messages:
-        name = exc.field if exc.field in form._fields else form.field_for(message)
-        if name and name in form._fields:
-            form._fields[name].errors = [*form._fields[name].errors, message]
-        else:
-            form.general_errors.append(message)
 
 
 def _text(label: str, max_length: int, required: str | None = None):

@@ -47,13 +47,6 @@ class RoundDatesForm(PageForm):
 
     date_fields = DATE_FIELDS
 
-    def add_service_error(self, exc: Exception) -> None:
-        name = getattr(exc, "field", None)
-        if name and name in self._fields:
-            self._fields[name].errors = [*self._fields[name].errors, str(exc)]
-        else:
-            self.general_errors.append(str(exc))
-
     def round_values(self, name: str) -> RoundValues:
         return RoundValues(name, *(self[n].data for n in DATE_FIELDS), self.band_min.data, self.band_max.data)
 
