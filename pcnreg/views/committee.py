@@ -20,7 +20,7 @@ from wtforms import Field, TextAreaField
 from wtforms.utils import unset_value
 from wtforms.validators import Length, ValidationError
 
-from ..domain import policy, workflow
+from ..domain import workflow
 from ..domain.registration import CD_PROCESSES, STAGE_TITLES
 from ..services import areas, maps
 from ..services import committee as committee_svc
@@ -216,10 +216,11 @@ def _meeting_or_404(rnd, meeting_id: int):
     return meeting
 
 
-def _may(action: str, rnd, committee_id: int | None = None) -> bool:
-    """Whether the signed-in user may take ``action`` here (to show or hide a form)."""
-    target = policy.Target(system_id=rnd.system_id, committee_id=committee_id)
-    return guard.decide(guard.current_principal(), action, target)
+def _may(endpoint: str, rnd, meeting=None) -> bool:
+    """Whether the signed-in user may use ``endpoint`` in this round (at this meeting): the route's
+    own rule and resolver, asked with explicit arguments (to show or hide a form)."""
+    view_args = {"round_id": rnd.id, **({"meeting_id": meeting.id} if meeting is not None else {})}
+    return guard.permitted(guard.current_principal(), endpoint, view_args)
 
 
 def file_url(rnd, pcn_id: int, file_id) -> str | None:
@@ -251,7 +252,7 @@ def _id_from(value) -> int | None:
 
 def _render_meetings(rnd, form: MeetingForm):
     return render_template("committee/meetings.html", rnd=rnd, meetings=committee_svc.meetings(rnd), form=form,
-                           may_manage=_may(policy.MANAGE_ROUND, rnd)), _status(form)
+                           may_manage=_may("committee.create_meeting", rnd)), _status(form)
 
 
 @bp.get("/rounds/<int:round_id>/meetings")
@@ -289,8 +290,8 @@ def _render_meeting(rnd, meeting, agenda_form: AgendaForm | None = None):
         "committee/meeting.html", rnd=rnd, meeting=meeting, view=view, agenda_form=agenda_form,
         geodata=areas.has_geodata(rnd), no_geodata=NO_GEODATA, states=workflow.STATES,
         state_titles=workflow.STATE_TITLES, state_tags=workflow.STATE_TAGS, state_colours=maps.STATE_COLOURS,
-        may_manage=_may(policy.MANAGE_ROUND, rnd),
-        may_decide=_may(policy.DECIDE, rnd, meeting.committee_id)), _status(agenda_form)
+        may_manage=_may("committee.create_meeting", rnd),
+        may_decide=_may("committee.decide", rnd, meeting)), _status(agenda_form)
 
 
 @bp.get("/rounds/<int:round_id>/meetings/<int:meeting_id>")
@@ -351,8 +352,8 @@ def _render_review(rnd, meeting, pcn_id: int, *, found=None, decision_form=None,
         decision_form=decision_form, exception_forms=exception_forms, condition_forms=condition_forms,
         error_forms=[f for f in forms if f.has_errors], stage_titles=STAGE_TITLES, cd_processes=CD_PROCESSES,
         file_url=lambda file_id: file_url(rnd, row.pcn.id, file_id),
-        may_manage=_may(policy.MANAGE_ROUND, rnd),
-        may_decide=_may(policy.DECIDE, rnd, meeting.committee_id)), _status(*forms)
+        may_manage=_may("committee.create_meeting", rnd),
+        may_decide=_may("committee.decide", rnd, meeting)), _status(*forms)
 
 
 @bp.get("/rounds/<int:round_id>/meetings/<int:meeting_id>/pcns/<int:pcn_id>")

@@ -19,7 +19,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from ..domain import elections as dom
-from ..domain import policy
 from ..services import clock, mailer
 from ..services import elections as el
 from . import guard
@@ -99,7 +98,7 @@ def _election_or_404(rnd, election_id: int):
 
 
 def _may_run(rnd) -> bool:
-    return guard.decide(guard.current_principal(), policy.RUN_ELECTION, policy.Target(system_id=rnd.system_id))
+    return guard.permitted(guard.current_principal(), "elections.create", {"round_id": rnd.id})
 
 
 @bp.app_template_global("election_state_title")

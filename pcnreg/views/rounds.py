@@ -93,7 +93,7 @@ def _system_or_404(system_id: int) -> System:
 
 
 def _may_edit(system: System) -> bool:
-    return guard.decide(guard.current_principal(), policy.EDIT_CONFIGURATION, policy.Target(system_id=system.id))
+    return guard.permitted(guard.current_principal(), "rounds.add_place", {"system_id": system.id})
 
 
 def _places_page(system: System, problems: list[str], values: dict | None = None, status: int = 200):
@@ -194,8 +194,8 @@ def _round_or_404(round_id: int) -> RegistrationRound:
 @bp.get("/rounds/<int:round_id>/settings")
 def settings(round_id: int):
     rnd = _round_or_404(round_id)
-    editable = round_setup.may_change_settings(rnd, overview.today_for(rnd)) and guard.decide(
-        guard.current_principal(), policy.MANAGE_ROUND, policy.Target(system_id=rnd.system_id))
+    editable = round_setup.may_change_settings(rnd, overview.today_for(rnd)) and guard.permitted(
+        guard.current_principal(), "rounds.save_settings", {"round_id": rnd.id})
     form = SettingsForm()
     form.prefill(rnd)
     return _settings_page(rnd, form, editable)
