@@ -66,8 +66,7 @@ def nav_items() -> list[dict]:
     pages for who may read it; Import only for who may import something."""
     from flask_login import current_user
 
-    from ..domain import policy
-    from .guard import Somewhere, current_principal, decide
+    from .guard import current_principal, permitted
 
     if not current_user.is_authenticated:
         return []
@@ -82,7 +81,7 @@ def nav_items() -> list[dict]:
         items = [{"href": url_for(target, round_id=rnd.id), "text": text, "current": _current(endpoint, current)}
                  for text, target, current in NAV]
     items.insert(0, {"href": url_for("rounds.index"), "text": "Rounds", "current": endpoint.startswith("rounds.")})
-    if decide(current_principal(), policy.IMPORT_DATA, Somewhere()):
+    if permitted(current_principal(), "imports.upload"):
         items.append({"href": url_for("imports.upload"), "text": "Import", "current": endpoint == "imports.upload"})
     return items
 
