@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     from .views.nhs_table import init_app as init_tables; init_tables(app)  # noqa: E702  (one call per table)
     from .views.formatting import init_app as init_formatting; init_formatting(app)  # noqa: E702  (dates, times, numbers)
+    from .views.labels import init_app as init_labels; init_labels(app)  # noqa: E702  (state titles, tag colours)
     from .views.guard import init_app as init_guard; init_guard(app)  # noqa: E702  (sign-in and the policy on every request)
 
     from .commands import register as register_commands

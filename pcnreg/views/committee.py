@@ -20,9 +20,9 @@ from wtforms import Field, TextAreaField
 from wtforms.utils import unset_value
 from wtforms.validators import Length, ValidationError
 
-from ..domain import policy, workflow
+from ..domain import labels, policy, workflow
 from ..domain.registration import CD_PROCESSES, STAGE_TITLES
-from ..services import areas, maps
+from ..services import areas
 from ..services import committee as committee_svc
 from ..services.registration import RegistrationError
 from . import formatting, guard
@@ -154,8 +154,8 @@ class AgendaForm(ServiceErrors, PageForm):
             raise ValidationError("Choose a submitted PCN to add to the agenda")
 
 
-OUTCOME_CHOICES = [(o, committee_svc.OUTCOME_TITLES[o]) for o in workflow.DECISIONS]
-EXCEPTION_CHOICES = [(o, committee_svc.OUTCOME_TITLES[o]) for o in committee_svc.EXCEPTION_OUTCOMES]
+OUTCOME_CHOICES = [(o, labels.title(labels.OUTCOME, o)) for o in workflow.DECISIONS]
+EXCEPTION_CHOICES = [(o, labels.title(labels.OUTCOME, o)) for o in committee_svc.EXCEPTION_OUTCOMES]
 
 
 def _condition(n: int):
@@ -245,16 +245,6 @@ def file_url(rnd, pcn_id: int, file_id) -> str | None:
 iso_longdate, uk_time = formatting.iso_longdate, formatting.uk_time   # registered by the app factory
 
 
-@bp.app_template_global("outcome_title")
-def outcome_title(outcome: str) -> str:
-    return committee_svc.OUTCOME_TITLES.get(outcome, outcome)
-
-
-@bp.app_template_global("outcome_colour")
-def outcome_colour(outcome: str) -> str:
-    return committee_svc.OUTCOME_TAGS.get(outcome, "grey")
-
-
 def _id_from(value) -> int | None:
     return guard.as_id(value) if value else None
 
@@ -300,7 +290,7 @@ def _render_meeting(rnd, meeting, agenda_form: AgendaForm | None = None):
     return render_template(
         "committee/meeting.html", rnd=rnd, meeting=meeting, view=view, agenda_form=agenda_form,
         geodata=areas.has_geodata(rnd), no_geodata=NO_GEODATA, states=workflow.STATES,
-        state_titles=workflow.STATE_TITLES, state_tags=workflow.STATE_TAGS, state_colours=maps.STATE_COLOURS,
+        state_colours=labels.MAP_FILLS,
         may_manage=_may(policy.MANAGE_ROUND, rnd),
         may_decide=_may(policy.DECIDE, rnd, meeting.committee_id)), _status(agenda_form)
 
@@ -386,7 +376,7 @@ def decide(round_id: int, meeting_id: int, pcn_id: int):
         except RegistrationError as exc:
             form.add_registration_error(exc)
         else:
-            flash(f"Decision recorded for {row.name}: {outcome_title(form.outcome.data).lower()}.", "success")
+            flash(f"Decision recorded for {row.name}: {labels.title(labels.OUTCOME, form.outcome.data).lower()}.", "success")
             return redirect(url_for("committee.review", round_id=rnd.id, meeting_id=meeting.id, pcn_id=pcn_id))
     return _render_review(rnd, meeting, pcn_id, found=found, decision_form=form)
 
@@ -407,7 +397,7 @@ def decide_exception(round_id: int, meeting_id: int, request_id: int):
         except RegistrationError as exc:
             form.add_registration_error(exc)
         else:
-            flash(f"Decision on the exception request of {row.name}: {outcome_title(form.outcome.data).lower()}.",
+            flash(f"Decision on the exception request of {row.name}: {labels.title(labels.OUTCOME, form.outcome.data).lower()}.",
                   "success")
             return redirect(url_for("committee.review", round_id=rnd.id, meeting_id=meeting.id, pcn_id=row.pcn.id)
                             + f"#exception-{request_id}")

@@ -72,9 +72,6 @@ def ballot_link(token: str) -> str:
     the server (so no request line, access log or request log holds it); the ballot page's script
     posts it."""
     return url_for("elections.ballot", _external=True) + "#" + token
-STATE_TAGS = {"draft": "grey", "nominations_open": "blue", "nominations_closed": "aqua-green", "panel": "purple",
-              "voting_open": "green", "voting_closed": "orange", "counted": "yellow", "declared": "green",
-              "interim": "orange", "appointed": "green", "cancelled": "red"}
 
 
 @bp.after_request
@@ -101,16 +98,6 @@ def _election_or_404(rnd, election_id: int):
 
 def _may_run(rnd) -> bool:
     return guard.decide(guard.current_principal(), policy.RUN_ELECTION, policy.Target(system_id=rnd.system_id))
-
-
-@bp.app_template_global("election_state_title")
-def election_state_title(state: str) -> str:
-    return dom.STATE_TITLES.get(state, state)
-
-
-@bp.app_template_global("election_state_tag")
-def election_state_tag(state: str) -> str:
-    return STATE_TAGS.get(state, "grey")
 
 
 # --- the round's elections and the set-up ------------------------------------------------------------------
