@@ -34,7 +34,6 @@ trusted network (browsers keep Secure cookies on http://127.0.0.1 and http://loc
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -709,17 +708,8 @@ def account_nav() -> dict:
 
 # --- installation -----------------------------------------------------------------------------------------
 
-def _flag(value: str) -> bool | None:
-    value = value.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    return None
-
-
 def init_app(app: Flask) -> None:
-    secure = _flag(os.environ.get("PCNREG_SECURE_COOKIES", ""))
+    secure = app.config.get("SECURE_COOKIES")      # PCNREG_SECURE_COOKIES, read by pcnreg.config
     if secure is None:
         secure = not (app.debug or app.testing)
     app.config.update(
