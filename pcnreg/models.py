@@ -787,7 +787,7 @@ class AgendaItem(db.Model):
     submission: Mapped[Submission] = relationship()
 
 
-DECISION_OUTCOMES = ("approved", "approved_with_conditions", "deferred", "rejected", "agreed", "refused")
+DECISION_OUTCOMES = workflow.OUTCOMES
 
 
 class Decision(db.Model):
@@ -1005,7 +1005,7 @@ class MembershipChange(db.Model):
     notice_given_on: Mapped[dt.date] = mapped_column(Date)
     effective_from: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(10), default="notified")
+    state: Mapped[str] = mapped_column(String(10), default=membership_changes.STATES[0])
     recorded_by: Mapped[str] = mapped_column(String(254))
     decided_by: Mapped[str | None] = mapped_column(String(254))
     decision_note: Mapped[str | None] = mapped_column(Text)

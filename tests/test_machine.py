@@ -138,3 +138,11 @@ def test_the_map_fills_every_registration_state_with_its_own_colour():
     assert len(set(fills)) == len(workflow.STATES)
     assert all(f.startswith("#") and len(f) == 7 for f in fills)
     assert labels.map_fill("mystery") == labels.map_fill("draft")
+
+
+def test_committee_outcomes_are_the_decisions_and_the_exception_answers():
+    from pcnreg import models
+
+    assert set(models.DECISION_OUTCOMES) == {"approved", "approved_with_conditions", "deferred", "rejected",
+                                             "agreed", "refused"}
+    assert set(workflow.DECISIONS) <= set(workflow.MACHINE.states)

@@ -1,5 +1,5 @@
 """Clinical Director elections run by the LMC: states, the timetable and one declarative table
-of transitions (like ``workflow.py`` for registrations).
+of transitions on the domain's engine (``machine.py``, like ``workflow.py`` for registrations).
 
     draft → nominations_open → nominations_closed → panel → voting_open → voting_closed
           → counted → declared

@@ -39,7 +39,7 @@ from . import audit, clock, registration
 from . import rounds as rounds_svc
 from .registration import RegistrationError, _commit
 
-EXCEPTION_OUTCOMES = ("agreed", "refused")
+EXCEPTION_OUTCOMES = workflow.EXCEPTION_OUTCOMES
 MAX_CONDITIONS = 3
 MAX_TEXT = 5000
 
