@@ -42,14 +42,14 @@ def _recorded(facts: Any) -> tuple[str, ...]:
     return (facts.state,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Machine:
     noun: str                                       # "registration", "election": for messages
     states: tuple[str, ...]
     titles: dict[str, str]
     transitions: tuple[Transition, ...]
     current: Callable[[Any], tuple[str, ...]] = _recorded
-    by_name: dict[str, Transition] = field(init=False, repr=False, compare=False)
+    by_name: dict[str, Transition] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.transitions]
