@@ -376,7 +376,8 @@ def decide(round_id: int, meeting_id: int, pcn_id: int):
         except RegistrationError as exc:
             form.add_registration_error(exc)
         else:
-            flash(f"Decision recorded for {row.name}: {labels.title(labels.OUTCOME, form.outcome.data).lower()}.", "success")
+            outcome = labels.title(labels.OUTCOME, form.outcome.data).lower()
+            flash(f"Decision recorded for {row.name}: {outcome}.", "success")
             return redirect(url_for("committee.review", round_id=rnd.id, meeting_id=meeting.id, pcn_id=pcn_id))
     return _render_review(rnd, meeting, pcn_id, found=found, decision_form=form)
 
@@ -397,8 +398,8 @@ def decide_exception(round_id: int, meeting_id: int, request_id: int):
         except RegistrationError as exc:
             form.add_registration_error(exc)
         else:
-            flash(f"Decision on the exception request of {row.name}: {labels.title(labels.OUTCOME, form.outcome.data).lower()}.",
-                  "success")
+            outcome = labels.title(labels.OUTCOME, form.outcome.data).lower()
+            flash(f"Decision on the exception request of {row.name}: {outcome}.", "success")
             return redirect(url_for("committee.review", round_id=rnd.id, meeting_id=meeting.id, pcn_id=row.pcn.id)
                             + f"#exception-{request_id}")
     return _render_review(rnd, meeting, row.pcn.id, found=(view, row), exception_forms={request_id: form})
