@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     from .views.nhs_table import init_app as init_tables; init_tables(app)  # noqa: E702  (one call per table)
     from .views.formatting import init_app as init_formatting; init_formatting(app)  # noqa: E702  (dates, times, numbers)
+    from .views.labels import init_app as init_labels; init_labels(app)  # noqa: E702  (state titles, tag colours)
 
     from .commands import register as register_commands
 

@@ -1,51 +1,137 @@
-"""Configuration from environment variables.
+"""Every setting, read from the environment in this one module.
 
-PCNREG_DATABASE_URL   SQLAlchemy URL; default SQLite file in instance/.
-PCNREG_GEODATA        folder of geodata files; default ../shared/geodata when it exists.
-PCNREG_SECRET_KEY     session/CSRF key; else generated once into instance/secret_key.
-PCNREG_ASSETS         folder of the nhsuk-frontend dist files; default node_modules/nhsuk-frontend/dist/nhsuk.
-PCNREG_MAX_UPLOAD_MB  largest accepted upload or import file (default 25).
-PCNREG_SECURE_COOKIES session cookies marked Secure: 1/true/yes/on or 0/false/no/off (default on, off in
-                      debug/testing; see views/guard.py). Set 0 only over plain HTTP on a trusted network.
-PCNREG_MAP_TILE_URL   optional basemap tile URL template (default: none; maps need no other host).
-PCNREG_MAP_TILE_ATTRIBUTION  attribution shown with that basemap.
-PCNREG_TRUSTED_PROXIES  how many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host
-                      (default 0: those headers are ignored); see security.install_proxy_fix.
-PCNREG_MAX_AREA_VERTICES  most vertices an uploaded PCN area may have (default 100,000).
-PCNREG_AUDIT_ANCHOR   append-only file of the audit trail's heads (default instance/audit-anchor.log;
-                      several app servers: one shared path).
-PCNREG_SESSION_IDLE_MINUTES  a session ends after this long without a request (default 30).
-PCNREG_SESSION_MAX_HOURS     a session ends this long after signing in (default 12).
-PCNREG_TASK_QUEUE     the task queue of long work (pcnreg/tasks.py): sqlite (default), redis://..., immediate.
-PCNREG_TASK_QUEUE_PATH  its SQLite file (default instance/tasks.sqlite; several app servers: a shared path).
-PCNREG_UPLOAD_FOLDER  where files uploaded for a job wait for the worker (default instance/uploads;
-                      several app servers: a shared path).
-PCNREG_SMTP_*         the SMTP server that e-mails ballot links (see services/mailer.py; unset: letters only).
+``SETTINGS`` lists them (name, default, meaning): the README's configuration table is
+``markdown_table()`` of it (a test keeps the two the same). ``build_config`` reads them into the
+Flask config of the app factory; the rest of the package reads ``current_app.config[...]``,
+never the environment. Two settings are needed before there is an app: the instance folder
+(``default_instance_path``) and the task queue (``task_queue``, read when ``pcnreg.tasks`` is
+imported). A malformed number is refused with the setting's name (``ValueError``).
 """
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "PCNREG_"
 
 
-def default_instance_path() -> Path:
-    return Path(os.environ.get("PCNREG_INSTANCE", REPO_ROOT / "instance"))
+@dataclass(frozen=True)
+class Setting:
+    name: str            # the environment variable
+    default: str         # as documented
+    meaning: str
 
 
-def default_geodata() -> Path | None:
-    value = os.environ.get("PCNREG_GEODATA")
+SETTINGS: tuple[Setting, ...] = (
+    Setting("PCNREG_DATABASE_URL", "SQLite `instance/pcnreg.sqlite`",
+            "SQLAlchemy URL, e.g. `postgresql+psycopg://user@127.0.0.1/pcnreg`"),
+    Setting("PCNREG_INSTANCE", "`instance/` beside the package", "instance folder (database, key, uploads, queue)"),
+    Setting("PCNREG_SECRET_KEY", "generated once into `instance/secret_key` (mode 0600)", "session and CSRF key"),
+    Setting("PCNREG_GEODATA", "`../shared/geodata` when it exists", "folder of geodata files (empty: none)"),
+    Setting("PCNREG_ASSETS", "`node_modules/nhsuk-frontend/dist/nhsuk`", "folder of the NHS.UK frontend's files"),
+    Setting("PCNREG_MAX_UPLOAD_MB", "25", "largest upload or import file, in MB"),
+    Setting("PCNREG_SECURE_COOKIES", "on (off in debug and tests)",
+            "mark session cookies Secure (1/true/yes/on or 0/false/no/off; off only for plain HTTP on a "
+            "trusted network)"),
+    Setting("PCNREG_SESSION_IDLE_MINUTES", "30", "a session ends after this many minutes without a request"),
+    Setting("PCNREG_SESSION_MAX_HOURS", "12", "a session ends this many hours after signing in"),
+    Setting("PCNREG_TRUSTED_PROXIES", "0", "number of reverse proxies whose `X-Forwarded-*` headers are trusted "
+            "(0 to 10; see below)"),
+    Setting("PCNREG_MAP_TILE_URL", "none: maps need no other host", "basemap tile URL template"),
+    Setting("PCNREG_MAP_TILE_ATTRIBUTION", "empty", "attribution shown with that basemap"),
+    Setting("PCNREG_MAX_AREA_VERTICES", "100000", "most vertices an uploaded PCN area may have"),
+    Setting("PCNREG_AUDIT_ANCHOR", "`instance/audit-anchor.log`",
+            "append-only file of the audit trail's heads; one shared path for several app servers"),
+    Setting("PCNREG_TASK_QUEUE", "`sqlite`", "task queue of long work: `sqlite`, `redis://…` or `immediate`"),
+    Setting("PCNREG_TASK_QUEUE_PATH", "`instance/tasks.sqlite`",
+            "the SQLite queue's file; one shared path for several app servers"),
+    Setting("PCNREG_UPLOAD_FOLDER", "`instance/uploads`",
+            "where files uploaded for a job wait for the worker; one shared path for several app servers"),
+    Setting("PCNREG_SMTP_HOST", "none: ballot links are printed as letters", "SMTP server that e-mails ballot links"),
+    Setting("PCNREG_SMTP_PORT", "25", "its port (587 with STARTTLS is usual)"),
+    Setting("PCNREG_SMTP_STARTTLS", "off", "upgrade the connection with STARTTLS before sending (1/true/yes/on)"),
+    Setting("PCNREG_SMTP_USER", "none", "SMTP user name, when the server needs one"),
+    Setting("PCNREG_SMTP_PASSWORD", "none", "SMTP password, when the server needs one"),
+    Setting("PCNREG_SMTP_FROM", "`pcnreg@localhost`", "the sender address"),
+)
+NAMES = frozenset(s.name for s in SETTINGS)
+
+
+def markdown_table() -> str:
+    """The README's table of settings."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{s.name}` | {s.default} | {s.meaning} |" for s in SETTINGS]
+    return "\n".join(rows)
+
+
+class _Environment:
+    """Reads only the settings of ``SETTINGS`` (a name that is not there is a programming error)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self.environ = os.environ if environ is None else environ
+
+    def raw(self, name: str) -> str | None:
+        if name not in NAMES:
+            raise KeyError(f"{name} is not a setting of pcnreg.config.SETTINGS")
+        return self.environ.get(name)
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        """The value; unset or empty: ``default``."""
+        return self.raw(name) or default
+
+    def path(self, name: str, default: Path) -> Path:
+        value = self.raw(name)
+        return Path(value) if value else default
+
+    def positive(self, name: str, default: int) -> int:
+        """A whole number above zero (an unset or empty variable: the default)."""
+        value = (self.raw(name) or "").strip()
+        if not value:
+            return default
+        if not (value.isascii() and value.isdigit()) or int(value) <= 0:
+            raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
+        return int(value)
+
+    def count(self, name: str, default: int, most: int = 10) -> int:
+        """A whole number from 0 to ``most`` (an unset or empty variable: the default)."""
+        value = (self.raw(name) or "").strip()
+        if not value:
+            return default
+        if not (value.isascii() and value.isdigit()) or int(value) > most:
+            raise ValueError(f"{name} must be a whole number from 0 to {most}, not {value!r}")
+        return int(value)
+
+    def flag(self, name: str) -> bool | None:
+        """On (1/true/yes/on), off (0/false/no/off) or not set (None)."""
+        value = (self.raw(name) or "").strip().lower()
+        if not value:
+            return None
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{name} must be on (1, true, yes, on) or off (0, false, no, off), not {value!r}")
+
+
+def default_instance_path(environ: Mapping[str, str] | None = None) -> Path:
+    return _Environment(environ).path("PCNREG_INSTANCE", REPO_ROOT / "instance")
+
+
+def default_geodata(environ: Mapping[str, str] | None = None) -> Path | None:
+    value = _Environment(environ).raw("PCNREG_GEODATA")
     if value is not None:
         return Path(value) if value else None
     candidate = REPO_ROOT.parent / "shared" / "geodata"
     return candidate if candidate.is_dir() else None
 
 
-def load_secret_key(instance_path: Path) -> str:
+def load_secret_key(instance_path: Path, environ: Mapping[str, str] | None = None) -> str:
     """The secret key: from the environment, else generated once into instance/ (mode 0600)."""
-    value = os.environ.get("PCNREG_SECRET_KEY")
+    value = _Environment(environ).text("PCNREG_SECRET_KEY")
     if value:
         return value
     key_file = instance_path / "secret_key"
@@ -59,62 +145,42 @@ def load_secret_key(instance_path: Path) -> str:
     return key
 
 
-def build_config(instance_path: Path) -> dict:
-    db_url = os.environ.get("PCNREG_DATABASE_URL") or f"sqlite:///{instance_path / 'pcnreg.sqlite'}"
-    max_mb = int(os.environ.get("PCNREG_MAX_UPLOAD_MB", "25"))
+def task_queue(environ: Mapping[str, str] | None = None, instance_path: Path | None = None) -> tuple[str, Path]:
+    """(the queue: ``sqlite``, ``immediate`` or a ``redis://`` URL, the SQLite queue's file)."""
+    env = _Environment(environ)
+    setting = (env.text("PCNREG_TASK_QUEUE") or "sqlite").strip()
+    folder = instance_path if instance_path is not None else default_instance_path(environ)
+    return setting, env.path("PCNREG_TASK_QUEUE_PATH", folder / "tasks.sqlite")
+
+
+def build_config(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict:
+    """The app's configuration from the environment (``environ``: os.environ)."""
+    env = _Environment(environ)
+    max_mb = env.positive("PCNREG_MAX_UPLOAD_MB", 25)
+    queue, queue_path = task_queue(environ, instance_path)
     return {
-        "SQLALCHEMY_DATABASE_URI": db_url,
-        "SECRET_KEY": load_secret_key(instance_path),
-        "GEODATA_PATH": default_geodata(),
-        "ASSETS_PATH": Path(os.environ.get(
-            "PCNREG_ASSETS", REPO_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk")),
+        "SQLALCHEMY_DATABASE_URI": env.text("PCNREG_DATABASE_URL", f"sqlite:///{instance_path / 'pcnreg.sqlite'}"),
+        "SECRET_KEY": load_secret_key(instance_path, environ),
+        "GEODATA_PATH": default_geodata(environ),
+        "ASSETS_PATH": env.path("PCNREG_ASSETS", REPO_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"),
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         "MAX_IMPORT_BYTES": max_mb * 1024 * 1024,
         "WTF_CSRF_ENABLED": True,
-        "MAP_TILE_URL": os.environ.get("PCNREG_MAP_TILE_URL") or None,
-        "MAP_TILE_ATTRIBUTION": os.environ.get("PCNREG_MAP_TILE_ATTRIBUTION") or "",
-        "AUDIT_ANCHOR": Path(os.environ.get("PCNREG_AUDIT_ANCHOR") or instance_path / "audit-anchor.log"),
-        "MAX_AREA_VERTICES": _positive("PCNREG_MAX_AREA_VERTICES", 100_000),
-        "TRUSTED_PROXIES": _count("PCNREG_TRUSTED_PROXIES", 0),
-        "SESSION_IDLE_MINUTES": _positive("PCNREG_SESSION_IDLE_MINUTES", 30),
-        "SESSION_MAX_HOURS": _positive("PCNREG_SESSION_MAX_HOURS", 12),
-        "SECURE_COOKIES": _flag("PCNREG_SECURE_COOKIES"),
-        "UPLOAD_FOLDER": Path(os.environ.get("PCNREG_UPLOAD_FOLDER") or instance_path / "uploads"),
-        **_smtp(),
+        "SECURE_COOKIES": env.flag("PCNREG_SECURE_COOKIES"),      # None: on unless debug or testing
+        "MAP_TILE_URL": env.text("PCNREG_MAP_TILE_URL"),
+        "MAP_TILE_ATTRIBUTION": env.text("PCNREG_MAP_TILE_ATTRIBUTION", ""),
+        "AUDIT_ANCHOR": env.path("PCNREG_AUDIT_ANCHOR", instance_path / "audit-anchor.log"),
+        "MAX_AREA_VERTICES": env.positive("PCNREG_MAX_AREA_VERTICES", 100_000),
+        "TRUSTED_PROXIES": env.count("PCNREG_TRUSTED_PROXIES", 0),
+        "SESSION_IDLE_MINUTES": env.positive("PCNREG_SESSION_IDLE_MINUTES", 30),
+        "SESSION_MAX_HOURS": env.positive("PCNREG_SESSION_MAX_HOURS", 12),
+        "TASK_QUEUE": queue,
+        "TASK_QUEUE_PATH": queue_path,
+        "UPLOAD_FOLDER": env.path("PCNREG_UPLOAD_FOLDER", instance_path / "uploads"),
+        "SMTP_HOST": env.text("PCNREG_SMTP_HOST"),
+        "SMTP_PORT": env.positive("PCNREG_SMTP_PORT", 25),
+        "SMTP_STARTTLS": bool(env.flag("PCNREG_SMTP_STARTTLS")),
+        "SMTP_USER": env.text("PCNREG_SMTP_USER"),
+        "SMTP_PASSWORD": env.text("PCNREG_SMTP_PASSWORD"),
+        "SMTP_FROM": env.text("PCNREG_SMTP_FROM", "pcnreg@localhost"),
     }
-
-
-def _positive(name: str, default: int) -> int:
-    """A whole number setting above zero (an unset or empty variable: the default)."""
-    value = (os.environ.get(name) or "").strip()
-    if not value:
-        return default
-    if not (value.isascii() and value.isdigit()) or int(value) <= 0:
-        raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
-    return int(value)
-
-
-def _flag(name: str) -> bool | None:
-    """An on/off setting (1/true/yes/on, 0/false/no/off); unset or anything else: None (the default)."""
-    value = (os.environ.get(name) or "").strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    return None
-
-
-def _count(name: str, default: int) -> int:
-    """A whole number setting, 0 or more (an unset or empty variable: the default)."""
-    value = (os.environ.get(name) or "").strip()
-    if not value:
-        return default
-    if not (value.isascii() and value.isdigit()) or int(value) > 10:
-        raise ValueError(f"{name} must be a whole number from 0 to 10, not {value!r}")
-    return int(value)
-
-
-def _smtp() -> dict:
-    from .services.mailer import settings_from_environment
-
-    return settings_from_environment()

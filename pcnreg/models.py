@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .domain import elections, membership_changes, workflow
 from .extensions import db
 
 
@@ -611,8 +612,7 @@ class AuditEvent(db.Model):
 # States and transitions are in pcnreg.domain.workflow; what a PCN must provide is in
 # pcnreg.domain.registration. These tables hold the facts.
 
-REGISTRATION_STATES = ("draft", "submitted", "under_review", "approved", "approved_with_conditions",
-                       "deferred", "rejected", "confirmed", "live")
+REGISTRATION_STATES = workflow.STATES
 
 
 def _in(column: str, values) -> str:
@@ -787,7 +787,7 @@ class AgendaItem(db.Model):
     submission: Mapped[Submission] = relationship()
 
 
-DECISION_OUTCOMES = ("approved", "approved_with_conditions", "deferred", "rejected", "agreed", "refused")
+DECISION_OUTCOMES = workflow.OUTCOMES
 
 
 class Decision(db.Model):
@@ -869,8 +869,7 @@ def _refuse_update(mapper, connection, target) -> None:   # pragma: no cover - e
 
 # --- Clinical Director elections (pcnreg.domain.elections, pcnreg.domain.counting) -------------------
 
-ELECTION_STATES = ("draft", "nominations_open", "nominations_closed", "panel", "voting_open", "voting_closed",
-                   "counted", "declared", "interim", "appointed", "cancelled")
+ELECTION_STATES = elections.STATES
 
 
 class Election(db.Model):
@@ -985,6 +984,9 @@ class BallotPaper(db.Model):
     receipt: Mapped[str] = mapped_column(String(16), unique=True)
 
 
+MEMBERSHIP_CHANGE_STATES = membership_changes.STATES
+
+
 class MembershipChange(db.Model):
     """After go-live: a practice's notice that it moves to another PCN. It needs 28 days' notice
     and the commissioner's approval, and takes effect from the start of the next quarter after
@@ -993,7 +995,7 @@ class MembershipChange(db.Model):
 
     __tablename__ = "membership_change"
     __table_args__ = (
-        CheckConstraint("state IN ('notified', 'approved', 'refused', 'applied')", name="state"),
+        CheckConstraint(_in("state", MEMBERSHIP_CHANGE_STATES), name="state"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
@@ -1003,7 +1005,7 @@ class MembershipChange(db.Model):
     notice_given_on: Mapped[dt.date] = mapped_column(Date)
     effective_from: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(10), default="notified")
+    state: Mapped[str] = mapped_column(String(10), default=membership_changes.STATES[0])
     recorded_by: Mapped[str] = mapped_column(String(254))
     decided_by: Mapped[str | None] = mapped_column(String(254))
     decision_note: Mapped[str | None] = mapped_column(Text)

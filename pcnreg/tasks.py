@@ -13,21 +13,17 @@ The worker is ``pcnreg worker`` (huey's consumer). A task writes its progress an
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 
-from .config import default_instance_path
+from .config import task_queue
 
 
 def make_huey():
-    setting = (os.environ.get("PCNREG_TASK_QUEUE") or "sqlite").strip()
+    setting, path = task_queue()
     if setting == "immediate":
         return MemoryHuey("pcnreg", immediate=True)
     if setting.startswith("redis://"):
         return RedisHuey("pcnreg", url=setting)
-    path = Path(os.environ.get("PCNREG_TASK_QUEUE_PATH") or default_instance_path() / "tasks.sqlite")
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("pcnreg", filename=str(path))
 

@@ -220,7 +220,7 @@ def test_fifth_failure_locks_the_account_for_15_minutes(anon_client, jo, db, clo
         assert accounts.GENERIC_FAILURE in text(response)
     fifth = sign_in(anon_client, password="wrong 5")
     assert fifth.status_code == 429
-    assert "locked" in text(fifth) and "09:15 UTC on 1 March 2024" in text(fifth)
+    assert "locked" in text(fifth) and "09:15 on 1 March 2024 (UK time)" in text(fifth)
     assert fifth.headers["Retry-After"]
     sixth = sign_in(anon_client)                   # the RIGHT password, still refused
     assert sixth.status_code == 429 and "locked" in text(sixth)

@@ -190,3 +190,100 @@ def test_assets_path_from_environment(tmp_path, monkeypatch):
 
 def test_csrf_is_on_outside_tests():
     assert create_app().config["WTF_CSRF_ENABLED"] is True
+
+
+# --- every setting in one place ---------------------------------------------------------------
+
+PACKAGE = Path(cfg.__file__).resolve().parent
+
+
+def test_no_other_module_reads_the_environment():
+    import re
+
+    reads = re.compile(r"os\.environ\.get|os\.getenv|getenv\(|os\.environ\[|from os import (environ|getenv)")
+    offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                 if p.name != "config.py" and reads.search(p.read_text())]
+    assert offenders == []
+
+
+def test_config_does_not_import_the_services():
+    import subprocess
+    import sys
+
+    code = "import sys, pcnreg.config; print(sorted(m for m in sys.modules if m.startswith('pcnreg.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE.parent).stdout
+    assert "pcnreg.services" not in out and "pcnreg.views" not in out
+
+
+def test_every_setting_named_in_the_package_is_in_the_one_table():
+    import re
+
+    named = set()
+    for p in PACKAGE.rglob("*.py"):
+        named |= set(re.findall(r"PCNREG_[A-Z][A-Z_]*[A-Z]\b(?!_?\*)", p.read_text()))
+    named -= {"PCNREG_NOW"}                       # an app.config key of the tests' clock, not a variable
+    assert named <= cfg.NAMES, named - cfg.NAMES
+
+
+def test_the_readme_documents_the_settings_in_one_table():
+    readme = (PACKAGE.parent / "README.md").read_text()
+    assert cfg.markdown_table() in readme
+    assert readme.count("| variable | default | meaning |") == 1
+    for setting in cfg.SETTINGS:
+        assert setting.default and setting.meaning, setting.name
+
+
+def test_a_name_outside_the_table_cannot_be_read():
+    with pytest.raises(KeyError):
+        cfg._Environment({"PCNREG_SURPRISE": "1"}).text("PCNREG_SURPRISE")
+
+
+def test_build_config_reads_the_mapping_it_is_given(tmp_path):
+    environ = {"PCNREG_DATABASE_URL": "sqlite:///given.sqlite", "PCNREG_SECRET_KEY": "k",
+               "PCNREG_SMTP_HOST": "smtp.example.org", "PCNREG_SMTP_PORT": "587", "PCNREG_SMTP_STARTTLS": "yes",
+               "PCNREG_SMTP_FROM": "lmc@example.org", "PCNREG_SECURE_COOKIES": "off",
+               "PCNREG_TASK_QUEUE": "immediate", "PCNREG_UPLOAD_FOLDER": str(tmp_path / "up"),
+               "PCNREG_MAP_TILE_URL": "", "PCNREG_TRUSTED_PROXIES": "2"}
+    config = cfg.build_config(tmp_path, environ)
+    assert config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///given.sqlite" and config["SECRET_KEY"] == "k"
+    assert (config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_STARTTLS"], config["SMTP_FROM"]) == \
+        ("smtp.example.org", 587, True, "lmc@example.org")
+    assert config["SMTP_USER"] is None and config["SMTP_PASSWORD"] is None
+    assert config["SECURE_COOKIES"] is False
+    assert config["TASK_QUEUE"] == "immediate" and config["TASK_QUEUE_PATH"] == tmp_path / "tasks.sqlite"
+    assert config["UPLOAD_FOLDER"] == tmp_path / "up"
+    assert config["MAP_TILE_URL"] is None and config["MAP_TILE_ATTRIBUTION"] == ""
+    assert config["TRUSTED_PROXIES"] == 2
+
+
+def test_defaults_when_nothing_is_set(tmp_path):
+    config = cfg.build_config(tmp_path, {"PCNREG_SECRET_KEY": "k"})
+    assert config["SMTP_HOST"] is None and config["SMTP_PORT"] == 25 and config["SMTP_STARTTLS"] is False
+    assert config["SMTP_FROM"] == "pcnreg@localhost"
+    assert config["SECURE_COOKIES"] is None                      # the guard decides: on unless debug/testing
+    assert config["TASK_QUEUE"] == "sqlite"
+    assert (config["SESSION_IDLE_MINUTES"], config["SESSION_MAX_HOURS"], config["MAX_AREA_VERTICES"]) == \
+        (30, 12, 100_000)
+    assert config["AUDIT_ANCHOR"] == tmp_path / "audit-anchor.log"
+
+
+@pytest.mark.parametrize("name, value", [
+    ("PCNREG_SMTP_PORT", "smtp"), ("PCNREG_SMTP_PORT", "0"), ("PCNREG_MAX_UPLOAD_MB", "-3"),
+    ("PCNREG_SESSION_IDLE_MINUTES", "½"), ("PCNREG_TRUSTED_PROXIES", "11"),
+    ("PCNREG_SECURE_COOKIES", "maybe"), ("PCNREG_SMTP_STARTTLS", "sometimes"),
+])
+def test_a_malformed_setting_is_refused_with_its_name(tmp_path, name, value):
+    with pytest.raises(ValueError, match=name):
+        cfg.build_config(tmp_path, {"PCNREG_SECRET_KEY": "k", name: value})
+
+
+def test_the_task_queue_is_read_before_the_app_exists(tmp_path):
+    assert cfg.task_queue({"PCNREG_INSTANCE": str(tmp_path)}) == ("sqlite", tmp_path / "tasks.sqlite")
+    assert cfg.task_queue({"PCNREG_TASK_QUEUE": " redis://q:6379/0 ", "PCNREG_TASK_QUEUE_PATH": "/x/q.sqlite"}) == \
+        ("redis://q:6379/0", Path("/x/q.sqlite"))
+
+
+def test_the_guard_takes_secure_cookies_from_the_app_config():
+    app = create_app({"TESTING": True, "SECURE_COOKIES": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["REMEMBER_COOKIE_SECURE"] is True

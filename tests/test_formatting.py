@@ -48,3 +48,53 @@ def test_one_registration_for_every_template(app):
     assert app.jinja_env.from_string("{{ d | longdate }}").render(d=dt.datetime(2019, 6, 30, 23, 0)) == \
         "1 July 2019 at 00:00"
     assert f.thousands(1092110) == "1,092,110" and f.thousands(None) == "not known"
+
+
+# --- every page and message uses the one module ------------------------------------------------------
+
+def test_seconds_for_the_audit_trail_in_summer_and_winter():
+    assert f.uk_time(dt.datetime(2019, 7, 1, 8, 0, 5), seconds=True) == "1 July 2019 at 09:00:05"      # BST
+    assert f.uk_time(dt.datetime(2019, 12, 3, 9, 5, 59), seconds=True) == "3 December 2019 at 09:05:59"  # GMT
+
+
+def test_no_template_formats_a_time_by_itself():
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    offenders = [str(p.relative_to(templates)) for p in templates.rglob("*.html") if "strftime" in p.read_text()]
+    assert offenders == []
+
+
+def test_no_blueprint_registers_a_filter_of_its_own(app):
+    from pcnreg.views import labels
+
+    assert {n: app.jinja_env.filters[n] for n in f.FILTERS} == f.FILTERS
+    for name, function in labels.GLOBALS.items():
+        assert app.jinja_env.globals[name] is function
+
+
+def test_the_audit_page_shows_stored_utc_in_uk_time(app, client):
+    from pcnreg.extensions import db
+    from pcnreg.models import AuditEvent
+    from pcnreg.services import rounds
+    from pcnreg.services.demo import load_demo
+
+    load_demo(None)
+    rnd = rounds.get_round()
+    events = list(db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq)))
+    assert events, "the demo load is audited"
+    events[0].at = dt.datetime(2019, 7, 1, 8, 0, 5)          # summer: BST is UTC + 1
+    db.session.commit()
+    page = client.get(f"/rounds/{rnd.id}/audit").get_data(as_text=True)
+    assert "1 July 2019 at 09:00:05" in page
+    events[0].at = dt.datetime(2019, 12, 3, 9, 5, 0)         # winter: GMT is UTC
+    db.session.commit()
+    page = client.get(f"/rounds/{rnd.id}/audit").get_data(as_text=True)
+    assert "3 December 2019 at 09:05:00" in page
+
+
+def test_a_locked_account_is_told_the_uk_time_in_summer_and_winter():
+    from pcnreg.services import accounts
+
+    assert accounts._when(dt.datetime(2024, 7, 1, 8, 15)) == "09:15 on 1 July 2024 (UK time)"
+    assert accounts._when(dt.datetime(2024, 3, 1, 9, 15)) == "09:15 on 1 March 2024 (UK time)"

@@ -1,5 +1,5 @@
 """Clinical Director elections run by the LMC: states, the timetable and one declarative table
-of transitions (like ``workflow.py`` for registrations).
+of transitions on the domain's engine (``machine.py``, like ``workflow.py`` for registrations).
 
     draft → nominations_open → nominations_closed → panel → voting_open → voting_closed
           → counted → declared
@@ -23,14 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from . import labels
+from .machine import Machine, Refused, Transition
+
+__all__ = ["Facts", "Timetable", "Refused", "Transition", "MACHINE", "STATES", "STATE_TITLES", "TRANSITIONS",
+           "BY_NAME", "refusals", "perform", "effective_state", "may_vote", "may_nominate"]
+
 STATES: tuple[str, ...] = ("draft", "nominations_open", "nominations_closed", "panel", "voting_open",
                            "voting_closed", "counted", "declared", "interim", "appointed", "cancelled")
-STATE_TITLES = {
-    "draft": "Draft", "nominations_open": "Nominations open", "nominations_closed": "Nominations closed",
-    "panel": "Panel assessment", "voting_open": "Voting open", "voting_closed": "Voting closed",
-    "counted": "Counted", "declared": "Declared", "interim": "Interim lead recorded",
-    "appointed": "Appointed by agreement", "cancelled": "Cancelled",
-}
+STATE_TITLES = labels.TITLES[labels.ELECTION]
 METHODS = {"plurality": "One practice, one vote", "weighted": "Votes weighted by registered list size",
            "irv": "Alternative vote (instant run-off)"}
 TIE_BREAKS = {"lots": "Drawing of lots by the returning officer with a witness",
@@ -168,63 +169,41 @@ def interim_named(f: Facts) -> str | None:
     return None if f.interim_named else "Enter the interim lead's name"
 
 
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    title: str
-    sources: frozenset[str]
-    target: str
-    checks: tuple[Check, ...] = ()
-
-
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("open_nominations", "Open nominations", frozenset({"draft"}), "nominations_open",
-               (_at_or_after("nominations_open", "Nominations open"),)),
+               checks=(_at_or_after("nominations_open", "Nominations open"),)),
     Transition("close_nominations", "Close nominations", frozenset({"nominations_open"}), "nominations_closed",
-               (_at_or_after("nominations_close", "Nominations close"),)),
+               checks=(_at_or_after("nominations_close", "Nominations close"),)),
     Transition("start_panel", "Start the panel assessment", frozenset({"nominations_closed"}), "panel"),
     Transition("open_voting", "Open voting", frozenset({"panel"}), "voting_open",
-               (panel_done, contested, _at_or_after("voting_open", "Voting opens"),
-                _before("voting_close", "Voting cannot open"))),
+               checks=(panel_done, contested, _at_or_after("voting_open", "Voting opens"),
+                      _before("voting_close", "Voting cannot open"))),
     Transition("close_voting", "Close voting", frozenset({"voting_open"}), "voting_closed",
-               (_at_or_after("voting_close", "Voting closes"),)),
+               checks=(_at_or_after("voting_close", "Voting closes"),)),
     Transition("count", "Count the votes", frozenset({"voting_closed"}), "counted"),
     Transition("declare", "Declare the result", frozenset({"counted"}), "declared"),
     Transition("declare_unopposed", "Declare elected unopposed", frozenset({"panel"}), "declared",
-               (panel_done, one_eligible)),
+               checks=(panel_done, one_eligible)),
     Transition("reopen_nominations", "Reopen nominations", frozenset({"nominations_closed", "panel"}),
-               "nominations_open", (no_candidates, has_reason)),
+               "nominations_open", checks=(no_candidates, has_reason)),
     Transition("record_interim", "Record an interim lead", frozenset({"nominations_closed", "panel", "voting_closed"}),
-               "interim", (nobody_to_elect, interim_named)),
+               "interim", checks=(nobody_to_elect, interim_named)),
     Transition("record_agreement", "Record an appointment by agreement",
-               frozenset({"draft", "nominations_open", "nominations_closed"}), "appointed", (minuted,)),
-    Transition("cancel", "Cancel the election", BEFORE_VOTING, "cancelled", (has_reason,)),
+               frozenset({"draft", "nominations_open", "nominations_closed"}), "appointed", checks=(minuted,)),
+    Transition("cancel", "Cancel the election", BEFORE_VOTING, "cancelled", checks=(has_reason,)),
 )
-BY_NAME = {t.name: t for t in TRANSITIONS}
 
 
-class Refused(Exception):
-    def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(reasons))
-        self.reasons = reasons
+def _current(f: Facts) -> tuple[str, ...]:
+    """The state the clock has made first (what people read), then the recorded one: a step may
+    start from either."""
+    return (effective_state(f.state, f.timetable, f.now), f.state)
 
 
-def refusals(name: str, facts: Facts) -> list[str]:
-    t = BY_NAME.get(name)
-    if t is None:
-        return [f"There is no step called {name!r}"]
-    state = effective_state(facts.state, facts.timetable, facts.now)
-    if state not in t.sources and facts.state not in t.sources:    # recorded or clock-made state
-        return [f"An election that is {STATE_TITLES[state].lower()} cannot be taken through "
-                f"“{t.title.lower()}”"]
-    return [reason for check in t.checks if (reason := check(facts))]
-
-
-def perform(name: str, facts: Facts) -> str:
-    reasons = refusals(name, facts)
-    if reasons:
-        raise Refused(reasons)
-    return BY_NAME[name].target
+MACHINE = Machine("election", STATES, STATE_TITLES, TRANSITIONS, current=_current)
+BY_NAME = MACHINE.by_name
+refusals = MACHINE.refusals
+perform = MACHINE.perform
 
 
 def may_vote(state: str, timetable: Timetable, now: dt.datetime) -> str | None:

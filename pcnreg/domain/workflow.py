@@ -6,8 +6,10 @@
 
 Each transition says who may perform it (an action of ``pcnreg.domain.policy``, decided against
 the PCN by the policy) and what must hold: small checks over ``Facts`` that return the reason
-they fail. ``refusals`` lists every reason a transition cannot happen now; ``perform`` returns
-the new state or raises ``Refused`` with them. The services gather the facts and write.
+they fail. The table runs on the domain's one engine (``domain.machine``): ``refusals`` lists
+every reason a transition cannot happen now; ``perform`` returns the new state or raises
+``Refused`` with them. The services gather the facts and write. Titles and tag colours of the
+states live in ``domain.labels``.
 """
 from __future__ import annotations
 
@@ -15,23 +17,23 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import policy
+from . import labels, policy
+from .machine import Machine, Refused, Transition
 from .registration import Missing
+
+__all__ = ["Facts", "Condition", "Refused", "Transition", "MACHINE", "STATES", "STATE_TITLES", "STATE_TAGS",
+           "TRANSITIONS", "BY_NAME", "refusals", "perform", "available", "transition"]
 
 STATES: tuple[str, ...] = ("draft", "submitted", "under_review", "approved", "approved_with_conditions",
                            "deferred", "rejected", "confirmed", "live")
-STATE_TITLES = {
-    "draft": "Draft", "submitted": "Submitted", "under_review": "Under review", "approved": "Approved",
-    "approved_with_conditions": "Approved with conditions", "deferred": "Deferred", "rejected": "Rejected",
-    "confirmed": "Confirmed", "live": "Live",
-}
-# NHS.UK tag colours per state (the committee map uses the same families).
-STATE_TAGS = {
-    "draft": "grey", "submitted": "blue", "under_review": "purple", "approved": "green",
-    "approved_with_conditions": "aqua-green", "deferred": "orange", "rejected": "red",
-    "confirmed": "green", "live": "white",
-}
+STATE_TITLES = labels.TITLES[labels.REGISTRATION]
+STATE_TAGS = labels.TAGS[labels.REGISTRATION]
 DECISIONS = ("approved", "approved_with_conditions", "deferred", "rejected")
+EXCEPTION_OUTCOMES = ("agreed", "refused")        # a committee's decision on a list-size exception request
+OUTCOMES = DECISIONS + EXCEPTION_OUTCOMES
+EDITABLE = frozenset({"draft", "submitted", "deferred", "rejected"})    # the PCN's draft may still change
+APPROVED = frozenset({"approved", "approved_with_conditions"})         # decided, awaiting confirmation
+DONE = frozenset({"confirmed", "live"})                                # confirmed by the commissioner
 
 
 @dataclass(frozen=True)
@@ -110,16 +112,6 @@ def go_live_reached(f: Facts) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    title: str
-    sources: frozenset[str]
-    target: str
-    action: str                           # policy action the performer needs on the PCN
-    checks: tuple[Check, ...] = ()
-
-
 PREPARE, DECIDE, MANAGE = policy.PREPARE_REGISTRATION, policy.DECIDE, policy.MANAGE_ROUND
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -141,44 +133,13 @@ TRANSITIONS: tuple[Transition, ...] = (
                "confirmed", MANAGE, (coverage_complete,)),
     Transition("go_live", "Mark live", frozenset({"confirmed"}), "live", MANAGE, (go_live_reached,)),
 )
-BY_NAME: dict[str, Transition] = {t.name: t for t in TRANSITIONS}
+MACHINE = Machine("registration", STATES, STATE_TITLES, TRANSITIONS)
+BY_NAME: dict[str, Transition] = MACHINE.by_name
 DECISION_TRANSITION = {"approved": "approve", "approved_with_conditions": "approve_with_conditions",
                        "deferred": "defer", "rejected": "reject"}
 
 
-class Refused(Exception):
-    """A transition that may not happen now; ``reasons`` say why, for the user."""
-
-    def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(reasons))
-        self.reasons = reasons
-
-
-def transition(name: str) -> Transition:
-    try:
-        return BY_NAME[name]
-    except KeyError:
-        raise Refused([f"There is no step called {name!r}"]) from None
-
-
-def refusals(name: str, facts: Facts) -> list[str]:
-    """Every reason why ``name`` cannot be performed on these facts (empty: it can)."""
-    t = transition(name)
-    if facts.state not in t.sources:
-        return [f"A registration that is {STATE_TITLES.get(facts.state, facts.state).lower()} cannot be "
-                f"taken through “{t.title.lower()}” (only from "
-                f"{' or '.join(STATE_TITLES[s].lower() for s in sorted(t.sources))})"]
-    return [reason for check in t.checks if (reason := check(facts))]
-
-
-def perform(name: str, facts: Facts) -> str:
-    """The state after ``name``, or ``Refused``."""
-    reasons = refusals(name, facts)
-    if reasons:
-        raise Refused(reasons)
-    return BY_NAME[name].target
-
-
-def available(state: str) -> list[Transition]:
-    """The transitions that start from ``state`` (whether their checks hold or not)."""
-    return [t for t in TRANSITIONS if state in t.sources]
+transition = MACHINE.transition
+refusals = MACHINE.refusals
+perform = MACHINE.perform
+available = MACHINE.available

@@ -39,7 +39,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select
 
-from ..domain import policy
+from ..domain import dates, policy
 from ..extensions import db
 from ..models import (
     Commissioner,
@@ -351,7 +351,9 @@ def accept_invite(token: str, password: str) -> User:
 # --- signing in ---------------------------------------------------------------------------------------
 
 def _when(moment: dt.datetime) -> str:
-    return f"{moment:%H:%M} UTC on {moment.day} {moment:%B %Y}"
+    """A stored (naive UTC) instant in UK time: "09:15 on 1 March 2024 (UK time)"."""
+    local = dates.local_time(moment)
+    return f"{local:%H:%M} on {dates.uk_date(local)} (UK time)"
 
 
 def address_locked_until(address: str) -> dt.datetime | None:

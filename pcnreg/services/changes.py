@@ -1,7 +1,9 @@
 """Membership changes after go-live: a practice's notice to move to another PCN, the
 commissioner's approval, and its application as a configuration version from the start of the
-next quarter after 28 days' notice (``domain.deadlines.change_takes_effect``). Each step is one
-transaction with its audit event; a refusal raises ``ChangeError`` and writes nothing."""
+next quarter after 28 days' notice (``domain.deadlines.change_takes_effect``). The states and
+what each step needs are the domain's table (``domain.membership_changes``); this module gathers
+the facts and writes. Each step is one transaction with its audit event; a refusal raises
+``ChangeError`` and writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..domain import edits
+from ..domain import membership_changes as dom
 from ..domain.deadlines import change_takes_effect
 from ..extensions import db
 from ..models import MembershipChange, Membership, Pcn, Practice, Registration, RegistrationRound
@@ -36,6 +39,12 @@ def _live(rnd: RegistrationRound) -> bool:
                                                            Registration.state == "live").limit(1)) is not None
 
 
+def _facts(rnd: RegistrationRound, change: MembershipChange, note: str = "",
+           today: dt.date | None = None) -> dom.Facts:
+    return dom.Facts(state=change.state, today=today or _today(rnd), effective_from=change.effective_from,
+                     note=note)
+
+
 def changes(rnd: RegistrationRound) -> list[MembershipChange]:
     return list(db.session.scalars(select(MembershipChange).where(MembershipChange.round_id == rnd.id)
                                    .order_by(MembershipChange.effective_from, MembershipChange.id)))
@@ -45,7 +54,7 @@ def changes(rnd: RegistrationRound) -> list[MembershipChange]:
 def give_notice(rnd: RegistrationRound, practice_code: str, to_pcn: str, reason: str) -> MembershipChange:
     """Record a practice's notice (today, UK time) that it moves to ``to_pcn`` (id or name)."""
     if not _live(rnd):
-        raise ChangeError(f"{rnd.name} has not gone live: change the grouping directly")
+        raise ChangeError(dom.notice_problems(round_name=rnd.name, live=False))
     code = (practice_code or "").strip().upper()
     practice = db.session.scalar(select(Practice).where(Practice.code == code))
     if practice is None:
@@ -56,14 +65,14 @@ def give_notice(rnd: RegistrationRound, practice_code: str, to_pcn: str, reason:
         raise ChangeError(str(exc)) from exc
     current = db.session.scalar(select(Membership.pcn_id).where(Membership.round_id == rnd.id,
                                                                  Membership.practice_id == practice.id))
-    if current == target.id:
-        raise ChangeError(f"{code} is already in {target.name}")
-    if not (reason or "").strip():
-        raise ChangeError("Enter the reason for the change")
+    problems = dom.notice_problems(round_name=rnd.name, live=True, practice_code=code,
+                                   in_target=current == target.id, target_name=target.name, reason=reason)
+    if problems:
+        raise ChangeError(problems)
     today = _today(rnd)
     change = MembershipChange(round_id=rnd.id, practice_code=code, from_pcn_id=current, to_pcn_id=target.id,
                               notice_given_on=today, effective_from=change_takes_effect(today),
-                              reason=reason.strip(), state="notified", recorded_by=actor())
+                              reason=reason.strip(), state=dom.STATES[0], recorded_by=actor())
     db.session.add(change)
     db.session.flush()
     audit.record(action="membership_change.notice", object_type="practice", object_id=code, round_id=rnd.id,
@@ -78,12 +87,12 @@ def decide(rnd: RegistrationRound, change_id: int, *, approve: bool, note: str =
     change = db.session.get(MembershipChange, change_id)
     if change is None or change.round_id != rnd.id:
         raise ChangeError(f"There is no membership change {change_id} in {rnd.name}")
-    if change.state != "notified":
-        raise ChangeError(f"That change is already {change.state}")
-    if not approve and not (note or "").strip():
-        raise ChangeError("Enter why the change is refused")
-    change.state, change.decided_by, change.decision_note = ("approved" if approve else "refused"), actor(), \
-        (note or "").strip() or None
+    note = (note or "").strip()
+    try:
+        change.state = dom.perform("approve" if approve else "refuse", _facts(rnd, change, note))
+    except dom.Refused as exc:
+        raise ChangeError(exc.reasons) from exc
+    change.decided_by, change.decision_note = actor(), note or None
     audit.record(action=f"membership_change.{change.state}", object_type="practice", object_id=change.practice_code,
                  round_id=rnd.id, pcn_id=change.to_pcn_id, after={"note": change.decision_note})
     return change
@@ -93,7 +102,7 @@ def decide(rnd: RegistrationRound, change_id: int, *, approve: bool, note: str =
 def apply_due(rnd: RegistrationRound) -> list[MembershipChange]:
     """Apply every approved change whose date has come, as one configuration version."""
     today = _today(rnd)
-    due = [c for c in changes(rnd) if c.state == "approved" and c.effective_from <= today]
+    due = [c for c in changes(rnd) if not dom.refusals("apply", _facts(rnd, c, today=today))]
     if not due:
         return []
     state = config_svc.head_state(rnd)
@@ -103,5 +112,5 @@ def apply_due(rnd: RegistrationRound) -> list[MembershipChange]:
     version = config_svc._save(rnd, state, kind="scheduled", author=actor(),
                                reason=f"Approved membership changes from {due[0].effective_from}: {names}")
     for c in due:
-        c.state, c.applied_version_id = "applied", version.id
+        c.state, c.applied_version_id = dom.perform("apply", _facts(rnd, c, today=today)), version.id
     return due

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..domain import workflow
+from ..domain import labels, workflow
 from ..extensions import db
 from ..models import (
     AgendaItem,
@@ -42,12 +42,7 @@ from .transactions import one_transaction
 
 _commit = one_transaction(lambda: RegistrationError(CONCURRENT))
 
-OUTCOME_TITLES = {
-    "approved": "Approved", "approved_with_conditions": "Approved with conditions", "deferred": "Deferred",
-    "rejected": "Rejected", "agreed": "Agreed", "refused": "Refused",
-}
-EXCEPTION_OUTCOMES = ("agreed", "refused")
-OUTCOME_TAGS = {**workflow.STATE_TAGS, "agreed": "green", "refused": "red"}
+EXCEPTION_OUTCOMES = workflow.EXCEPTION_OUTCOMES
 MAX_CONDITIONS = 3
 MAX_TEXT = 5000
 
@@ -353,11 +348,11 @@ class AgendaRow:
 
     @property
     def state_title(self) -> str:
-        return workflow.STATE_TITLES[self.state]
+        return labels.title(labels.REGISTRATION, self.state)
 
     @property
     def state_tag(self) -> str:
-        return workflow.STATE_TAGS[self.state]
+        return labels.tag(labels.REGISTRATION, self.state)
 
     @property
     def can_decide(self) -> bool:

@@ -18,8 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..domain import elections as election_dom
-from ..domain import policy, workflow
+from ..domain import labels, policy
 from ..extensions import db
 from ..models import (
     Committee,
@@ -73,7 +72,7 @@ def _days(status: reg_svc.PcnStatus) -> str:
 
 
 def _tag(state: str) -> tuple[str, str]:
-    return workflow.STATE_TITLES[state], workflow.STATE_TAGS[state]
+    return labels.title(labels.REGISTRATION, state), labels.tag(labels.REGISTRATION, state)
 
 
 def _pcn_lead(pcn_id: int, now: dt.datetime) -> Section | None:
@@ -185,8 +184,7 @@ def _returning_officer(system_id: int, now: dt.datetime) -> Section | None:
         state = election_svc.state(e, now)
         items.append(Item(f"{db.session.get(Pcn, e.pcn_id).name}: {next_step(e, now)}",
                           ("elections.election", {"round_id": rnd.id, "election_id": e.id}),
-                          election_dom.STATE_TITLES[state], "blue" if state not in ("declared", "cancelled")
-                          else "grey"))
+                          labels.title(labels.ELECTION, state), labels.tag(labels.ELECTION, state)))
     summary = (f"{rnd.name}: {len(items)} Clinical Director election{'s' if len(items) != 1 else ''}."
                if items else f"{rnd.name}: no Clinical Director election yet.")
     return Section("returning_officer", "Clinical Director elections", summary, items,

@@ -1,14 +1,11 @@
 """Sending e-mail through the configured SMTP server (ballot links for elections).
 
-PCNREG_SMTP_HOST      the server (unset: e-mail is off; ballot links are printed as letters)
-PCNREG_SMTP_PORT      its port (default 25; 587 with STARTTLS is usual)
-PCNREG_SMTP_STARTTLS  1/true to upgrade the connection with STARTTLS before sending
-PCNREG_SMTP_USER, PCNREG_SMTP_PASSWORD   credentials, when the server needs them
-PCNREG_SMTP_FROM      the sender address (default pcnreg@localhost)
+The server is the app's ``SMTP_*`` configuration (``PCNREG_SMTP_HOST``, ``_PORT``, ``_STARTTLS``,
+``_USER``, ``_PASSWORD``, ``_FROM``, read by ``pcnreg.config``); without ``SMTP_HOST`` e-mail is off
+and ballot links are printed as letters.
 """
 from __future__ import annotations
 
-import os
 import smtplib
 from email.message import EmailMessage
 
@@ -19,17 +16,6 @@ TIMEOUT_SECONDS = 15
 
 class MailError(Exception):
     pass
-
-
-def settings_from_environment() -> dict:
-    return {
-        "SMTP_HOST": os.environ.get("PCNREG_SMTP_HOST") or None,
-        "SMTP_PORT": int(os.environ.get("PCNREG_SMTP_PORT") or 25),
-        "SMTP_STARTTLS": (os.environ.get("PCNREG_SMTP_STARTTLS") or "").lower() in ("1", "true", "yes", "on"),
-        "SMTP_USER": os.environ.get("PCNREG_SMTP_USER") or None,
-        "SMTP_PASSWORD": os.environ.get("PCNREG_SMTP_PASSWORD") or None,
-        "SMTP_FROM": os.environ.get("PCNREG_SMTP_FROM") or "pcnreg@localhost",
-    }
 
 
 def configured() -> bool:

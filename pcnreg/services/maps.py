@@ -53,6 +53,7 @@ from folium.template import Template
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
+from ..domain import labels
 from ..domain.geometry import ADJACENCY_BUFFER_METRES, MAP_SIMPLIFY_METRES, shares
 from ..domain.palette import PALETTE, PALETTE_VERSION, assign_colours, pcn_adjacency, text_colour
 from ..extensions import db
@@ -1153,18 +1154,9 @@ def render_png(rnd: RegistrationRound, pcn_key: str | None = None) -> bytes:
 # --- the committee's map: PCN areas coloured by registration state ------------------------------------
 # (New functions only: the maps above are unchanged.)
 
-# Fill colours per registration state, after the NHS.UK tag colours of ``workflow.STATE_TAGS``
-# (grey, blue, purple, green, aqua green, orange, red); confirmed is a darker green than
-# approved and live a pale green, so that every state has its own colour on the map.
-STATE_COLOURS = {
-    "draft": "#aeb7bd", "submitted": "#005eb8", "under_review": "#330072", "approved": "#009639",
-    "approved_with_conditions": "#00a499", "deferred": "#ed8b00", "rejected": "#d5281b",
-    "confirmed": "#006747", "live": "#78be20",
-}
-
-
-def state_colour(state: str) -> str:
-    return STATE_COLOURS.get(state, STATE_COLOURS["draft"])
+# Fill colours per registration state: ``domain.labels.MAP_FILLS`` (with the states' tag colours).
+STATE_COLOURS = labels.MAP_FILLS
+state_colour = labels.map_fill
 
 
 def build_state_map(rnd: RegistrationRound, states: dict[str, str], highlighted: set[str] | frozenset = frozenset(),

@@ -291,14 +291,12 @@ def chase_list(rnd: RegistrationRound, *, now: dt.datetime | None = None) -> lis
 
 # --- the draft: confirmations, agreement, payee, Clinical Director, exception requests ----------------
 
-EDITABLE = {"draft", "submitted", "deferred", "rejected"}
-
 
 def _open_draft(rnd: RegistrationRound, pcn: Pcn, now: dt.datetime) -> Registration:
     """The registration, ready for an edit of its draft. Editing a submitted (not yet reviewed),
     deferred or rejected registration starts a new draft; the submitted snapshot stays as it was."""
     row = _stored(rnd, pcn)
-    if row.state not in EDITABLE:
+    if row.state not in workflow.EDITABLE:
         raise RegistrationError(
             f"The registration is {workflow.STATE_TITLES[row.state].lower()}: it cannot be changed now")
     reason = workflow.before_go_live(facts(rnd, row, now=now))
@@ -465,7 +463,7 @@ def record_elected_cd(rnd: RegistrationRound, pcn: Pcn, *, name: str, practice_c
     again); a registration under review or decided keeps its CD and the declaration stands on
     the election. Returns whether the draft was updated."""
     row = _stored(rnd, pcn)
-    if row.state not in EDITABLE or workflow.before_go_live(facts(rnd, row, now=clock.now())):
+    if row.state not in workflow.EDITABLE or workflow.before_go_live(facts(rnd, row, now=clock.now())):
         return False
     row = _open_draft(rnd, pcn, clock.now())
     before = {"name": row.cd_name, "process": row.cd_process}
@@ -656,9 +654,6 @@ def get_submission(rnd: RegistrationRound, pcn: Pcn, number: int) -> Submission 
 
 # --- confirmation and go-live ----------------------------------------------------------------------
 
-APPROVED = {"approved", "approved_with_conditions"}
-DONE = {"confirmed", "live"}
-
 
 @dataclass
 class CommissionerConfirmation:
@@ -697,7 +692,7 @@ def confirmation_view(rnd: RegistrationRound, *, now: dt.datetime | None = None)
                                 if m in data.config.practices))]
         for p in concerned:
             r = rows[p.key]
-            if r.state not in APPROVED | DONE:
+            if r.state not in workflow.APPROVED | workflow.DONE:
                 blockers.append(f"{p.name} is {r.state_title.lower()}, not approved")
             if p.lead_commissioner is None:
                 blockers.append(f"{p.name} has no lead commissioner")
@@ -718,7 +713,7 @@ def confirm_coverage(rnd: RegistrationRound, commissioner: Commissioner) -> Cove
     if view.blockers:
         raise RegistrationError(["Confirmation is blocked:"] + view.blockers)
     for status_row in view.pcns:
-        if status_row.state in APPROVED:
+        if status_row.state in workflow.APPROVED:
             pcn = db.session.get(Pcn, int(status_row.key))
             _move(rnd, pcn, _stored(rnd, pcn), "confirm", now=now)
     row = CoverageConfirmation(round_id=rnd.id, commissioner_id=commissioner.id, confirmed_by=actor(),

@@ -20,9 +20,9 @@ from wtforms import Field, TextAreaField
 from wtforms.utils import unset_value
 from wtforms.validators import Length, ValidationError
 
-from ..domain import workflow
+from ..domain import labels, workflow
 from ..domain.registration import CD_PROCESSES, STAGE_TITLES
-from ..services import areas, maps
+from ..services import areas
 from ..services import committee as committee_svc
 from ..services.registration import RegistrationError
 from . import formatting, guard
@@ -142,8 +142,8 @@ class AgendaForm(PageForm):
             raise ValidationError("Choose a submitted PCN to add to the agenda")
 
 
-OUTCOME_CHOICES = [(o, committee_svc.OUTCOME_TITLES[o]) for o in workflow.DECISIONS]
-EXCEPTION_CHOICES = [(o, committee_svc.OUTCOME_TITLES[o]) for o in committee_svc.EXCEPTION_OUTCOMES]
+OUTCOME_CHOICES = [(o, labels.title(labels.OUTCOME, o)) for o in workflow.DECISIONS]
+EXCEPTION_CHOICES = [(o, labels.title(labels.OUTCOME, o)) for o in committee_svc.EXCEPTION_OUTCOMES]
 
 
 def _condition(n: int):
@@ -234,16 +234,6 @@ def file_url(rnd, pcn_id: int, file_id) -> str | None:
 iso_longdate, uk_time = formatting.iso_longdate, formatting.uk_time   # registered by the app factory
 
 
-@bp.app_template_global("outcome_title")
-def outcome_title(outcome: str) -> str:
-    return committee_svc.OUTCOME_TITLES.get(outcome, outcome)
-
-
-@bp.app_template_global("outcome_colour")
-def outcome_colour(outcome: str) -> str:
-    return committee_svc.OUTCOME_TAGS.get(outcome, "grey")
-
-
 def _id_from(value) -> int | None:
     return guard.as_id(value) if value else None
 
@@ -289,7 +279,7 @@ def _render_meeting(rnd, meeting, agenda_form: AgendaForm | None = None):
     return render_template(
         "committee/meeting.html", rnd=rnd, meeting=meeting, view=view, agenda_form=agenda_form,
         geodata=areas.has_geodata(rnd), no_geodata=NO_GEODATA, states=workflow.STATES,
-        state_titles=workflow.STATE_TITLES, state_tags=workflow.STATE_TAGS, state_colours=maps.STATE_COLOURS,
+        state_colours=labels.MAP_FILLS,
         may_manage=_may("committee.create_meeting", rnd),
         may_decide=_may("committee.decide", rnd, meeting)), _status(agenda_form)
 
@@ -375,7 +365,8 @@ def decide(round_id: int, meeting_id: int, pcn_id: int):
         except RegistrationError as exc:
             form.add_service_error(exc)
         else:
-            flash(f"Decision recorded for {row.name}: {outcome_title(form.outcome.data).lower()}.", "success")
+            outcome = labels.title(labels.OUTCOME, form.outcome.data).lower()
+            flash(f"Decision recorded for {row.name}: {outcome}.", "success")
             return redirect(url_for("committee.review", round_id=rnd.id, meeting_id=meeting.id, pcn_id=pcn_id))
     return _render_review(rnd, meeting, pcn_id, found=found, decision_form=form)
 
@@ -396,8 +387,8 @@ def decide_exception(round_id: int, meeting_id: int, request_id: int):
         except RegistrationError as exc:
             form.add_service_error(exc)
         else:
-            flash(f"Decision on the exception request of {row.name}: {outcome_title(form.outcome.data).lower()}.",
-                  "success")
+            outcome = labels.title(labels.OUTCOME, form.outcome.data).lower()
+            flash(f"Decision on the exception request of {row.name}: {outcome}.", "success")
             return redirect(url_for("committee.review", round_id=rnd.id, meeting_id=meeting.id, pcn_id=row.pcn.id)
                             + f"#exception-{request_id}")
     return _render_review(rnd, meeting, row.pcn.id, found=(view, row), exception_forms={request_id: form})

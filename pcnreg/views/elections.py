@@ -70,9 +70,6 @@ def ballot_link(token: str) -> str:
     the server (so no request line, access log or request log holds it); the ballot page's script
     posts it."""
     return url_for("elections.ballot", _external=True) + "#" + token
-STATE_TAGS = {"draft": "grey", "nominations_open": "blue", "nominations_closed": "aqua-green", "panel": "purple",
-              "voting_open": "green", "voting_closed": "orange", "counted": "yellow", "declared": "green",
-              "interim": "orange", "appointed": "green", "cancelled": "red"}
 
 
 @bp.after_request
@@ -99,16 +96,6 @@ def _election_or_404(rnd, election_id: int):
 
 def _may_run(rnd) -> bool:
     return guard.permitted(guard.current_principal(), "elections.create", {"round_id": rnd.id})
-
-
-@bp.app_template_global("election_state_title")
-def election_state_title(state: str) -> str:
-    return dom.STATE_TITLES.get(state, state)
-
-
-@bp.app_template_global("election_state_tag")
-def election_state_tag(state: str) -> str:
-    return STATE_TAGS.get(state, "grey")
 
 
 # --- the round's elections and the set-up ------------------------------------------------------------------

@@ -50,8 +50,7 @@ local_time, uk_time = formatting.local_time, formatting.uk_time   # registered b
 
 @bp.app_context_processor
 def inject() -> dict:
-    return {"may": may, "state_tags": workflow.STATE_TAGS, "state_titles": workflow.STATE_TITLES,
-            "stage_titles": reg.STAGE_TITLES, "cd_processes": reg.CD_PROCESSES}
+    return {"may": may, "stage_titles": reg.STAGE_TITLES, "cd_processes": reg.CD_PROCESSES}
 
 
 # --- finding the objects of the URL ---------------------------------------------------------------------
@@ -163,7 +162,7 @@ def _render_page(rnd: RegistrationRound, pcn: Pcn, failed=None, status: int = 20
                                                      if reg.request_key(r.rule, r.subject_ref) == fkey], form))
     facts = reg_svc.facts(rnd, row, now=clock.now(), missing=state.missing)
     frozen = workflow.before_go_live(facts)
-    editable = row.state in reg_svc.EDITABLE and frozen is None
+    editable = row.state in workflow.EDITABLE and frozen is None
     # only the steps the state allows now (a draft missing something is not offered "submit")
     steps = [t for t in workflow.available(row.state)
              if t.name in PCN_STEPS and frozen is None and not workflow.refusals(t.name, facts)
