@@ -53,7 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .views.formatting import init_app as init_formatting; init_formatting(app)  # noqa: E702  (dates, times, numbers)
     from .views.guard import init_app as init_guard; init_guard(app)  # noqa: E702  (sign-in and the policy on every request)
 
-    from .commands import register as register_commands
+    from .cli import register as register_commands
 
     register_commands(app.cli)
 
