@@ -14,8 +14,17 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer,
-                      PlainValidator, ValidationError, WithJsonSchema)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from ..domain.registration import CD_PROCESSES, STAGES
 from ..domain.rules import RULE_TITLES, RULES
@@ -305,7 +314,8 @@ QueryText = Annotated[Text(MAX_QUERY_LENGTH) | None, BeforeValidator(_strip)]
 
 
 class FindingsQuery(Query):
-    severity: Literal[tuple(SEVERITIES)] | None = Field(None, description="Only findings of this severity (unknown: 400).")
+    severity: Literal[tuple(SEVERITIES)] | None = Field(
+        None, description="Only findings of this severity (unknown: 400).")
     rule: Literal[tuple(RULES)] | None = Field(None, description="Only findings of this rule (unknown: 400).")
     place: QueryText = Field(None, description="Only findings about a PCN or practice of this place (ICP), by name.")
 

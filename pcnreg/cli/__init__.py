@@ -28,8 +28,24 @@ def main() -> None:
 
 def register(app_cli: click.Group) -> None:
     """Add every pcnreg command to the Flask app's CLI."""
-    from . import (areas, audit, backup, demo, election, epcn, export, geodata, imports, onboard,
-                   organisations, places, round, users, validate, worker)
+    from . import (
+        areas,
+        audit,
+        backup,
+        demo,
+        election,
+        epcn,
+        export,
+        geodata,
+        imports,
+        onboard,
+        organisations,
+        places,
+        round,
+        users,
+        validate,
+        worker,
+    )
 
     for command in (
         demo.demo_command, validate.validate_command, worker.worker_command,

@@ -46,7 +46,8 @@ def list_(system_code: str) -> None:
     except svc.PlaceError as exc:
         _fail(exc)
     for row in svc.rows(system):
-        click.echo(f"{row.place.name}: local authorities {', '.join(la.code for la in row.local_authorities) or 'none'}; "
+        las = ", ".join(la.code for la in row.local_authorities) or "none"
+        click.echo(f"{row.place.name}: local authorities {las}; "
                    f"commissioners {', '.join(c.code for c in row.commissioners) or 'none'}; {row.pcns} PCNs")
 
 
@@ -72,7 +73,8 @@ def add(name: str, system_code: str, las: tuple[str, ...], commissioners: tuple[
 @LAS
 @COMMISSIONERS
 @with_appcontext
-def set_(name: str, system_code: str, new_name: str | None, las: tuple[str, ...], commissioners: tuple[str, ...]) -> None:
+def set_(name: str, system_code: str, new_name: str | None, las: tuple[str, ...],
+         commissioners: tuple[str, ...]) -> None:
     try:
         system = svc.system_by_code(system_code)
         place = _find(system, name)
