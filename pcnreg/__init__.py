@@ -56,7 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .views.formatting import init_app as init_formatting; init_formatting(app)  # noqa: E702  (dates, times, numbers)
     from .views.labels import init_app as init_labels; init_labels(app)  # noqa: E702  (state titles, tag colours)
 
-    from .commands import register as register_commands
+    from .cli import register as register_commands
 
     register_commands(app.cli)
 

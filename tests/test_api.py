@@ -23,7 +23,7 @@ from referencing.jsonschema import DRAFT202012
 
 from pcnreg.services.demo import DEMO_DATA, load_demo
 from pcnreg.services.rounds import get_round
-from pcnreg.views.api import UNDOCUMENTED
+from pcnreg.api import UNDOCUMENTED
 from sqlalchemy import select
 from workflow_helpers import submitted
 

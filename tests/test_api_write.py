@@ -1,4 +1,4 @@
-"""The JSON API's write operations (views/api_write.py, services/api_actions.py): the 2019
+"""The JSON API's write operations (pcnreg/api/write.py, its bodies in pcnreg/api/schemas.py): the 2019
 Nottinghamshire demo's Newark and Sherwood walked from draft to live through the API alone,
 each step by the role that takes it, the read endpoints showing every state; and the
 refusals: not JSON (415), malformed (400), not signed in (401), no role (403), unknown objects

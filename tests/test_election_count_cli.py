@@ -197,28 +197,28 @@ def test_lots_must_name_every_candidate(runner, write):
     assert "must name every candidate" in out and "missing C" in out
 
 
-# --- malformed files: refused with row and column, exit status 1 --------------------------
+# --- malformed files: refused with row and field (pcnreg.importers.ballots), exit status 1 --------------------------
 
 @pytest.mark.parametrize("text,message", [
     ("", "the file is empty"),
     ("\n\n", "the file is empty"),
     ("pref1,pref2\n", "no ballots (only the header row)"),
-    ("first,second\nA,B\n", "row 1, column 1: 'first' is not a ballot column"),
-    ("pref1,practice\nA,X\n", "row 1, column 2: 'practice' is not a ballot column"),
-    ("weight,votes\n1,A\n", "row 1, column 2: 'votes' is not a ballot column"),
+    ("first,second\nA,B\n", "row 1, field column 1: 'first' is not a ballot column"),
+    ("pref1,practice\nA,X\n", "row 1, field column 2: 'practice' is not a ballot column"),
+    ("weight,votes\n1,A\n", "row 1, field column 2: 'votes' is not a ballot column"),
     ("weight\n1\n", "row 1: no pref1 column"),
     ("pref1,pref3\nA,B\n", "row 1: there is pref3 but no pref2"),
-    ("pref1,pref1\nA,B\n", "row 1, column 2: a second 'pref1' column"),
-    ("pref1,,pref2\nA,,B\n", "row 1, column 2: no column name"),
-    ("pref1,pref2,pref3\nA,B,C\nB,C,\nA,B,\nC,,\nA,,B\n", "row 6: pref2 is blank but pref3 is not"),
-    ("pref1,pref2\nA,B\n,B\n", "row 3: pref1 is blank but pref2 is not"),
-    ("pref1,pref2\nA,B\n,\n", "row 3, pref1: blank (an empty ballot)"),
-    ("pref1,pref2,pref3\nA,B,A\n", "row 2, pref3: 'A' again (already pref1)"),
-    ("weight,pref1\n100,A\nlots,B\n", "row 3, weight: 'lots' is not a positive whole number"),
-    ("weight,pref1\n0,A\n", "row 2, weight: '0' is not a positive whole number"),
-    ("weight,pref1\n-5,A\n", "row 2, weight: '-5' is not a positive whole number"),
-    ("weight,pref1\n12.5,A\n", "row 2, weight: '12.5' is not a positive whole number"),
-    ("weight,pref1\n,A\n", "row 2, weight: blank"),
+    ("pref1,pref1\nA,B\n", "row 1, field column 2: a second 'pref1' column"),
+    ("pref1,,pref2\nA,,B\n", "row 1, field column 2: no column name"),
+    ("pref1,pref2,pref3\nA,B,C\nB,C,\nA,B,\nC,,\nA,,B\n", "row 6, field pref3: pref2 is blank but pref3 is not"),
+    ("pref1,pref2\nA,B\n,B\n", "row 3, field pref2: pref1 is blank but pref2 is not"),
+    ("pref1,pref2\nA,B\n,\n", "row 3, field pref1: blank (an empty ballot)"),
+    ("pref1,pref2,pref3\nA,B,A\n", "row 2, field pref3: 'A' again (already pref1)"),
+    ("weight,pref1\n100,A\nlots,B\n", "row 3, field weight: 'lots' is not a positive whole number"),
+    ("weight,pref1\n0,A\n", "row 2, field weight: '0' is not a positive whole number"),
+    ("weight,pref1\n-5,A\n", "row 2, field weight: '-5' is not a positive whole number"),
+    ("weight,pref1\n12.5,A\n", "row 2, field weight: '12.5' is not a positive whole number"),
+    ("weight,pref1\n,A\n", "row 2, field weight: blank"),
     ("pref1,pref2\nA,B,C\n", "row 2: 3 values but the header has 2 columns"),
     ('pref1\n"A\n', "not valid CSV"),
 ])
@@ -235,10 +235,24 @@ def test_not_utf8_is_refused(runner, tmp_path):
 
 def test_a_withdrawn_candidate_is_refused_with_the_row(runner, write):
     out = refused(runner, write("pref1,pref2\nA,B\nB,C\n"), "--method", "irv", "--candidates", "A,B")
-    assert "row 3, pref2: 'C' is not a candidate (candidates: A, B)" in out
+    assert "row 3, field pref2: 'C' is not a candidate (candidates: A, B)" in out
 
 
 def test_usage_errors(runner, write, tmp_path):
     assert run(runner, write(TIE)).exit_code == 2                                  # no --method
     assert run(runner, write(TIE), "--method", "stv").exit_code == 2
     assert run(runner, str(tmp_path / "missing.csv"), "--method", "irv").exit_code == 2
+
+
+def test_every_problem_of_a_file_is_listed(runner, write):
+    """Not only the first: each bad row, each bad field, in file order (nothing is counted)."""
+    out = refused(runner, write("weight,pref1,pref2\n100,A,B\nlots,B,B\n5,,A\n7,C,D\n"), "--method", "irv",
+                  "--candidates", "A,B,C")
+    assert "ballots.csv: not counted (4 problems):" in out
+    lines = [line.strip() for line in out.splitlines() if line.startswith("  row")]
+    assert lines == [
+        "row 3, field weight: 'lots' is not a positive whole number",
+        "row 3, field pref2: 'B' again (already pref1)",
+        "row 4, field pref2: pref1 is blank but pref2 is not",
+        "row 5, field pref2: 'D' is not a candidate (candidates: A, B, C)",
+    ]

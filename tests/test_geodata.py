@@ -54,9 +54,9 @@ def sources() -> dict[str, dict]:
 @pytest.fixture
 def cli(app, runner):
     if "geodata" not in app.cli.commands:
-        from pcnreg.cli_geodata import register
+        from pcnreg.cli.geodata import geodata_group
 
-        register(app.cli)
+        app.cli.add_command(geodata_group)
     return runner
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pcnreg.cli_import import register
+from pcnreg.cli.imports import import_group
 from pcnreg.importers.csvio import ImportFailed
 from pcnreg.importers.list_sizes import parse_list_sizes
 from pcnreg.models import Commissioner, ListSize, Practice, System
@@ -43,7 +43,7 @@ def practices(db, geodata) -> None:
 @pytest.fixture
 def cli() -> click.Group:
     group = click.Group("pcnreg")
-    register(group)
+    group.add_command(import_group)
     return group
 
 

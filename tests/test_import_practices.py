@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from pcnreg.cli_import import register
+from pcnreg.cli.imports import import_group
 from pcnreg.importers.csvio import ImportFailed
 from pcnreg.importers.epraccur import parse_epraccur
 from pcnreg.models import Commissioner, ListSize, Practice, System
@@ -39,7 +39,7 @@ def nottingham(db) -> System:
 @pytest.fixture
 def cli() -> click.Group:
     group = click.Group("pcnreg")
-    register(group)
+    group.add_command(import_group)
     return group
 
 

@@ -5,7 +5,8 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, assets, audit, auth, errors, imports_view, main, maps
+    from .. import api
+    from . import assets, audit, auth, errors, imports_view, main, maps
 
     for module in (assets, errors, main, auth, imports_view, maps, audit, api):
         app.register_blueprint(module.bp)

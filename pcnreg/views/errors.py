@@ -25,7 +25,7 @@ bp = Blueprint("errors", __name__)
 
 error_log = logging.getLogger("pcnreg.errors")
 
-# The documented API's error schema (services/openapi.py) allows status and message only: its
+# The documented API's error schema (pcnreg/api/openapi.py, from api/schemas.py) allows status and message only: its
 # errors carry the request id in the X-Request-Id header alone.
 DOCUMENTED_API = "/api/v1/"
 

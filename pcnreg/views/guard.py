@@ -154,7 +154,7 @@ def _is_api() -> bool:
 
 
 def _json(status: int, message: str):
-    from ..services.api import error_body
+    from ..api.errors import error_body
 
     return jsonify(error_body(status, message)), status
 

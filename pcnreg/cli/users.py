@@ -45,8 +45,8 @@ def users_group() -> None:
 def create_command(email: str, name: str, roles: tuple[str, ...], scopes: tuple[str, ...], no_invite: bool,
                    base_url: str) -> None:
     """Create a user with one or more scoped roles, and print their one-time sign-in link."""
-    from .services import accounts
-    from .services.audit import current_actor
+    from ..services import accounts
+    from ..services.audit import current_actor
 
     if len(roles) != len(scopes):
         raise click.UsageError("Give one --scope for each --role, in the same order")
@@ -68,7 +68,7 @@ def _scope(accounts, text: str) -> tuple[str, int | None]:
 
 
 def _print_link(user, token: str, base_url: str) -> None:
-    from .services.accounts import INVITE_HOURS
+    from ..services.accounts import INVITE_HOURS
 
     click.echo(f"One-time sign-in link for {user.email} (valid {INVITE_HOURS} hours, shown once):")
     click.echo(f"  {invite_link(base_url, token)}")
@@ -80,8 +80,8 @@ def _print_link(user, token: str, base_url: str) -> None:
 @with_appcontext
 def invite_command(email: str, base_url: str) -> None:
     """Print a new one-time sign-in link for EMAIL (earlier links stop working)."""
-    from .services import accounts
-    from .services.audit import current_actor
+    from ..services import accounts
+    from ..services.audit import current_actor
 
     user = accounts.find_user(email)
     if user is None:
@@ -98,8 +98,8 @@ def invite_command(email: str, base_url: str) -> None:
 @with_appcontext
 def end_sessions_command(email: str) -> None:
     """End every session of EMAIL now (a lost device, a shared computer): they must sign in again."""
-    from .services import accounts
-    from .services.audit import current_actor
+    from ..services import accounts
+    from ..services.audit import current_actor
 
     user = accounts.find_user(email)
     if user is None:
@@ -112,7 +112,7 @@ def end_sessions_command(email: str) -> None:
 @with_appcontext
 def list_command() -> None:
     """Every user with their roles and status."""
-    from .services import accounts
+    from ..services import accounts
 
     users = accounts.list_users()
     if not users:
@@ -125,7 +125,3 @@ def list_command() -> None:
                   else "invited (no password yet)" if not user.password_hash else "active")
         roles = "; ".join(accounts.grant_text(r.role, r.scope_type, r.scope_id) for r in user.roles) or "no role"
         click.echo(f"{user.email}\t{user.name}\t{status}\t{roles}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(users_group)

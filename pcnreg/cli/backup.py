@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 @with_appcontext
 def backup_command(file: Path) -> None:
     """Back up the database to FILE (SQLite: online backup API; PostgreSQL: pg_dump custom format)."""
-    from .services.backup import BackupError, backup
+    from ..services.backup import BackupError, backup
 
     try:
         report = backup(file)
@@ -36,8 +36,8 @@ def backup_command(file: Path) -> None:
 @with_appcontext
 def restore_command(file: Path, yes: bool, force: bool) -> None:
     """Restore the backup FILE into the configured database (which must be empty), then check it."""
-    from .extensions import db
-    from .services.backup import BackupError, restore, safe_url
+    from ..extensions import db
+    from ..services.backup import BackupError, restore, safe_url
 
     target = safe_url(db.engine.url)
     if not yes:
@@ -57,7 +57,7 @@ def restore_command(file: Path, yes: bool, force: bool) -> None:
 @with_appcontext
 def check_command() -> None:
     """Check the database's integrity; exit 1 naming the first problem."""
-    from .services.backup import check_database
+    from ..services.backup import check_database
 
     problems = check_database()
     if problems:
@@ -65,9 +65,3 @@ def check_command() -> None:
         sys.exit(1)
     click.echo("Integrity check passed: the database is consistent, and every round's membership "
                "table matches its head version.")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(backup_command)
-    cli.add_command(restore_command)
-    cli.add_command(check_command)

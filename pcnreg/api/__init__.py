@@ -1,8 +1,11 @@
-"""The JSON API under /api/v1, described by /api/v1/openapi.json: reading here; the workflow's
-steps (a PCN's draft and submission, agendas, decisions, confirmation, go-live) in
-``api_write.py``, on the same blueprint.
+"""The JSON API under /api/v1, described by /api/v1/openapi.json.
 
-Views are thin: one service call each (``pcnreg.services.api``). Every error under /api/v1 is
+- ``schemas``: every request and response shape, once, as pydantic models;
+- ``read``: the GET operations; ``write``: the workflow's POST operations;
+- ``openapi``: the OpenAPI document, generated from the models;
+- ``errors``: ``ApiError`` and the error body.
+
+HTTP lives here; the work is the services' (``pcnreg.services``). Every error under /api/v1 is
 JSON ``{"error": {"status": ..., "message": ...}}``: errors raised in these views by the
 blueprint's handlers, unknown URLs and wrong methods by the catch-all route ``unknown`` (no
 app-wide handlers, so the HTML pages keep their own).
@@ -13,8 +16,8 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..extensions import csrf
-from ..services import api, api_workflow, openapi
 from ..services.rounds import NotFound as RoundNotFound
+from .errors import ApiError, error_body
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -24,62 +27,14 @@ _ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def _error(status: int, message: str, headers: dict | None = None):
-    return jsonify(api.error_body(status, message)), status, headers or {}
-
-
-@bp.get("/rounds")
-def rounds():
-    return jsonify(api.rounds_list())
-
-
-@bp.get("/rounds/<int:round_id>")
-def round_detail(round_id: int):
-    return jsonify(api.round_detail(round_id))
-
-
-@bp.get("/rounds/<int:round_id>/pcns")
-def round_pcns(round_id: int):
-    return jsonify(api.pcn_list(round_id))
-
-
-@bp.get("/rounds/<int:round_id>/findings")
-def round_findings(round_id: int):
-    return jsonify(api.round_findings(round_id, request.args))
-
-
-@bp.get("/rounds/<int:round_id>/registrations")
-def round_registrations(round_id: int):
-    return jsonify(api_workflow.registrations(round_id))
-
-
-@bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>/submissions")
-def pcn_submissions(round_id: int, pcn_id: int):
-    return jsonify(api_workflow.submissions(round_id, pcn_id))
-
-
-@bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>/submissions/<int:number>")
-def pcn_submission(round_id: int, pcn_id: int, number: int):
-    return jsonify(api_workflow.submission(round_id, pcn_id, number))
-
-
-@bp.get("/rounds/<int:round_id>/decisions")
-def round_decisions(round_id: int):
-    return jsonify(api_workflow.decisions(round_id))
-
-
-@bp.get("/rounds/<int:round_id>/elections")
-def round_elections(round_id: int):
-    return jsonify(api_workflow.elections_of(round_id))
-
-
-@bp.get("/practices")
-def practices():
-    return jsonify(api.practice_page(request.args))
+    return jsonify(error_body(status, message)), status, headers or {}
 
 
 @bp.get("/openapi.json")
 def openapi_document():
-    return jsonify(openapi.document())
+    from .openapi import document
+
+    return jsonify(document())
 
 
 @bp.route("/", defaults={"anything": ""}, methods=_ANY_METHOD, strict_slashes=False)
@@ -112,8 +67,8 @@ def _served_methods() -> list[str]:
     return out
 
 
-@bp.errorhandler(api.ApiError)
-def api_error(exc: api.ApiError):
+@bp.errorhandler(ApiError)
+def api_error(exc: ApiError):
     return _error(exc.status, exc.message)
 
 
@@ -135,5 +90,4 @@ def server_error(exc):
     return _error(500, "Internal server error")
 
 
-
-from . import api_write  # noqa: E402,F401  (the write operations, on this blueprint)
+from . import read, write  # noqa: E402,F401  (the operations, on this blueprint)

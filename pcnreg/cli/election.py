@@ -4,11 +4,8 @@
         [--candidates "A,B,C"]
         [--seed SEED | --lots "A,B,C" --performed-by NAME --witness NAME]
 
-The ballot file (UTF-8, a byte order mark accepted) has a header row and one row per ballot:
-``pref1``…``prefN`` hold candidate names in preference order (blanks allowed after the last
-preference, not between two), and an optional ``weight`` column (a positive whole number, the
-practice's registered list size; 1 when there is no such column). No other column is accepted.
-Row numbers in messages count the header as row 1, as a spreadsheet shows them.
+The ballot file's layout is described, and read, by ``pcnreg.importers.ballots``: every problem
+in it is listed (row and field; the header is row 1), and nothing is counted.
 
 The candidates are every name in the file, unless ``--candidates`` lists them (then a ballot
 naming anyone else, e.g. a withdrawn candidate, is refused; and a candidate nobody voted for
@@ -21,18 +18,14 @@ Exit status 0; 1 when the file or the options cannot be counted (nothing is coun
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
-from .domain.counting import (
+from ..domain.counting import (
     METHOD_TITLES,
-    Ballot,
     BallotError,
     DrawOfLots,
     Result,
@@ -41,19 +34,8 @@ from .domain.counting import (
     TieDecision,
     count,
 )
-
-PREF_COLUMN = re.compile(r"pref([1-9][0-9]*)")
-WHOLE_NUMBER = re.compile(r"[0-9]+")
-
-
-class BallotFile:
-    """The ballots read from a file, with the row number of each (header = row 1)."""
-
-    def __init__(self, ballots: list[Ballot], rows: list[int], names: list[str], weighted: bool):
-        self.ballots = ballots
-        self.rows = rows
-        self.names = names          # every name in the file, in order of first appearance
-        self.weighted = weighted
+from ..importers.ballots import BallotFile, parse_ballots
+from ..importers.csvio import ImportFailed
 
 
 def _names_option(value: str | None, option: str) -> tuple[str, ...] | None:
@@ -69,98 +51,13 @@ def _names_option(value: str | None, option: str) -> tuple[str, ...] | None:
 
 
 def read_ballots(path: Path, candidates: tuple[str, ...] | None) -> BallotFile:
-    """Read and check the ballot file; ClickException naming the row and column otherwise."""
+    """The ballot file's ballots; ClickException listing every problem (row and field) otherwise."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{path.name}: not UTF-8 text (byte {exc.start})") from exc
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        if not text.strip():
-            raise click.ClickException(f"{path.name}: the file is empty (no header row, no ballots)")
-        header = next(reader)
-        if not any(h.strip() for h in header):
-            raise click.ClickException("row 1: blank; the first row must be the header (pref1, pref2, …)")
-        columns = [h.strip().lower() for h in header]
-        weight_col: int | None = None
-        pref_cols: dict[int, int] = {}
-        for i, name in enumerate(columns):
-            label = f"column {i + 1}"
-            if not name:
-                raise click.ClickException(f"row 1, {label}: no column name (the header must be "
-                                           "pref1, pref2, … and optionally weight)")
-            if name == "weight":
-                if weight_col is not None:
-                    raise click.ClickException(f"row 1, {label}: a second 'weight' column")
-                weight_col = i
-            elif (m := PREF_COLUMN.fullmatch(name)):
-                n = int(m.group(1))
-                if n in pref_cols:
-                    raise click.ClickException(f"row 1, {label}: a second 'pref{n}' column")
-                pref_cols[n] = i
-            else:
-                raise click.ClickException(
-                    f"row 1, {label}: {header[i].strip()!r} is not a ballot column (the header "
-                    "must be pref1, pref2, … and optionally weight)")
-        if not pref_cols:
-            raise click.ClickException("row 1: no pref1 column (the header must be pref1, pref2, … "
-                                       "and optionally weight)")
-        gaps = [n for n in range(1, max(pref_cols) + 1) if n not in pref_cols]
-        if gaps:
-            raise click.ClickException(f"row 1: there is pref{max(pref_cols)} but no pref{gaps[0]}")
-        order = [pref_cols[n] for n in sorted(pref_cols)]
-
-        ballots: list[Ballot] = []
-        rows: list[int] = []
-        names: list[str] = []
-        known = set(candidates) if candidates is not None else None
-        for record in reader:
-            row = reader.line_num
-            if not record:                       # an empty line, not a ballot
-                continue
-            if len(record) > len(header):
-                extra = record[len(header):]
-                if any(v.strip() for v in extra):
-                    raise click.ClickException(f"row {row}: {len(record)} values but the header has "
-                                               f"{len(header)} columns")
-            cells = [v.strip() for v in record[:len(header)]] + [""] * max(0, len(header) - len(record))
-            weight = 1
-            if weight_col is not None:
-                raw = cells[weight_col]
-                if not raw:
-                    raise click.ClickException(f"row {row}, weight: blank (give the practice's list size)")
-                if not WHOLE_NUMBER.fullmatch(raw) or int(raw) == 0:
-                    raise click.ClickException(f"row {row}, weight: {raw!r} is not a positive whole number")
-                weight = int(raw)
-            prefs: list[str] = []
-            first_blank: int | None = None
-            seen: dict[str, int] = {}
-            for n, col in enumerate(order, start=1):
-                value = cells[col]
-                if not value:
-                    if first_blank is None:
-                        first_blank = n
-                    continue
-                if first_blank is not None:
-                    raise click.ClickException(f"row {row}: pref{first_blank} is blank but pref{n} is not")
-                if value in seen:
-                    raise click.ClickException(f"row {row}, pref{n}: {value!r} again (already pref{seen[value]})")
-                if known is not None and value not in known:
-                    raise click.ClickException(f"row {row}, pref{n}: {value!r} is not a candidate "
-                                               f"(candidates: {', '.join(candidates)})")
-                seen[value] = n
-                prefs.append(value)
-                if value not in names:
-                    names.append(value)
-            if not prefs:
-                raise click.ClickException(f"row {row}, pref1: blank (an empty ballot)")
-            ballots.append(Ballot(tuple(prefs), weight))
-            rows.append(row)
-    except csv.Error as exc:
-        raise click.ClickException(f"row {reader.line_num}: not valid CSV ({exc})") from exc
-    if not ballots:
-        raise click.ClickException(f"{path.name}: no ballots (only the header row)")
-    return BallotFile(ballots, rows, names, weight_col is not None)
+        return parse_ballots(path.read_bytes(), candidates)
+    except ImportFailed as exc:
+        n = len(exc.problems)
+        head = f"{path.name}: not counted ({n} problem{'s' if n != 1 else ''}):"
+        raise click.ClickException("\n".join([head] + exc.lines()[1:])) from exc
 
 
 def _tie_break(seed: str | None, lots: str | None, performed_by: str | None, witness: str | None):
@@ -271,11 +168,7 @@ def count_command(ballots_file: Path, method: str, as_json: bool, candidates: st
 def tick_command() -> None:
     """Record the close of every election whose voting has passed its closing time (run it from a
     scheduler, e.g. every minute; the first web request after the close does the same)."""
-    from .services import elections
+    from ..services import elections
 
     closed = elections.close_due()
     click.echo(f"Closed voting in {len(closed)} election(s)" + (f": {', '.join(map(str, closed))}" if closed else "."))
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(election_group)

@@ -26,8 +26,8 @@ def round_group() -> None:
 @with_appcontext
 def status_command(round_name: str | None, as_of: str | None, as_json: bool) -> None:
     """Each PCN's registration state, deadline status and what is missing."""
-    from .services import clock, registration
-    from .services.rounds import NotFound, get_round
+    from ..services import clock, registration
+    from ..services.rounds import NotFound, get_round
 
     try:
         now = clock.parse_instant(as_of) if as_of else clock.now()
@@ -57,7 +57,7 @@ def status_command(round_name: str | None, as_of: str | None, as_json: bool) -> 
 @with_appcontext
 def change_notice_command(practice: str, to_pcn: str, reason: str, round_name: str | None) -> None:
     """After go-live: record a practice's notice of a move (effective next quarter after 28 days)."""
-    from .services import changes
+    from ..services import changes
 
     change = _run(lambda rnd: changes.give_notice(rnd, practice, to_pcn, reason), round_name)
     click.echo(f"Change {change.id}: {change.practice_code} from {change.notice_given_on}, takes effect from "
@@ -72,7 +72,7 @@ def change_notice_command(practice: str, to_pcn: str, reason: str, round_name: s
 @with_appcontext
 def decide_change_command(change_id: int, approve: bool, note: str, round_name: str | None) -> None:
     """The commissioner approves or refuses a membership change."""
-    from .services import changes
+    from ..services import changes
 
     change = _run(lambda rnd: changes.decide(rnd, change_id, approve=approve, note=note), round_name)
     click.echo(f"Change {change.id}: {change.state}")
@@ -83,22 +83,18 @@ def decide_change_command(change_id: int, approve: bool, note: str, round_name: 
 @with_appcontext
 def apply_changes_command(round_name: str | None) -> None:
     """Apply the approved membership changes whose date has come (one configuration version)."""
-    from .services import changes
+    from ..services import changes
 
     done = _run(changes.apply_due, round_name)
     click.echo(f"{len(done)} change(s) applied" + "".join(f"\n  {c.practice_code} (change {c.id})" for c in done))
 
 
 def _run(work, round_name: str | None):
-    from .services.changes import ChangeError
-    from .services.configuration import EditError
-    from .services.rounds import NotFound, get_round
+    from ..services.changes import ChangeError
+    from ..services.configuration import EditError
+    from ..services.rounds import NotFound, get_round
 
     try:
         return work(get_round(round_name))
     except (NotFound, ChangeError, EditError) as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(round_group)
