@@ -27,11 +27,11 @@ import os
 import secrets
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .resources import INSTANCE, NHSUK_FRONTEND, REPO_ROOT
 
 
 def default_instance_path() -> Path:
-    return Path(os.environ.get("PCNREG_INSTANCE", REPO_ROOT / "instance"))
+    return Path(os.environ.get("PCNREG_INSTANCE", INSTANCE))
 
 
 def default_geodata() -> Path | None:
@@ -66,7 +66,7 @@ def build_config(instance_path: Path) -> dict:
         "SECRET_KEY": load_secret_key(instance_path),
         "GEODATA_PATH": default_geodata(),
         "ASSETS_PATH": Path(os.environ.get(
-            "PCNREG_ASSETS", REPO_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk")),
+            "PCNREG_ASSETS", NHSUK_FRONTEND)),
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         "MAX_IMPORT_BYTES": max_mb * 1024 * 1024,
         "WTF_CSRF_ENABLED": True,
