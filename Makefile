@@ -3,7 +3,7 @@
 #   make demo    install everything, load the demo data, run the dev server on 127.0.0.1:5000
 #   make test    install everything, run the test suite on SQLite and on PostgreSQL, side by side
 #
-# Other targets: venv, assets, db, bench, clean, help.
+# Other targets: venv, assets, db, bench, lint, wheel-check, clean, help.
 # make test PYTEST_ARGS="tests/test_config.py -x"   passes arguments through to pytest.
 
 SHELL := /bin/bash
@@ -19,12 +19,14 @@ PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help venv assets db demo test bench clean
+.PHONY: help venv assets db demo test bench lint wheel-check clean
 
 help:
 	@echo "make demo   install everything, load the demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test   install everything, run the tests on SQLite and PostgreSQL, side by side"
 	@echo "            (make test PYTEST_ARGS='tests/test_config.py -x' to narrow them)"
+	@echo "make lint   ruff check (configured in pyproject.toml)"
+	@echo "make wheel-check  build the wheel, install it elsewhere, run the demo from it"
 	@echo "make venv | assets | db | bench | clean"
 
 # --- Python environment --------------------------------------------------------------------
@@ -100,6 +102,14 @@ test: venv assets
 
 bench: venv
 	$(BIN)/python -m benchmarks
+
+lint: venv
+	$(BIN)/ruff check .
+
+# Builds the wheel from a copy of the checkout, installs it into a folder of its own and, from
+# outside the repository, runs `pcnreg db upgrade`, `pcnreg demo` and serves pages and assets.
+wheel-check: venv assets
+	$(BIN)/pytest -p no:cacheprovider -m wheel tests/test_wheel.py
 
 # Removes what `make` installs, the test artefacts and the throwaway PostgreSQL test cluster; keeps instance/
 # (the secret key and the local database).

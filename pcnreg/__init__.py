@@ -7,8 +7,9 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 
-from .config import REPO_ROOT, build_config, default_instance_path
+from .config import build_config, default_instance_path
 from .extensions import csrf, db, migrate
+from .resources import TEMPLATES
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -18,7 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(instance_path),
-        template_folder=str(REPO_ROOT / "templates"),
+        template_folder=str(TEMPLATES),
     )
     app.config.from_mapping(build_config(instance_path))
     if test_config:
@@ -27,7 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_options = {
         "undefined": ChainableUndefined,
         "loader": ChoiceLoader([
-            FileSystemLoader(str(REPO_ROOT / "templates")),
+            FileSystemLoader(str(TEMPLATES)),
             PackageLoader("nhsuk_frontend_jinja"),
         ]),
         "autoescape": True,

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .resources import INSTANCE, NHSUK_FRONTEND, REPO_ROOT
+
 PREFIX = "PCNREG_"
 
 
@@ -29,7 +30,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("PCNREG_DATABASE_URL", "SQLite `instance/pcnreg.sqlite`",
             "SQLAlchemy URL, e.g. `postgresql+psycopg://user@127.0.0.1/pcnreg`"),
-    Setting("PCNREG_INSTANCE", "`instance/` beside the package", "instance folder (database, key, uploads, queue)"),
+    Setting("PCNREG_INSTANCE", "`instance/` (installed package: `<sys.prefix>/var/pcnreg-instance`)", "instance folder (database, key, uploads, queue)"),
     Setting("PCNREG_SECRET_KEY", "generated once into `instance/secret_key` (mode 0600)", "session and CSRF key"),
     Setting("PCNREG_GEODATA", "`../shared/geodata` when it exists", "folder of geodata files (empty: none)"),
     Setting("PCNREG_ASSETS", "`node_modules/nhsuk-frontend/dist/nhsuk`", "folder of the NHS.UK frontend's files"),
@@ -118,7 +119,7 @@ class _Environment:
 
 
 def default_instance_path(environ: Mapping[str, str] | None = None) -> Path:
-    return _Environment(environ).path("PCNREG_INSTANCE", REPO_ROOT / "instance")
+    return _Environment(environ).path("PCNREG_INSTANCE", INSTANCE)
 
 
 def default_geodata(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -162,7 +163,7 @@ def build_config(instance_path: Path, environ: Mapping[str, str] | None = None) 
         "SQLALCHEMY_DATABASE_URI": env.text("PCNREG_DATABASE_URL", f"sqlite:///{instance_path / 'pcnreg.sqlite'}"),
         "SECRET_KEY": load_secret_key(instance_path, environ),
         "GEODATA_PATH": default_geodata(environ),
-        "ASSETS_PATH": env.path("PCNREG_ASSETS", REPO_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"),
+        "ASSETS_PATH": env.path("PCNREG_ASSETS", NHSUK_FRONTEND),
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         "MAX_IMPORT_BYTES": max_mb * 1024 * 1024,
         "WTF_CSRF_ENABLED": True,

@@ -462,7 +462,7 @@ def test_maps_are_cached_and_rebuilt_only_when_their_inputs_change(geo, geo_app,
         calls.append(rnd.id)
         return build(rnd)
 
-    monkeypatch.setattr(maps, "build_configuration_map", counting)
+    monkeypatch.setattr(maps.cache, "build_configuration_map", counting)
     first = maps.configuration_map(geo)
     assert maps.configuration_map(geo) == first and len(calls) == 1
     files = list(maps.cache_dir().glob("configuration-*.html"))
@@ -494,7 +494,7 @@ def test_maps_are_cached_and_rebuilt_only_when_their_inputs_change(geo, geo_app,
 def test_pcn_maps_are_cached_per_pcn(geo, monkeypatch):
     calls = []
     build = maps.build_pcn_map
-    monkeypatch.setattr(maps, "build_pcn_map", lambda rnd, key: calls.append(key) or build(rnd, key))
+    monkeypatch.setattr(maps.cache, "build_pcn_map", lambda rnd, key: calls.append(key) or build(rnd, key))
     a, b = pcn_keys()[:2]
     maps.pcn_map(geo, a), maps.pcn_map(geo, b), maps.pcn_map(geo, a)
     assert calls == [a, b]
@@ -934,13 +934,13 @@ def test_map_pages_have_a_picture_without_javascript_and_rows_to_highlight(geo, 
 def test_the_cache_key_carries_the_palette_and_label_versions(geo, monkeypatch):
     from pcnreg.domain import palette
 
-    before = maps._cache_key("configuration", geo, None)
-    monkeypatch.setattr(maps, "PALETTE_VERSION", palette.PALETTE_VERSION + 1)
-    assert maps._cache_key("configuration", geo, None) != before
-    monkeypatch.setattr(maps, "LABEL_VERSION", maps.LABEL_VERSION + 1)
-    assert maps._cache_key("configuration", geo, None) != before
+    before = maps.cache_key("configuration", geo, None)
+    monkeypatch.setattr(maps.cache, "PALETTE_VERSION", palette.PALETTE_VERSION + 1)
+    assert maps.cache_key("configuration", geo, None) != before
+    monkeypatch.setattr(maps.cache, "LABEL_VERSION", maps.LABEL_VERSION + 1)
+    assert maps.cache_key("configuration", geo, None) != before
 
 
 def test_png_scale_bar_lengths():
-    assert maps._nice_length(7300) == 5000 and maps._nice_length(1999) == 1000 and maps._nice_length(0) == 0
-    assert maps._wrap("Nottingham City PCN U") == "Nottingham City\nPCN U"
+    assert maps.export._nice_length(7300) == 5000 and maps.export._nice_length(1999) == 1000 and maps.export._nice_length(0) == 0
+    assert maps.export._wrap("Nottingham City PCN U") == "Nottingham City\nPCN U"

@@ -175,6 +175,15 @@ PRACTICE_AREA_TOLERANCE_M = 1.0     # a practice this close to its PCN's area co
 MIN_LOCAL_AUTHORITY_SHARE = 0.005   # smaller overlaps are slivers between generalised boundary files
 
 
+def local_authority_shares(area, local_authorities) -> dict[str, float]:
+    """Local authority code -> share of ``area`` inside it, for the local authorities holding at
+    least ``MIN_LOCAL_AUTHORITY_SHARE`` of it (``local_authorities`` as in ``Geography``: code ->
+    (name, area, place)). The one test of which local authorities a PCN touches: the
+    ``pcn_local_authorities`` rule and the maps' tables both use it."""
+    found = shares(area, {code: g for code, (_, g, _) in local_authorities.items()})
+    return {code: v for code, v in found.items() if v >= MIN_LOCAL_AUTHORITY_SHARE}
+
+
 def _geo_pcns(config: Configuration):
     geo = config.geography
     if geo is None:
@@ -223,8 +232,7 @@ def pcn_outside_place(config: Configuration) -> Iterable[Finding]:
 def pcn_local_authorities(config: Configuration) -> Iterable[Finding]:
     """A PCN touching several local authorities: each with its share of area and of patients."""
     for geo, pcn, area in _geo_pcns(config):
-        by_area = shares(area, {code: g for code, (_, g, _) in geo.local_authorities.items()})
-        by_area = {c: v for c, v in by_area.items() if v >= MIN_LOCAL_AUTHORITY_SHARE}
+        by_area = local_authority_shares(area, geo.local_authorities)
         if len(by_area) <= 1:
             continue
         total = config.pcn_total(pcn)

@@ -45,10 +45,11 @@ from ..models import (
     RegistrationRound,
     System,
 )
+from ..resources import GEODATA_MANIFEST
 from . import areas, audit
 from .imports import transaction
 
-MANIFEST = Path(__file__).resolve().parents[2] / "geodata" / "manifest.json"
+MANIFEST = GEODATA_MANIFEST      # geodata/manifest.json, or its copy in an installed wheel
 PROFILE_ALIASES = {"notts": "nottinghamshire", "notts-core": "nottinghamshire-core"}
 BLOCK_KINDS = {"lsoa": "lsoa", "lsoas": "lsoa", "ward": "ward", "wards": "ward"}
 #: Layers an install cannot do without (plus the block layer chosen).

@@ -593,7 +593,7 @@ def catchment_map(rnd: RegistrationRound) -> str:
     facts = page_facts(data)
     rows = {r.key: r for r in facts.rows}
     geoms = _block_geometries(rnd)
-    stored = maps._pcn_areas(rnd)
+    stored = maps.pcn_areas(rnd)
     layers = [("Nearest-practice areas", {k: g for k, g in stored.items() if k in rows and not g.is_empty}, True, 0.5, "solid")]
     if facts.load is not None:
         layers.append(("Catchments", _unions(dict(facts.catchments), geoms), True, 0.75, "dashed"))
@@ -603,37 +603,37 @@ def catchment_map(rnd: RegistrationRound) -> str:
         nb_groups.setdefault(name, set()).add(lsoa)
     nb_unions = _unions(nb_groups, geoms)
     all_display = maps.display_geometries(list(stored.values()) or list(geoms.values())[:1])
-    m = maps._new_map(maps._bounds(all_display))
+    m = maps.new_map(maps.latlng_bounds(all_display))
     for title, shapes, show, opacity, dash in layers:
         keys = sorted(shapes, key=lambda k: rows[k].name.casefold() if k in rows else k)
         shown = maps.display_geometries([shapes[k] for k in keys])
-        features = [maps._feature(g, f"{title[:5]}-{k}", {
-            "name": maps._text(rows[k].name), "layer": title,
+        features = [maps.feature(g, f"{title[:5]}-{k}", {
+            "name": maps.text(rows[k].name), "layer": title,
             "figures": (f"{rows[k].catchment} LSOAs, {rows[k].catchment_patients:,} patients living there"
                         if title == "Catchments" else f"{rows[k].area_blocks} blocks")}) for k, g in zip(keys, shown) if k in rows]
         colour = {f"{title[:5]}-{k}": rows[k].colour for k in keys if k in rows}
         group = folium.FeatureGroup(name=title, show=show)
-        folium.GeoJson(maps._collection(features),
+        folium.GeoJson(maps.collection(features),
                        style_function=lambda f, colour=colour, opacity=opacity, dash=dash: {
                            "fillColor": colour.get(f["id"], "#cccccc"), "fillOpacity": opacity if dash == "solid" else 0.15,
                            "color": maps.OUTLINE if dash == "solid" else colour.get(f["id"], "#425563"),
                            "weight": 1 if dash == "solid" else 3, "dashArray": None if dash == "solid" else "6 4"},
-                       tooltip=maps._tooltip(["name", "layer", "figures"], ["PCN", "Layer", "Figures"])).add_to(group)
+                       tooltip=maps.tooltip(["name", "layer", "figures"], ["PCN", "Layer", "Figures"])).add_to(group)
         group.add_to(m)
     if nb_unions:
         keys = sorted(nb_unions)
         shown = maps.display_geometries([nb_unions[k] for k in keys])
         kinds = inputs.kinds if inputs else {}
-        features = [maps._feature(g, f"nb-{i}", {"name": maps._text(k), "kind": cm.KINDS.get(kinds.get(k, ""), "")})
+        features = [maps.feature(g, f"nb-{i}", {"name": maps.text(k), "kind": cm.KINDS.get(kinds.get(k, ""), "")})
                     for i, (k, g) in enumerate(zip(keys, shown))]
         group = folium.FeatureGroup(name="Neighbourhoods", show=True)
-        folium.GeoJson(maps._collection(features), style_function=lambda f: {
+        folium.GeoJson(maps.collection(features), style_function=lambda f: {
             "fill": False, "color": maps.PLACE_LINE, "weight": 4, "opacity": 0.9},
-            tooltip=maps._tooltip(["name", "kind"], ["Neighbourhood", "Kind"])).add_to(group)
+            tooltip=maps.tooltip(["name", "kind"], ["Neighbourhood", "Kind"])).add_to(group)
         group.add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    items = [f"{maps._swatch(r.colour)} {maps._text(r.name)}" for r in facts.rows]
-    maps._Html(maps._legend(f"Legend: {rnd.name}", [("", [
+    items = [f"{maps.swatch(r.colour)} {maps.text(r.name)}" for r in facts.rows]
+    maps.Html(maps.legend(f"Legend: {rnd.name}", [("", [
         "Filled: nearest-practice areas; dashed outline: catchments; thick blue line: neighbourhoods"]),
         ("PCNs", items)])).add_to(m)
     return m.get_root().render()

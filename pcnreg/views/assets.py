@@ -2,6 +2,8 @@
 
 /assets/<file>          the NHS.UK frontend (config ASSETS_PATH)
 /assets/leaflet/<file>  Leaflet for the maps (config LEAFLET_PATH, default node_modules/leaflet/dist)
+
+In an installed wheel both come from the copies the build puts in the package (``pcnreg.resources``).
 """
 from __future__ import annotations
 
@@ -11,11 +13,11 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 
-from ..config import REPO_ROOT
+from ..resources import LEAFLET
 
 bp = Blueprint("assets", __name__)
 
-LEAFLET_DEFAULT = REPO_ROOT / "node_modules" / "leaflet" / "dist"
+LEAFLET_DEFAULT = LEAFLET         # node_modules/leaflet/dist, or its copy in an installed wheel
 # The built files only: not the unminified sources, ES modules or source maps of the package.
 LEAFLET_FILES = {"leaflet.js", "leaflet.css"}
 LEAFLET_IMAGES = {"layers.png", "layers-2x.png", "marker-icon.png", "marker-icon-2x.png", "marker-shadow.png"}
