@@ -100,6 +100,8 @@ test: venv assets
 
 bench: venv
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -c "import gunicorn" 2>/dev/null || $(BIN)/pip install $(PIP_FLAGS) -q "gunicorn>=21"
+	$(BIN)/python -m benchmarks.load
 
 # Removes what `make` installs, the test artefacts and the throwaway PostgreSQL test cluster; keeps instance/
 # (the secret key and the local database).
