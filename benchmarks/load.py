@@ -87,7 +87,7 @@ class Server:
     def __init__(self, env: dict[str, str], log: Path):
         self.port = _free_port()
         gunicorn = Path(sys.executable).with_name("gunicorn")
-        self.log = open(log, "wb")
+        self.log = open(log, "wb")     # noqa: SIM115  (open while the server runs; closed by stop)
         self.process = subprocess.Popen(
             [str(gunicorn), "--bind", f"127.0.0.1:{self.port}", "--workers", str(WORKERS), "--threads",
              str(THREADS), "--worker-class", "gthread", "--log-level", "warning", "wsgi:app"],

@@ -161,7 +161,14 @@ def national_round(n_practices: int = 7_000, n_pcns: int = 1_250):
     """A synthetic national-size round: one system of 100 commissioners and 40 places, practices
     with list sizes, PCNs of about 5-6 practices (1% of practices in none) saved as version 1."""
     from pcnreg.extensions import db
-    from pcnreg.models import Commissioner, ListSize, Place, Practice, RegistrationRound, System
+    from pcnreg.models import (
+        Commissioner,
+        ListSize,
+        Place,
+        Practice,
+        RegistrationRound,
+        System,
+    )
     from pcnreg.services import configuration as config_svc
 
     rng = random.Random(2019)

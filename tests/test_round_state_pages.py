@@ -15,7 +15,7 @@ from pcnreg.models import Membership, Practice, RegistrationRound
 
 def visible(response) -> str:
     text = response.get_data(as_text=True)
-    text = re.sub(r'<span class="nhsuk-table__heading" aria-hidden="true">.*?</span>', " ", text, flags=re.S)
+    text = re.sub(r'<span class="nhsuk-table__heading" aria-hidden="true">.*?</span>', " ", text, flags=re.DOTALL)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text))).strip()
 
 

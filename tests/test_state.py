@@ -11,13 +11,21 @@ import datetime as dt
 
 import pytest
 import shapely
-from shapely.geometry import Point, box
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shapely.geometry import Point, box
 
-from pcnreg.domain import rules, state as S
+from pcnreg.domain import rules
+from pcnreg.domain import state as S
 from pcnreg.domain.summary import summarise
-from pcnreg.domain.types import Configuration, Geography, Pcn, Practice, RoundSpec, SizeException
+from pcnreg.domain.types import (
+    Configuration,
+    Geography,
+    Pcn,
+    Practice,
+    RoundSpec,
+    SizeException,
+)
 
 ROUND = RoundSpec("R", dt.date(2019, 1, 1), band_min=20_000, band_max=40_000, system="E1")
 CODES = [f"A{n:05d}" for n in range(14)]

@@ -36,9 +36,9 @@ A new geography whose fixed parts differ from the parent's recomputes every geog
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Mapping
 
 from . import rules as rules_mod
 from .rules import BandStatus, band_status
@@ -155,7 +155,7 @@ class RoundState:
         return sorted(list(self.practice_findings.get(code, ()))
                       + self._geo_by_subject.get(("practice", code), []), key=rules_mod.finding_order)
 
-    def same_as(self, other: "RoundState") -> bool:
+    def same_as(self, other: RoundState) -> bool:
         """Whether two states hold the same values (what the property tests compare)."""
         return (self.config.pcns == other.config.pcns and dict(self.config.practices) == dict(other.config.practices)
                 and dict(self.config.exceptions) == dict(other.config.exceptions)

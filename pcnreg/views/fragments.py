@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 from flask import current_app, request
 from markupsafe import Markup
 
-_FRAGMENTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_FRAGMENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
