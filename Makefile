@@ -102,6 +102,8 @@ test: venv assets
 
 bench: venv
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -c "import gunicorn" 2>/dev/null || $(BIN)/pip install $(PIP_FLAGS) -q "gunicorn>=21"
+	$(BIN)/python -m benchmarks.load
 
 lint: venv
 	$(BIN)/ruff check .

@@ -16,17 +16,29 @@ Two ways to get one (the model is GerryChain's ``Partition`` with a parent and u
   items contributed before and adding what they contribute after. Everything else is shared
   with the parent (the parent itself is not kept: a chain of states would never be freed).
 
-Geography: when the configuration has a ``Geography`` the geographic rules (``rules.GEOGRAPHIC``,
-areas, contiguity, overlaps, gaps) are recomputed in full by every ``derive`` — areas follow the
-head's stored block assignments, so a change anywhere can change them. The non-geographic path
-is the incremental one. ``derive(parent, delta)`` equals ``derive_all`` of the resulting
-configuration (``tests/test_state.py`` checks it on random sequences of edits).
+Geography: when the configuration has a ``Geography`` the geographic rules (``rules.GEOGRAPHIC``)
+are split by what their findings depend on, like the others:
+
+- ``GEO_PCN_RULES`` (contiguity, area outside the place, local authorities, member practices
+  outside the area or in another place): a PCN's findings depend on that PCN, its members and
+  its area and blocks, and on the geography's fixed parts (adjacency, places, local authorities,
+  practice locations); they are recomputed for the PCNs a delta touched and for the PCNs whose
+  area, area source or blocks differ in the delta's new geography;
+- ``GEO_PRACTICE_RULES`` (a practice without a location): recomputed for the practices a delta
+  changed;
+- ``GEO_ROUND_RULES`` (gaps, overlaps, catchments, neighbourhood alignment): read every PCN's
+  area or members; recomputed whenever PCNs, practices or the geography change (they are cheap
+  when they have nothing to say: no gaps, no uploaded areas, no catchments loaded).
+
+A new geography whose fixed parts differ from the parent's recomputes every geographic finding.
+``derive(parent, delta)`` equals ``derive_all`` of the resulting configuration
+(``tests/test_state.py`` checks it on random sequences of edits, geographic ones included).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Mapping
 
 from . import rules as rules_mod
 from .rules import BandStatus, band_status
@@ -41,6 +53,16 @@ _FIELDS = ("practices", "practices_covered", "patients", "patients_covered", "pc
 _N = len(_FIELDS)
 ScopeKey = tuple  # ("system",) | ("place", name) | ("commissioner", code)
 _SYSTEM: ScopeKey = ("system",)
+
+# The geographic rules by scope (see the module docstring).
+GEO_PCN_RULES = ("pcn_contiguous", "pcn_outside_place", "pcn_local_authorities", "practice_place",
+                 "practice_outside_area")
+GEO_PRACTICE_RULES = ("practice_location",)
+GEO_ROUND_RULES = tuple(name for name in rules_mod.GEOGRAPHIC
+                        if name not in GEO_PCN_RULES and name not in GEO_PRACTICE_RULES)
+# The parts of a Geography the PCN- and practice-scoped geographic rules read beside a PCN's own
+# area, area source and blocks.
+_GEO_FIXED = ("block_neighbours", "places", "local_authorities", "practice_points", "practice_la")
 
 
 @dataclass(frozen=True)
@@ -76,10 +98,18 @@ class RoundState:
     bands: Mapping[str, BandStatus]                        # PCN key -> band status
     pcn_findings: Mapping[str, tuple[Finding, ...]]        # PCN-scoped rules, by PCN key
     practice_findings: Mapping[str, tuple[Finding, ...]]   # practice-scoped rules, by practice code
-    geo_findings: tuple[Finding, ...]                      # geographic rules (whole round)
+    geo_pcn_findings: Mapping[str, tuple[Finding, ...]]    # GEO_PCN_RULES, by the PCN they were run for
+    geo_practice_findings: Mapping[str, tuple[Finding, ...]]  # GEO_PRACTICE_RULES, by practice code
+    geo_round_findings: tuple[Finding, ...]                # GEO_ROUND_RULES (whole round)
     counts: Mapping[ScopeKey, tuple[int, ...]]             # summary counts by scope
 
     # --- what the pages read ------------------------------------------------------------------
+
+    @cached_property
+    def geo_findings(self) -> tuple[Finding, ...]:
+        """Every geographic finding."""
+        return (*(f for fs in self.geo_pcn_findings.values() for f in fs),
+                *(f for fs in self.geo_practice_findings.values() for f in fs), *self.geo_round_findings)
 
     @cached_property
     def findings(self) -> list[Finding]:
@@ -125,7 +155,7 @@ class RoundState:
         return sorted(list(self.practice_findings.get(code, ()))
                       + self._geo_by_subject.get(("practice", code), []), key=rules_mod.finding_order)
 
-    def same_as(self, other: "RoundState") -> bool:
+    def same_as(self, other: RoundState) -> bool:
         """Whether two states hold the same values (what the property tests compare)."""
         return (self.config.pcns == other.config.pcns and dict(self.config.practices) == dict(other.config.practices)
                 and dict(self.config.exceptions) == dict(other.config.exceptions)
@@ -160,10 +190,45 @@ def _practice_rule_findings(config: Configuration) -> dict[str, list[Finding]]:
     return _group((f for rule in rules_mod.PRACTICE_RULES.values() for f in rule(config)), "practice")
 
 
-def _geo_rule_findings(config: Configuration) -> tuple[Finding, ...]:
+def _run(names: Iterable[str], config: Configuration) -> list[Finding]:
     if config.geography is None:
-        return ()
-    return tuple(f for rule in rules_mod.GEOGRAPHIC.values() for f in rule(config))
+        return []
+    return [f for name in names for f in rules_mod.RULES[name](config)]
+
+
+def _geo_pcn_rule_findings(config: Configuration) -> dict[str, tuple[Finding, ...]]:
+    """The PCN-scoped geographic rules, run for each PCN of ``config`` alone (a finding about a
+    member practice is kept under its PCN)."""
+    out: dict[str, tuple[Finding, ...]] = {}
+    if config.geography is None:
+        return out
+    for pcn in config.pcns:
+        found = _run(GEO_PCN_RULES, Configuration(config.round, config.practices, (pcn,), config.exceptions,
+                                                   config.geography))
+        if found:
+            out[pcn.key] = tuple(found)
+    return out
+
+
+def _geo_practice_rule_findings(config: Configuration) -> dict[str, tuple[Finding, ...]]:
+    return {k: tuple(v) for k, v in _group(_run(GEO_PRACTICE_RULES, config), "practice").items()}
+
+
+def _same(a, b) -> bool:
+    return a is b or a == b
+
+
+def _geo_changed(old: Geography | None, new: Geography | None, keys: Iterable[str]) -> set[str] | None:
+    """The PCN keys (of ``keys``) whose geographic facts differ between two geographies; None
+    when the geographies differ in more than the PCNs' areas (everything must be recomputed)."""
+    if old is new:
+        return set()
+    if old is None or new is None or not all(_same(getattr(old, f), getattr(new, f)) for f in _GEO_FIXED):
+        return None
+    return {k for k in keys
+            if not (_same(old.pcn_areas.get(k), new.pcn_areas.get(k))
+                    and old.pcn_area_source.get(k) == new.pcn_area_source.get(k)
+                    and old.pcn_blocks.get(k) == new.pcn_blocks.get(k))}
 
 
 class _Counts:
@@ -226,17 +291,20 @@ def derive_all(config: Configuration, system_name: str = "System") -> RoundState
     bands = {k: band_status(t, lo, hi) for k, t in totals.items()}
     pcn_findings = {k: tuple(v) for k, v in _pcn_rule_findings(config).items()}
     practice_findings = {k: tuple(v) for k, v in _practice_rule_findings(config).items()}
-    geo = _geo_rule_findings(config)
+    geo_pcn = _geo_pcn_rule_findings(config)
+    geo_practice = _geo_practice_rule_findings(config)
+    geo_round = tuple(_run(GEO_ROUND_RULES, config))
     counts = _Counts()
     for p in config.practices.values():
         counts.practice(p, p.code in pcn_of, +1)
     for p in config.pcns:
         counts.pcn(p, bands[p.key], +1)
-    for fs in (*pcn_findings.values(), *practice_findings.values(), geo):
+    for fs in (*pcn_findings.values(), *practice_findings.values(), *geo_pcn.values(), *geo_practice.values(),
+               geo_round):
         for f in fs:
             counts.finding(f, pcn_by_key, config.practices, +1)
     return RoundState(config, system_name, pcn_by_key, pcn_of, totals, bands, pcn_findings, practice_findings,
-                      geo, counts.frozen())
+                      geo_pcn, geo_practice, geo_round, counts.frozen())
 
 
 def derive(parent: RoundState, delta: Delta) -> RoundState:
@@ -316,12 +384,30 @@ def derive(parent: RoundState, delta: Delta) -> RoundState:
     for code in codes:
         practice_findings.pop(code, None)
     practice_findings.update({k: tuple(v) for k, v in _practice_rule_findings(scoped_practices).items()})
-    if geography is None:
-        geo: tuple[Finding, ...] = ()
-    elif delta.geography is _KEEP and not delta.pcns and not delta.practices:
-        geo = parent.geo_findings       # no geographic rule reads exceptions
+    # Geographic findings: of the touched PCNs and of those whose area changed; of the changed
+    # practices; the round's, unless only exceptions changed (no geographic rule reads them).
+    geo_pcn, geo_practice = dict(parent.geo_pcn_findings), dict(parent.geo_practice_findings)
+    geo_round = parent.geo_round_findings
+    # (a PCN whose exception alone changed keeps its geographic findings)
+    geo_pcn_keys: set[str] = set(delta.pcns) | {parent.pcn_of[c] for c in delta.practices if c in parent.pcn_of}
+    geo_codes: set[str] = set(delta.practices)
+    changed = _geo_changed(old.geography, geography, set(parent.pcn_by_key) | set(pcn_by_key))
+    if changed is None:
+        geo_pcn_keys = set(parent.geo_pcn_findings) | set(pcn_by_key)
+        geo_codes = set(parent.geo_practice_findings) | set(practices)
     else:
-        geo = _geo_rule_findings(config)
+        geo_pcn_keys |= changed
+    if geo_pcn_keys or geo_codes:
+        for key in geo_pcn_keys:
+            geo_pcn.pop(key, None)
+        geo_pcn.update(_geo_pcn_rule_findings(Configuration(
+            old.round, practices, tuple(pcn_by_key[k] for k in geo_pcn_keys if k in pcn_by_key), exceptions,
+            geography)))
+        for code in geo_codes:
+            geo_practice.pop(code, None)
+        geo_practice.update(_geo_practice_rule_findings(Configuration(
+            old.round, {c: practices[c] for c in geo_codes if c in practices}, (), exceptions, geography)))
+        geo_round = tuple(_run(GEO_ROUND_RULES, config))
 
     # Summary counts: take away what the touched items counted for, add what they count for now.
     counts = _Counts(parent.counts)
@@ -340,8 +426,14 @@ def derive(parent: RoundState, delta: Delta) -> RoundState:
     for code in codes:
         for f in parent.practice_findings.get(code, ()):
             counts.finding(f, parent.pcn_by_key, old.practices, -1)
-    if geo is not parent.geo_findings:
-        for f in parent.geo_findings:
+    for key in geo_pcn_keys:
+        for f in parent.geo_pcn_findings.get(key, ()):
+            counts.finding(f, parent.pcn_by_key, old.practices, -1)
+    for code in geo_codes:
+        for f in parent.geo_practice_findings.get(code, ()):
+            counts.finding(f, parent.pcn_by_key, old.practices, -1)
+    if geo_round is not parent.geo_round_findings:
+        for f in parent.geo_round_findings:
             counts.finding(f, parent.pcn_by_key, old.practices, -1)
     for key in new_pcns:
         for f in pcn_findings.get(key, ()):
@@ -349,11 +441,17 @@ def derive(parent: RoundState, delta: Delta) -> RoundState:
     for code in codes:
         for f in practice_findings.get(code, ()):
             counts.finding(f, pcn_by_key, practices, +1)
-    if geo is not parent.geo_findings:
-        for f in geo:
+    for key in geo_pcn_keys:
+        for f in geo_pcn.get(key, ()):
+            counts.finding(f, pcn_by_key, practices, +1)
+    for code in geo_codes:
+        for f in geo_practice.get(code, ()):
+            counts.finding(f, pcn_by_key, practices, +1)
+    if geo_round is not parent.geo_round_findings:
+        for f in geo_round:
             counts.finding(f, pcn_by_key, practices, +1)
     return RoundState(config, parent.system_name, pcn_by_key, pcn_of, totals, bands, pcn_findings,
-                      practice_findings, geo, counts.frozen())
+                      practice_findings, geo_pcn, geo_practice, geo_round, counts.frozen())
 
 
 # --- deltas of the usual edits -------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ..services import pages
 from ..services import rounds as rounds_svc
 from .common import pcn_key_or_404, round_or_404
 from ..services.rounds import NotFound
-from . import forms, formatting
+from . import forms, formatting, fragments
 
 bp = Blueprint("main", __name__)
 
@@ -131,8 +131,10 @@ def about():
 def dashboard(round_id: int):
     rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
-    return render_template("dashboard.html", rnd=rnd, data=data, groups=pages.pcns_by_place(data),
-                           commissioner_names=pages.commissioner_names(rnd))
+    tables = fragments.per_state(data.state, "dashboard tables", lambda: render_template(
+        "_dashboard_tables.html", rnd=rnd, data=data, groups=pages.pcns_by_place(data),
+        commissioner_names=pages.commissioner_names(rnd)))
+    return render_template("dashboard.html", rnd=rnd, data=data, tables=tables)
 
 
 @bp.get("/rounds/<int:round_id>/practices")
