@@ -8,9 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from pcnreg.models import Pcn, RegistrationRound, User
-from pcnreg.services import demo_story
-from pcnreg.services.demo import load_demo
+from pcnreg.models import Pcn, User
 from pcnreg.services.demo_users import create_demo_users
 
 PREPARE = {"clinical-director", "confirm", "payee", "sign"}      # Newark misses items: no "submit"
@@ -29,12 +27,10 @@ EXPECTED = {
 
 
 @pytest.fixture
-def demo(app, db):
-    app.config["PCNREG_NOW"] = "2026-12-10T12:00:00+00:00"
-    load_demo(None)
-    demo_story.load()
+def demo(app, db, story):
+    assert app.config["PCNREG_NOW"] == "2026-12-10T12:00:00+00:00"
     create_demo_users("http://localhost")
-    rnd = db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == demo_story.CURRENT_ROUND))
+    _history, rnd = story
     pcns = {p.name: p.id for p in db.session.scalars(select(Pcn).where(Pcn.round_id == rnd.id))}
     return rnd.id, pcns
 

@@ -34,9 +34,8 @@ API = "/api/v1"
 # --- fixtures and helpers ---------------------------------------------------------------------
 
 @pytest.fixture
-def round_id(app) -> int:
+def round_id(app, demo_round) -> int:
     """The demo round, loaded from the published paper only (no geodata)."""
-    load_demo(None)
     return get_round().id
 
 

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from pcnreg.models import Commissioner, Committee, Pcn
-from pcnreg.services.demo import load_demo
 from pcnreg.services.rounds import get_round
 from test_api import check_response
 from workflow_helpers import PDF, uk
@@ -29,8 +28,7 @@ GO_LIVE = uk(2019, 7, 1, 0, 0)
 # --- fixtures and helpers ---------------------------------------------------------------------
 
 @pytest.fixture
-def demo(app, db):
-    load_demo(None)
+def demo(app, db, demo_round):
     app.config["PCNREG_NOW"] = SUBMIT_DAY
     rnd = get_round()
     pcns = {name: db.session.scalar(select(Pcn).where(Pcn.round_id == rnd.id, Pcn.name == name))

@@ -13,16 +13,14 @@ from pcnreg.domain import geometry
 from pcnreg.importers.csvio import ImportFailed
 from pcnreg.models import AdjacentPair, Block, BlockAssignment, PcnArea
 from pcnreg.services import areas, configuration, rounds
-from pcnreg.services.demo import load_demo
 
 WHO = dict(author="Test", reason="testing")
 
 
 @pytest.fixture
-def rnd(app, db, geodata):
+def rnd(app, db, geodata, demo_round):
     from pcnreg.services.geodata import install
 
-    load_demo(None)
     install(geodata)
     return rounds.get_round()
 

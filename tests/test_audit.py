@@ -8,14 +8,12 @@ from sqlalchemy import func, select, text
 
 from pcnreg.models import AuditEvent
 from pcnreg.services import audit, configuration, rounds
-from pcnreg.services.demo import load_demo
 
 WHO = dict(author="Test", reason="testing")
 
 
 @pytest.fixture
-def rnd(app, db):
-    load_demo(None)
+def rnd(app, db, demo_round):
     r = rounds.get_round()
     newark = str(rounds.get_pcn(r, "Newark").id)
     configuration.move_practices(r, ["C84067"], newark, **WHO)

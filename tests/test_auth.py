@@ -300,10 +300,7 @@ def test_secure_cookies_are_the_default_outside_debug_and_testing(tmp_path, monk
 
 # --- the users pages -------------------------------------------------------------------------------------------------
 
-def test_admin_creates_a_user_and_sees_the_link_once(client, app, db):
-    from pcnreg.services.demo import load_demo
-
-    load_demo(None)
+def test_admin_creates_a_user_and_sees_the_link_once(client, app, db, demo_round):
     assert client.get("/users").status_code == 200
     bad = client.post("/users/new", data={"email": "x", "name": "", "role": "commissioner", "scope": "all"})
     assert bad.status_code == 400
@@ -337,10 +334,7 @@ def test_the_last_system_admin_stays(client, db):
 
 # --- the CLI and the demo users -------------------------------------------------------------------------------------
 
-def test_cli_users_create_invite_list(runner, app, db):
-    from pcnreg.services.demo import load_demo
-
-    load_demo(None)
+def test_cli_users_create_invite_list(runner, app, db, demo_round):
     result = runner.invoke(args=["users", "create", "Cli.User@nhs.example", "--name", "Cli User",
                                  "--role", "commissioner", "--scope", "commissioner:04K",
                                  "--role", "viewer", "--scope", "system:E54000014"])
@@ -360,12 +354,10 @@ def test_cli_users_create_invite_list(runner, app, db):
     assert runner.invoke(args=["users", "invite", "nobody@nhs.example"]).exit_code != 0
 
 
-def test_demo_users_one_per_role_idempotent(app, db, anon_client):
+def test_demo_users_one_per_role_idempotent(app, db, anon_client, demo_round):
     from pcnreg.domain import policy
-    from pcnreg.services.demo import load_demo
     from pcnreg.services.demo_users import create_demo_users
 
-    load_demo(None)
     first = create_demo_users("http://127.0.0.1:5000")
     assert sorted(role for _e, role, _s, _l in first) == sorted(
         ["system_admin", "commissioner", "commissioner", "pcn_lead", "practice_rep", "returning_officer",

@@ -19,7 +19,6 @@ from pcnreg.extensions import db as _db
 from pcnreg.models import Membership, Pcn, Practice
 from pcnreg.services import configuration, rounds
 from pcnreg.services.backup import check_database
-from pcnreg.services.demo import load_demo
 
 RESTORE_DB = "pcnreg_restore_test"
 
@@ -62,8 +61,7 @@ def empty_url(tmp_path):
 
 
 @pytest.fixture
-def demo_with_move(app, db):
-    load_demo(None)
+def demo_with_move(app, db, demo_round):
     rnd = rounds.get_round()
     data = rounds.build_configuration(rnd)
     key = next(p.key for p in data.config.pcns if p.name == "Newark")

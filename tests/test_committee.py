@@ -18,7 +18,6 @@ from pcnreg.services import committee as committee_svc
 from pcnreg.services import configuration as config_svc
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
-from pcnreg.services.demo import load_demo
 from pcnreg.services.registration import RegistrationError
 from workflow_helpers import BEFORE_DEADLINE, complete_draft, uk
 
@@ -98,8 +97,7 @@ def state(rnd, pcn) -> str:
 
 
 @pytest.fixture
-def rnd(app, db):
-    load_demo(None)
+def rnd(app, db, demo_round):
     app.config["PCNREG_NOW"] = BEFORE_DEADLINE
     return rounds_svc.get_round(None)
 

@@ -14,7 +14,6 @@ from pcnreg.services import committee as committee_svc
 from pcnreg.services import maps
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
-from pcnreg.services.demo import load_demo
 from test_committee import BELOW_BAND, committee_objects, submit
 from workflow_helpers import BEFORE_DEADLINE, uk
 
@@ -41,9 +40,9 @@ def text(response) -> str:
 
 
 def make_demo(app, geodata=None) -> dict:
-    """The demo round (with the geodata installed, if given) with a meeting: Newark under review,
-    PCN 8 (below the band) approved with a condition and its exception request undecided."""
-    load_demo(None)
+    """The demo round (loaded by the caller's ``demo_round``; with the geodata installed, if given)
+    with a meeting: Newark under review, PCN 8 (below the band) approved with a condition and its
+    exception request undecided."""
     if geodata is not None:
         from pcnreg.services.geodata import install
 
@@ -59,7 +58,7 @@ def make_demo(app, geodata=None) -> dict:
 
 
 @pytest.fixture
-def demo(app, db):
+def demo(app, db, demo_round):
     return make_demo(app)
 
 
@@ -313,7 +312,7 @@ def test_the_map_document_is_404_without_geodata(client, demo):
 
 
 @pytest.fixture
-def with_geodata(app, db, geodata):
+def with_geodata(app, db, geodata, demo_round):
     return make_demo(app, geodata)
 
 
@@ -375,13 +374,11 @@ def test_hostile_values_are_refused_and_write_nothing(client, demo, value):
     assert rows() == before
 
 
-def test_a_tampered_snapshot_gives_a_409_page_not_a_500(app, db, client):
+def test_a_tampered_snapshot_gives_a_409_page_not_a_500(app, db, client, demo_round):
     from pcnreg.models import Submission
     from pcnreg.services import rounds as rounds_svc
-    from pcnreg.services.demo import load_demo
     from test_committee import committee_objects
 
-    load_demo(None)
     rnd = rounds_svc.get_round(None)
     ids = committee_objects(app, rnd, rounds_svc.get_pcn(rnd, "Newark"))
     sub = db.session.scalar(select(Submission).order_by(Submission.id).limit(1))

@@ -11,14 +11,12 @@ from pcnreg.importers.csvio import ImportFailed
 from pcnreg.models import ConfigChange, ConfigVersion, Membership, Pcn
 from pcnreg.services import configuration as svc
 from pcnreg.services import rounds
-from pcnreg.services.demo import load_demo
 
 WHO = dict(author="Test User", reason="testing")
 
 
 @pytest.fixture
-def rnd(app, db):
-    load_demo(None)
+def rnd(app, db, demo_round):
     return rounds.get_round()
 
 

@@ -20,20 +20,16 @@ from pcnreg.models import (
 )
 from pcnreg.services import demo_story
 from pcnreg.services import registration as reg_svc
-from pcnreg.services.demo import load_demo
 
 TODAY = dt.date(2026, 12, 10)
 NOW = "2026-12-10T12:00:00+00:00"
 
 
 @pytest.fixture
-def story(app, db):
-    app.config["PCNREG_NOW"] = NOW
-    load_demo(None)
-    demo_story.load()
-    history = db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == demo_story.HISTORY_ROUND))
-    current = db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == demo_story.CURRENT_ROUND))
-    return history, current
+def story(story, app):
+    """The conftest's demo story, written (and read) with the clock at NOW."""
+    assert app.config["PCNREG_NOW"] == NOW
+    return story
 
 
 def _states(rnd):

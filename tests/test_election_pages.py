@@ -15,7 +15,6 @@ from pcnreg.extensions import db as _db
 from pcnreg.models import BallotPaper, Candidate, Election, Elector, RegistrationRound, System
 from pcnreg.services import elections as el
 from pcnreg.services import rounds as rounds_svc
-from pcnreg.services.demo import load_demo
 from workflow_helpers import uk
 
 ELIGIBLE = "A practising clinician at a member practice of the PCN"
@@ -59,8 +58,7 @@ def election_objects(app, rnd) -> dict:
 # --- helpers ----------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def demo(app, db):
-    load_demo(None)
+def demo(app, db, demo_round):
     rnd = db.session.scalar(select(RegistrationRound))
     system = db.session.get(System, rnd.system_id)
     return rnd, system
@@ -364,21 +362,7 @@ def test_unknown_elections_are_404(app, demo, client_as, anon_client):
     assert ro.post(f"/rounds/{rnd.id}/elections/99999/step", data={"step": "cancel"}).status_code == 404
 
 
-@pytest.fixture
-def csrf_app(tmp_path, migrated_url, monkeypatch):
-    from pcnreg import create_app
-
-    monkeypatch.setenv("PCNREG_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("PCNREG_SECRET_KEY", "test-secret-key")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": migrated_url, "WTF_CSRF_ENABLED": True})
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _db.engine.dispose()
-
-
 def test_the_ballot_form_carries_its_csrf_token(csrf_app):
-    load_demo(None)
     rnd = _db.session.scalar(select(RegistrationRound))
     params = election_objects(csrf_app, rnd)
     at(csrf_app, 2019, 4, 26, 12, 0)

@@ -18,7 +18,6 @@ from pcnreg.services import configuration as config_svc
 from pcnreg.services import elections as el
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
-from pcnreg.services.demo import load_demo
 from workflow_helpers import uk
 
 # Nottingham City 2019: applications 22 March – 12 April; panel 15–18 April; voting 25 April – 3 May.
@@ -28,8 +27,7 @@ ELIGIBLE = "A practising clinician at a member practice of the PCN"
 
 
 @pytest.fixture
-def city(app, db):
-    load_demo(None)
+def city(app, db, demo_round):
     rnd = rounds_svc.get_round(None)
     return rnd, rounds_svc.get_pcn(rnd, "Nottingham City PCN 3")
 

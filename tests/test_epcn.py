@@ -8,13 +8,11 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from pcnreg import create_app
 from pcnreg.extensions import db as _db
 from pcnreg.importers.csvio import ImportFailed
 from pcnreg.importers.epcn import DETAILS, PARTNERS
 from pcnreg.models import ConfigChange, ConfigVersion, Membership, Pcn, Practice
 from pcnreg.services import epcn, rounds
-from pcnreg.services.demo import load_demo
 
 WHO = dict(author="Test User", reason="testing")
 REAL_FILE = "ePCN-2019-12.xlsx"
@@ -31,8 +29,7 @@ REAL_PARTNERS_HEADER = [
 
 
 @pytest.fixture
-def rnd(app, db):
-    load_demo(None)
+def rnd(app, db, demo_round):
     return rounds.get_round()
 
 
@@ -343,19 +340,7 @@ def test_cli_export_and_import(rnd, db, runner, tmp_path):
     assert runner.invoke(args=["epcn", "export", "--round", "No such round", "--out", str(out)]).exit_code == 1
 
 
-@pytest.fixture
-def csrf_app(tmp_path, migrated_url, monkeypatch):
-    monkeypatch.setenv("PCNREG_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("PCNREG_SECRET_KEY", "test-secret-key")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": migrated_url, "WTF_CSRF_ENABLED": True})
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _db.engine.dispose()
-
-
 def test_upload_without_a_csrf_token_is_refused(csrf_app):
-    load_demo(None)
     rnd = rounds.get_round()
     client = csrf_app.test_client()
     before = counts(_db)

@@ -106,21 +106,16 @@ def test_csrf_failure_keeps_its_message(client, app):
     assert "security token was missing or had expired" in response.get_data(as_text=True)
 
 
-def test_an_error_of_the_documented_api_keeps_its_schema(client, app):
-    from pcnreg.services.demo import load_demo
-
-    load_demo(None)
+def test_an_error_of_the_documented_api_keeps_its_schema(client, app, demo_round):
     response = client.get("/api/v1/rounds/987654", headers={"X-Request-Id": "api-v1-404"})
     assert response.status_code == 404 and response.is_json
     assert set(response.get_json()["error"]) == {"status", "message"}
     assert response.headers["X-Request-Id"] == "api-v1-404"
 
 
-def test_nul_characters_are_refused_before_any_view(client, app):
+def test_nul_characters_are_refused_before_any_view(client, app, demo_round):
     """PostgreSQL cannot store NUL: such input is a 400 naming the field, on every route."""
-    from pcnreg.services.demo import load_demo
 
-    load_demo(None)
     response = client.post("/rounds/1/pcns/1/exception", data={"reason": "a\x00b", "recorded_by": "x"})
     assert response.status_code == 400 and b"reason" in response.data and b"NUL" in response.data
     api = client.get("/api/v1/practices", query_string={"q": "C84\x00"})

@@ -36,11 +36,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from wtforms import FileField, SelectMultipleField
 
-from pcnreg import create_app
 from pcnreg.extensions import db as _db
 from pcnreg.models import Commissioner, Pcn, RegistrationRound
 from pcnreg.services import accounts
-from pcnreg.services.demo import load_demo
 from pcnreg.services.demo_users import create_demo_users
 from pcnreg.services import registration as reg_svc
 from test_committee import committee_objects
@@ -250,10 +248,9 @@ def request_data(form: dict, extra: dict) -> dict:
 # --- fixtures ---------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def plain_demo(app, db, client):
+def plain_demo(app, db, client, demo_round):
     """The demo round (no geodata), its users, and the parameters for the URLs; the test
     administrator exists (``client`` has signed in) before any fingerprint is taken."""
-    load_demo(None)
     rows = create_demo_users("http://localhost")
     users = {email: accounts.find_user(email) for email, *_ in rows}
     rnd = db.session.scalar(select(RegistrationRound))
@@ -346,19 +343,7 @@ def test_fuzz_every_post_form(app, db, fuzz_demo, capsys):
 
 # --- with CSRF protection on --------------------------------------------------------------------------------
 
-@pytest.fixture
-def csrf_app(tmp_path, migrated_url, monkeypatch):
-    monkeypatch.setenv("PCNREG_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("PCNREG_SECRET_KEY", "test-secret-key")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": migrated_url, "WTF_CSRF_ENABLED": True})
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _db.engine.dispose()
-
-
 def test_forms_without_a_csrf_token(csrf_app, capsys):
-    load_demo(None)
     rid = _db.session.scalar(select(RegistrationRound.id))
     newark = _db.session.scalar(select(Pcn.id).where(Pcn.name == "Newark"))
     forms = {

@@ -61,8 +61,7 @@ def cli(app, runner):
 
 
 @pytest.fixture
-def demo(app, db):
-    load_demo(None)
+def demo(app, db, demo_round):
     return db
 
 

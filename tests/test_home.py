@@ -8,18 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from pcnreg.models import User
-from pcnreg.services import demo_story
-from pcnreg.services.demo import load_demo
 from pcnreg.services.demo_users import create_demo_users
 
 NOW = "2026-12-10T12:00:00+00:00"
 
 
 @pytest.fixture
-def demo(app, db):
-    app.config["PCNREG_NOW"] = NOW
-    load_demo(None)
-    demo_story.load()
+def demo(app, db, story):
+    assert app.config["PCNREG_NOW"] == NOW
     create_demo_users("http://localhost")
 
     def as_(email):

@@ -11,14 +11,12 @@ from sqlalchemy import func, select
 from pcnreg.models import AuditEvent, ConfigVersion, Membership
 from pcnreg.services import configuration as svc
 from pcnreg.services import rounds
-from pcnreg.services.demo import load_demo
 
 ONE_ROW = b"practice_code,pcn_name,place\nC84067,Kirkby,Mid Nottinghamshire\n"
 
 
 @pytest.fixture
-def rnd(app, db):
-    load_demo(None)
+def rnd(app, db, demo_round):
     return rounds.get_round()
 
 

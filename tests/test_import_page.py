@@ -7,7 +7,6 @@ import re
 from sqlalchemy import func, select
 
 from pcnreg.models import ConfigVersion, ListSize, Practice
-from pcnreg.services.demo import load_demo
 
 EPRACCUR_ROW = ('"C84999","NEW TEST SURGERY","Y60","Q74","1 HIGH STREET","","NOTTINGHAM","","","NG1 1AA",'
                 '"20190401","","A","B","04K","20190401","","0115 000000","","","","0","","04K","","4",""\n')
@@ -27,16 +26,14 @@ def test_import_page_renders(client, app):
     assert response.status_code == 200 and b"Import a file" in response.data
 
 
-def test_upload_practices(client, app, db):
-    load_demo(None)
+def test_upload_practices(client, app, db, demo_round):
     response = post(client, "practices", EPRACCUR_ROW.encode())
     assert response.status_code == 200, response.data
     assert b"1 added" in response.data
     assert db.session.scalar(select(Practice).where(Practice.code == "C84999")).name == "NEW TEST SURGERY"
 
 
-def test_bad_upload_names_row_and_field_and_writes_nothing(client, app, db):
-    load_demo(None)
+def test_bad_upload_names_row_and_field_and_writes_nothing(client, app, db, demo_round):
     before = count(db, Practice), count(db, ListSize)
     bad = EPRACCUR_ROW + EPRACCUR_ROW.replace("C84999", "C84998").replace("20190401", "20190231", 1)
     response = post(client, "practices", bad.encode())
@@ -47,8 +44,7 @@ def test_bad_upload_names_row_and_field_and_writes_nothing(client, app, db):
     assert binary.status_code == 400 and (count(db, Practice), count(db, ListSize)) == before
 
 
-def test_upload_configuration_needs_a_reason_and_records_the_signed_in_user(client, app, db):
-    load_demo(None)
+def test_upload_configuration_needs_a_reason_and_records_the_signed_in_user(client, app, db, demo_round):
     content = b"practice_code,pcn_name,place\nC84067,Kirkby,Mid Nottinghamshire\n"
     response = post(client, "configuration", content, round="1")
     assert response.status_code == 400 and b"Enter the reason for the change" in response.data

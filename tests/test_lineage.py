@@ -47,10 +47,7 @@ def test_the_nottinghamshire_lineage(app, db, runner):
     assert again.exit_code == 0 and db.session.query(OrganisationLink).count() == len(links)
 
 
-def test_the_lineage_shows_on_the_system_page(app, db, runner, client):
-    from pcnreg.services.demo import load_demo
-
-    load_demo(None)
+def test_the_lineage_shows_on_the_system_page(app, db, runner, client, demo_round):
     assert runner.invoke(args=ARGS).exit_code == 0
     from pcnreg.models import System
 

@@ -169,10 +169,9 @@ def gclient(geo_app):
 
 
 @pytest.fixture
-def plain(app) -> RegistrationRound:
+def plain(app, demo_round) -> RegistrationRound:
     """The demo without geodata (the conftest app), with the maps blueprint."""
     register_maps(app)
-    load_demo(None)
     return _db.session.scalar(select(RegistrationRound))
 
 

@@ -58,11 +58,9 @@ def test_nhs_tag_is_the_macros_tag(app, text, colour):
         assert str(nhs_tag(text, colour)) == macro(app, "tag", {"text": text, "colour": colour})
 
 
-def test_the_dashboard_table_is_nhs_markup(client, app, db):
-    from pcnreg.services.demo import load_demo
+def test_the_dashboard_table_is_nhs_markup(client, app, db, demo_round):
     from pcnreg.services import rounds
 
-    load_demo(None)
     page = client.get(f"/rounds/{rounds.get_round().id}").get_data(as_text=True)
     assert 'class="nhsuk-table nhsuk-table--responsive" role="table"' in page
     assert '<span class="nhsuk-table__heading" aria-hidden="true">PCN </span><a class="nhsuk-link"' in page
@@ -89,13 +87,11 @@ def test_nhs_select_writes_the_macros_markup(app, params):
     assert normal(fast) == normal(macro(app, "select", params))
 
 
-def test_the_round_facts_follow_the_rounds_dates(client, app, db):
+def test_the_round_facts_follow_the_rounds_dates(client, app, db, demo_round):
     import datetime as dt
 
     from pcnreg.services import rounds
-    from pcnreg.services.demo import load_demo
 
-    load_demo(None)
     rnd = rounds.get_round()
     assert "1 July 2019" in client.get(f"/rounds/{rnd.id}").get_data(as_text=True)
     rnd.go_live = dt.date(2019, 8, 1)

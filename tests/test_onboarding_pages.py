@@ -77,9 +77,6 @@ def test_a_file_outside_the_folder_and_uploads_is_never_read(folder_app, client)
     assert response.status_code == 302
 
 
-def test_only_a_system_administrator_onboards(folder_app, client_as):
-    from pcnreg.services.demo import load_demo
-
-    load_demo(None)
+def test_only_a_system_administrator_onboards(folder_app, client_as, demo_round):
     for role, scope in (("commissioner", "system:E54000014"), ("viewer", "all")):
         assert client_as(role, scope).get("/onboard").status_code == 403

@@ -36,10 +36,7 @@ def counts() -> tuple[int, int]:
 
 
 @pytest.fixture
-def demo(app):
-    from pcnreg.services.demo import load_demo
-
-    load_demo(None)
+def demo(app, demo_round):
     return _db.session.scalar(select(RegistrationRound))
 
 

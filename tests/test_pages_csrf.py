@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from flask_migrate import upgrade
 from sqlalchemy import select
 
-from pcnreg import create_app
 from pcnreg.extensions import db as _db
 from pcnreg.models import Pcn, RegistrationRound
 from test_pages import counts, visible
 
 WHO = {"author": "Jo Bloggs", "reason": "Agreed at the committee"}
-
-
-@pytest.fixture
-def csrf_app(tmp_path, database_url, monkeypatch):
-    monkeypatch.setenv("PCNREG_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("PCNREG_SECRET_KEY", "test-secret-key")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True})
-    with app.app_context():
-        upgrade()
-        from pcnreg.services.demo import load_demo
-
-        load_demo(None)
-        yield app
-        _db.session.remove()
-        _db.engine.dispose()
 
 
 def _token(page: str) -> str:

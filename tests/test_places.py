@@ -6,15 +6,13 @@ from sqlalchemy import func, select
 
 from pcnreg.models import AuditEvent, Commissioner, LocalAuthority, Place, RegistrationRound, System
 from pcnreg.services import rounds as rounds_svc
-from pcnreg.services.demo import load_demo
 
 
 def _notts(db):
-    load_demo(None)
     return db.session.scalar(select(System).where(System.code == "E54000014"))
 
 
-def test_a_place_of_commissioners_is_read_by_the_rounds(app, db, client):
+def test_a_place_of_commissioners_is_read_by_the_rounds(app, db, client, demo_round):
     system = _notts(db)
     rnd = db.session.scalar(select(RegistrationRound))
     a_04l = db.session.scalar(select(Commissioner).where(Commissioner.code == "04L")).id
@@ -31,7 +29,7 @@ def test_a_place_of_commissioners_is_read_by_the_rounds(app, db, client):
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "place.create")) == 1
 
 
-def test_a_local_authority_moves_between_places_of_one_system(app, db, client):
+def test_a_local_authority_moves_between_places_of_one_system(app, db, client, demo_round):
     system = _notts(db)
     mid = db.session.scalar(select(Place).where(Place.name == "Mid Nottinghamshire"))
     page = client.get(f"/systems/{system.id}/places/{mid.id}").get_data(as_text=True)
@@ -45,7 +43,7 @@ def test_a_local_authority_moves_between_places_of_one_system(app, db, client):
     assert ashfield.place_in(system.id).name == "Ashfield place"
 
 
-def test_refusals_name_the_problem_and_change_nothing(app, db, client):
+def test_refusals_name_the_problem_and_change_nothing(app, db, client, demo_round):
     system = _notts(db)
     mid = db.session.scalar(select(Place).where(Place.name == "Mid Nottinghamshire"))
     count = lambda: db.session.scalar(select(func.count()).select_from(Place))  # noqa: E731
@@ -62,7 +60,7 @@ def test_refusals_name_the_problem_and_change_nothing(app, db, client):
     assert count() == before
 
 
-def test_committees_and_the_cli(app, db, client, runner):
+def test_committees_and_the_cli(app, db, client, runner, demo_round):
     system = _notts(db)
     assert client.post(f"/systems/{system.id}/committees", data={"committee": "Bassetlaw committee"}).status_code == 302
     assert "Bassetlaw committee" in client.get(f"/systems/{system.id}/places").get_data(as_text=True)
@@ -76,7 +74,7 @@ def test_committees_and_the_cli(app, db, client, runner):
     assert renamed.exit_code == 0 and db.session.scalar(select(Place).where(Place.name == "Renamed")) is not None
 
 
-def test_a_commissioner_of_another_system_may_not_change_places(app, db, client_as):
+def test_a_commissioner_of_another_system_may_not_change_places(app, db, client_as, demo_round):
     system = _notts(db)
     other = System(code="E54000015", name="Leicester, Leicestershire and Rutland", kind="stp")
     db.session.add(other)

@@ -24,7 +24,6 @@ from pcnreg.models import (
     StoredFile,
     Submission,
 )
-from pcnreg.services.demo import load_demo
 
 LONDON = ZoneInfo("Europe/London")
 BEFORE_DEADLINE = dt.datetime(2019, 5, 10, 12, tzinfo=LONDON)
@@ -35,9 +34,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 @pytest.fixture
-def newark(app, db):
+def newark(app, db, demo_round):
     """The demo round at 10 May 2019 (before the deadline); Newark and its member codes."""
-    load_demo(None)
     app.config["PCNREG_NOW"] = BEFORE_DEADLINE
     rnd = db.session.scalar(select(RegistrationRound))
     pcn = db.session.scalar(select(Pcn).where(Pcn.name == "Newark", Pcn.round_id == rnd.id))

@@ -14,13 +14,11 @@ from pcnreg.extensions import db as _db
 from pcnreg.models import AuditEvent, Commissioner, Registration, StoredFile, Submission
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
-from pcnreg.services.demo import load_demo
 from workflow_helpers import BEFORE_DEADLINE, PDF, complete_draft, submitted, uk
 
 
 @pytest.fixture
-def demo(app, db):
-    load_demo(None)
+def demo(app, db, demo_round):
     app.config["PCNREG_NOW"] = BEFORE_DEADLINE
     rnd = rounds_svc.get_round(None)
     return rnd, rounds_svc.get_pcn(rnd, "Newark")

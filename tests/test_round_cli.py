@@ -8,7 +8,6 @@ import pytest
 
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
-from pcnreg.services.demo import load_demo
 from workflow_helpers import complete_draft, submitted, uk
 
 
@@ -27,8 +26,7 @@ def by_name(report: dict) -> dict:
     return {p["name"]: p for p in report["pcns"]}
 
 
-def test_status_before_and_after_the_deadline(app, db, runner):
-    load_demo(None)
+def test_status_before_and_after_the_deadline(app, db, runner, demo_round):
     submitted(app, "Newark")                         # at 10 May 2019, in time
     before = by_name(status(runner, "--as-of", "2019-05-15T23:59:59"))     # UK local time
     assert len(before) == 22
@@ -43,8 +41,7 @@ def test_status_before_and_after_the_deadline(app, db, runner):
     assert after["Newark"]["deadline_status"] == "none"
 
 
-def test_a_late_submission_shows_as_late(app, db, runner):
-    load_demo(None)
+def test_a_late_submission_shows_as_late(app, db, runner, demo_round):
     rnd = rounds_svc.get_round(None)
 
     app.config["PCNREG_NOW"] = uk(2019, 5, 20, 10, 0)
@@ -56,8 +53,7 @@ def test_a_late_submission_shows_as_late(app, db, runner):
     assert report["Sherwood"]["deadline_status"] == "late" and report["Sherwood"]["late_override"] is True
 
 
-def test_text_output_and_bad_arguments(app, db, runner):
-    load_demo(None)
+def test_text_output_and_bad_arguments(app, db, runner, demo_round):
     result = runner.invoke(args=["round", "status", "--as-of", "2019-05-01T12:00"])
     assert result.exit_code == 0 and "due in 14 days" in result.output and "missing: " in result.output
     bad = runner.invoke(args=["round", "status", "--as-of", "next tuesday"])
@@ -66,8 +62,7 @@ def test_text_output_and_bad_arguments(app, db, runner):
     assert unknown.exit_code == 1 and "Nowhere 2030" in unknown.output
 
 
-def test_membership_change_commands_refuse_before_go_live(app, db, runner):
-    load_demo(None)
+def test_membership_change_commands_refuse_before_go_live(app, db, runner, demo_round):
     result = runner.invoke(args=["round", "change-notice", "C84001", "--to", "Newark", "--reason", "closer"])
     assert result.exit_code == 1 and "has not gone live" in result.output
     assert runner.invoke(args=["round", "decide-change", "99", "--approve"]).exit_code == 1

@@ -8,17 +8,15 @@ import pytest
 from sqlalchemy import delete, select
 
 from pcnreg.domain import state as state_mod
-from pcnreg.models import ListSize, Practice, StateGeneration
+from pcnreg.models import ListSize, Practice
 from pcnreg.services import configuration as config_svc
 from pcnreg.services import overview, round_state, rounds
-from pcnreg.services.demo import load_demo
 
 WHO = dict(author="Test User", reason="testing")
 
 
 @pytest.fixture
-def rnd(app, db):
-    load_demo(None)
+def rnd(app, db, demo_round):
     return rounds.get_round()
 
 
@@ -158,12 +156,11 @@ def test_a_preview_is_derived_from_the_head_state(rnd):
     assert preview.after.state.same_as(expected)
 
 
-def test_two_app_servers_on_one_database_each_see_the_others_changes(app, db, migrated_url):
+def test_two_app_servers_on_one_database_each_see_the_others_changes(app, db, migrated_url, demo_round):
     """A second app (another server's process) keeps its own cache: a move saved through the first
     changes the key it reads, and it derives the new version from its own cached one."""
     from pcnreg import create_app
 
-    load_demo(None)
     other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": migrated_url, "WTF_CSRF_ENABLED": False})
     rnd_id = rounds.get_round().id
 

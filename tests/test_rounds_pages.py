@@ -10,13 +10,11 @@ from sqlalchemy import func, select
 
 from pcnreg.models import Commissioner, ConfigVersion, Membership, Pcn, RegistrationRound, System
 from pcnreg.services import contract_years
-from pcnreg.services.demo import load_demo
 
 
 @pytest.fixture
-def two_systems(app, db):
+def two_systems(app, db, demo_round):
     """The demo (Nottingham and Nottinghamshire, 2019/20) and a second system with an empty round."""
-    load_demo(None)
     notts = db.session.scalar(select(RegistrationRound))
     other = System(code="E54000015", name="Leicester, Leicestershire and Rutland", kind="stp")
     db.session.add(other)

@@ -20,7 +20,6 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
-from pcnreg.services.demo import load_demo
 from pcnreg.services.rounds import get_round
 
 OPENAPI = "/api/v1/openapi.json"
@@ -44,8 +43,7 @@ def table_counts() -> dict[str, int]:
 
 
 @pytest.fixture
-def api_schema(app, client):
-    load_demo(None)
+def api_schema(app, client, demo_round):
     assert client.get("/about").status_code == 200       # signs the test administrator in
     return schemathesis.openapi.from_wsgi(OPENAPI, app)
 

@@ -11,7 +11,6 @@ import pytest
 from pcnreg.security import JsonFormatter, page_csp
 from pcnreg.services import maps as maps_svc
 from pcnreg.services import rounds
-from pcnreg.services.demo import load_demo
 
 COMMON = {
     "X-Content-Type-Options": "nosniff",
@@ -22,8 +21,7 @@ COMMON = {
 
 
 @pytest.fixture
-def rnd(app, db):
-    load_demo(None)
+def rnd(app, db, demo_round):
     return rounds.get_round()
 
 
