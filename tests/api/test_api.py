@@ -238,7 +238,7 @@ def test_every_documented_response_matches_its_schema(app, db, client, anon_clie
     documented = {(path, code) for path, item in spec["paths"].items() if "get" in item
                   for code in item["get"]["responses"]}
     assert documented == exercised, "documented responses not exercised (or the reverse)"
-    # (the POST operations' responses: tests/test_api_write.py)
+    # (the POST operations' responses: tests/api/test_api_write.py)
 
 
 # --- (3) routes and document agree ------------------------------------------------------------

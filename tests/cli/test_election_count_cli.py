@@ -38,7 +38,7 @@ def refused(runner, path: str, *args: str) -> str:
 
 
 # Wikipedia's Tennessee capital example ("Instant-runoff voting"), the shares of the vote as
-# weights; see tests/test_counting.py.
+# weights; see tests/domain/test_counting.py.
 TENNESSEE = """weight,pref1,pref2,pref3,pref4
 42,Memphis,Nashville,Chattanooga,Knoxville
 26,Nashville,Chattanooga,Knoxville,Memphis

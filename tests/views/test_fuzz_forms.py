@@ -1,6 +1,6 @@
 """Fuzzing every POST form with hypothesis: no 5xx, and nothing written by a refused request.
 
-The POST endpoints are read from ``app.url_map`` (as tests/test_role_matrix.py does), so a new
+The POST endpoints are read from ``app.url_map`` (as tests/views/test_role_matrix.py does), so a new
 form is fuzzed without touching this file. Each one gets real URL parameters (the demo round
 with its geodata when ../shared/geodata is beside the checkout, the Newark PCN, version 1, a
 demo user, a real invite token) and form data built from the form's own field names: they are

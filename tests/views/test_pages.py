@@ -55,7 +55,7 @@ def test_index_without_a_round_says_how_to_load_the_demo(client):
 
 
 def test_index_is_the_administrators_home_with_the_rounds(client, rid):
-    # issue #16: the home page is the user's tasks (tests/test_home.py), not a redirect
+    # issue #16: the home page is the user's tasks (tests/views/test_home.py), not a redirect
     response = client.get("/")
     assert response.status_code == 200
     assert "Your tasks" in visible(response) and f'href="/rounds/{rid}"' in response.get_data(as_text=True)

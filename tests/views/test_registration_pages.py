@@ -405,7 +405,7 @@ def test_unknown_objects_are_404(newark, client):
     assert client.post(f"/rounds/{rid}/pcns/99999/registration/submit").status_code == 404
 
 
-# --- fuzzing the forms while they are open (tests/test_fuzz_forms.py runs after go-live: all refused) ----------
+# --- fuzzing the forms while they are open (tests/views/test_fuzz_forms.py runs after go-live: all refused) ----------
 
 def test_fuzz_the_registration_forms_before_the_deadline(app, db, newark, client):
     """Every form of the registration page, with the page's own names and values or hostile
