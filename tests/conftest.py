@@ -132,13 +132,31 @@ def _sqlite_template(templates: dict[str, Path], content: str) -> Path:
     return templates[content]
 
 
-def _pg_tables(conn) -> list[str]:
-    """The application's tables, parents before children (foreign keys)."""
+def _pg_order(conn) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """The application's tables, parents before children (foreign keys), and the foreign keys
+    that no order satisfies (tables that refer to each other: a round's head version and the
+    version's round) as (table, constraint, its definition)."""
+    import warnings
+
     from sqlalchemy import MetaData
+    from sqlalchemy.exc import SAWarning
+    from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
     meta = MetaData()
     meta.reflect(conn)
-    return [t.name for t in meta.sorted_tables if t.name != "alembic_version"]
+    tables = [t for t in meta.tables.values() if t.name != "alembic_version"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)      # the cycle is expected: its keys come back apart
+        pairs = sort_tables_and_constraints(tables)
+    order = [t.name for t, _ in pairs if t is not None]
+    cyclic = []
+    for fk in (fk for t, fkcs in pairs if t is None for fk in fkcs):
+        definition = conn.execute(text(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conname = :name AND conrelid = CAST(:table AS regclass)"),
+            {"name": fk.name, "table": f'"{fk.table.name}"'}).scalar_one()
+        cyclic.append((fk.table.name, fk.name, definition))
+    return order, cyclic
 
 
 def _pg_truncate(url: str) -> None:
@@ -149,36 +167,45 @@ def _pg_truncate(url: str) -> None:
     engine.dispose()
 
 
-def _pg_snapshot(url: str) -> dict[str, bytes]:
-    """Every table's rows, in binary COPY format."""
+def _pg_snapshot(url: str) -> dict:
+    """Every table's rows in binary COPY format (parents first), and the foreign keys to drop
+    while they are copied back."""
     engine = create_engine(url)
-    out = {}
+    rows = {}
     with engine.connect() as conn:
+        order, cyclic = _pg_order(conn)
         raw = conn.connection.driver_connection
-        for table in _pg_tables(conn):
+        for table in order:
             with raw.cursor() as cur, cur.copy(f'COPY "{table}" TO STDOUT (FORMAT binary)') as copy:
-                out[table] = b"".join(bytes(block) for block in copy)
+                rows[table] = b"".join(bytes(block) for block in copy)
         conn.rollback()
     engine.dispose()
-    return out
+    return {"rows": rows, "cyclic": cyclic}
 
 
-def _pg_restore(url: str, snapshot: dict[str, bytes]) -> None:
-    """Copy a snapshot's rows into the emptied tables (parents first: each COPY is one statement,
-    so a table's rows that refer to each other are checked at its end), then move each serial or
-    identity column's sequence past the highest id, as if the rows had been inserted."""
+def _pg_restore(url: str, snapshot: dict) -> None:
+    """Copy a snapshot's rows into the emptied tables, parents first (each COPY is one statement,
+    so a table's rows that refer to each other are checked at its end; the foreign keys of tables
+    that refer to each other are dropped for the copy and added back, which checks them), then
+    move each serial or identity column's sequence past the highest id, as if the rows had been
+    inserted. One transaction."""
     engine = create_engine(url)
     with engine.begin() as conn:
+        for table, name, _definition in snapshot["cyclic"]:
+            conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
         raw = conn.connection.driver_connection
-        for table, data in snapshot.items():
+        for table, data in snapshot["rows"].items():
             with raw.cursor() as cur, cur.copy(f'COPY "{table}" FROM STDIN (FORMAT binary)') as copy:
                 copy.write(data)
+        for table, name, definition in snapshot["cyclic"]:
+            conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
         sequences = conn.execute(text(
             "SELECT c.table_name, c.column_name, pg_get_serial_sequence(quote_ident(c.table_name), c.column_name) "
             "FROM information_schema.columns c WHERE c.table_schema = 'public' "
             "AND pg_get_serial_sequence(quote_ident(c.table_name), c.column_name) IS NOT NULL")).all()
         for table, column, sequence in sequences:
-            conn.execute(text(f'SELECT setval(:seq, COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)'),
+            conn.execute(text(f'SELECT setval(CAST(:seq AS regclass), '
+                              f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)'),
                          {"seq": sequence})
     engine.dispose()
 

@@ -75,14 +75,21 @@ def _check(tmp_path: Path, db_file: Path) -> None:
     assert result.returncode == 0, f"pcnreg check failed after the kill:\n{result.stdout}{result.stderr}"
 
 
-@pytest.fixture
-def demo_file(tmp_path) -> Path:
-    """A SQLite file with the demo loaded (by `pcnreg demo`, migrations included)."""
-    db_file = tmp_path / "demo.sqlite"
-    result = _cli(tmp_path, db_file, "demo")
+@pytest.fixture(scope="module")
+def _demo_made_by_the_cli(tmp_path_factory) -> Path:
+    """A SQLite file with the demo loaded by `pcnreg demo` (migrations included), once per module."""
+    folder = tmp_path_factory.mktemp("crash-demo")
+    db_file = folder / "demo.sqlite"
+    result = _cli(folder, db_file, "demo")
     assert result.returncode == 0, result.stdout + result.stderr
-    _check(tmp_path, db_file)
+    _check(folder, db_file)
     return db_file
+
+
+@pytest.fixture
+def demo_file(tmp_path, _demo_made_by_the_cli) -> Path:
+    """The test's own copy of the demo made by `pcnreg demo`."""
+    return _copy(_demo_made_by_the_cli, tmp_path / "demo.sqlite")
 
 
 def _copy(src: Path, dest: Path) -> Path:
