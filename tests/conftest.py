@@ -168,19 +168,28 @@ def _pg_truncate(url: str) -> None:
 
 
 def _pg_snapshot(url: str) -> dict:
-    """Every table's rows in binary COPY format (parents first), and the foreign keys to drop
-    while they are copied back."""
+    """Every table's rows in binary COPY format (parents first), the foreign keys to drop while
+    they are copied back, and the tables' sequences."""
     engine = create_engine(url)
     rows = {}
     with engine.connect() as conn:
         order, cyclic = _pg_order(conn)
+        # the sequences owned by a column (serial or identity) of a table in public
+        sequences = [tuple(r) for r in conn.execute(text(
+            "SELECT format('%I.%I', n.nspname, s.relname), t.relname, a.attname FROM pg_class s "
+            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
+            "AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 "
+            "JOIN pg_class t ON t.oid = d.refobjid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+            "WHERE s.relkind = 'S' AND n.nspname = 'public'"))]
         raw = conn.connection.driver_connection
         for table in order:
             with raw.cursor() as cur, cur.copy(f'COPY "{table}" TO STDOUT (FORMAT binary)') as copy:
                 rows[table] = b"".join(bytes(block) for block in copy)
         conn.rollback()
     engine.dispose()
-    return {"rows": rows, "cyclic": cyclic}
+    return {"rows": rows, "cyclic": cyclic, "sequences": sequences}
 
 
 def _pg_restore(url: str, snapshot: dict) -> None:
@@ -199,11 +208,7 @@ def _pg_restore(url: str, snapshot: dict) -> None:
                 copy.write(data)
         for table, name, definition in snapshot["cyclic"]:
             conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
-        sequences = conn.execute(text(
-            "SELECT c.table_name, c.column_name, pg_get_serial_sequence(quote_ident(c.table_name), c.column_name) "
-            "FROM information_schema.columns c WHERE c.table_schema = 'public' "
-            "AND pg_get_serial_sequence(quote_ident(c.table_name), c.column_name) IS NOT NULL")).all()
-        for table, column, sequence in sequences:
+        for sequence, table, column in snapshot["sequences"]:
             conn.execute(text(f'SELECT setval(CAST(:seq AS regclass), '
                               f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)'),
                          {"seq": sequence})
