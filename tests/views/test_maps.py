@@ -46,7 +46,8 @@ from pcnreg.services import areas, maps
 from pcnreg.services import configuration as config_svc
 from pcnreg.services.demo import load_demo
 
-GEODATA = Path(os.environ.get("PCNREG_GEODATA") or Path(__file__).resolve().parents[2] / "shared" / "geodata")
+from conftest import GEODATA
+
 PG_URL = os.environ.get("PCNREG_TEST_DATABASE_URL")
 NO_GEODATA = "Maps are unavailable: no geodata is installed. Run pcnreg geodata install"
 MAX_MAP_BYTES = 1_500_000
@@ -251,7 +252,7 @@ def test_leaflet_is_served_by_the_app(plain, client):
 
 
 def test_package_json_pins_leaflet():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]      # the repository (tests/views/ is two below)
     assert json.loads((root / "package.json").read_text())["dependencies"]["leaflet"] == "1.9.4"
     lock = json.loads((root / "package-lock.json").read_text())
     assert lock["packages"]["node_modules/leaflet"]["version"] == "1.9.4"
