@@ -2,9 +2,18 @@
 
 The database under test is SQLite in a temporary folder by default; set
 PCNREG_TEST_DATABASE_URL to a PostgreSQL URL to run the same suite against PostgreSQL
-(.ci/run does both). Each test gets an empty database built by the Alembic migrations (run
-once per session and copied or truncated per test; tests/test_migrations.py runs them on
-empty databases).
+(.ci/run does both). Each test gets a database built by the Alembic migrations (run once per
+session and copied or truncated per test; tests/test_migrations.py runs them on empty
+databases): empty, or with the demo loaded when the test uses one of the demo fixtures:
+
+- ``demo_round``: the demo round (`load_demo`, no geodata); ``csrf_app``: an app with CSRF
+  protection on, over the demo;
+- ``story``: the demo and the demo story (`pcnreg.services.demo_story`), the clock at its day.
+
+Each content is loaded once per session (SQLite: into a template file copied per test;
+PostgreSQL: the tables' rows kept as binary COPY data and copied back into the emptied tables per
+test), so a test pays for a file copy, not for loading the demo. Tests that check loading itself
+(tests/cli/test_demo_cli.py, geodata installs) still call `load_demo`.
 
 Every page but a few needs a signed-in user with a role (pcnreg.views.guard). So every Flask
 test client made in the suite (``app.test_client()``, the ``client`` fixture, and the apps of
@@ -45,7 +54,11 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-_PG_STATE = {"migrated": False}
+# PostgreSQL: "migrated" once per session; "snapshots" holds, per content ("demo", "story"), each
+# table's rows as binary COPY data, taken once and copied back in per test.
+_PG_STATE: dict = {"migrated": False, "snapshots": {}}
+
+NOW_OF_THE_STORY = "2026-12-10T12:00:00+00:00"    # the clock the demo story is written at
 
 
 def _migrate(url: str, instance: Path) -> None:
@@ -58,6 +71,34 @@ def _migrate(url: str, instance: Path) -> None:
         _db.engine.dispose()
 
 
+def _fill(url: str, content: str) -> None:
+    """Write ``content`` into the migrated, empty database at ``url``: "demo" is `load_demo`
+    (the published paper, no geodata); "story" is the demo and the demo story (two rounds'
+    registrations, committee and an election) written at NOW_OF_THE_STORY."""
+    from pcnreg.services import demo_story
+    from pcnreg.services.demo import load_demo
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        load_demo(None)
+        if content == "story":
+            app.config["PCNREG_NOW"] = NOW_OF_THE_STORY
+            demo_story.load()
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _content(request) -> str:
+    """What the test's database holds, from the fixtures the test uses (directly or through
+    other fixtures): ``story`` → "story"; ``demo_round`` or ``csrf_app`` → "demo"; else "empty"."""
+    names = set(request.fixturenames)
+    if "story" in names:
+        return "story"
+    if names & {"demo_round", "csrf_app"}:
+        return "demo"
+    return "empty"
+
+
 @pytest.fixture
 def database_url(tmp_path) -> str:
     """An EMPTY database (no tables): SQLite in tmp_path, or the PostgreSQL test database reset."""
@@ -65,56 +106,204 @@ def database_url(tmp_path) -> str:
     if url:
         _reset_postgres(url)
         _PG_STATE["migrated"] = False
+        _PG_STATE["snapshots"].clear()
         return url
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
 @pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory) -> Path:
-    """A SQLite database migrated once per session; each test gets a copy."""
+def _sqlite_templates(tmp_path_factory) -> dict[str, Path]:
+    """SQLite databases made once per session, one per content ("empty": migrated; "demo";
+    "story"), each made when a test first needs it; each test gets a copy."""
     folder = tmp_path_factory.mktemp("template")
-    path = folder / "template.sqlite"
     os.environ.setdefault("PCNREG_SECRET_KEY", "test-secret-key")
-    _migrate(f"sqlite:///{path}", folder)
-    return path
+    empty = folder / "empty.sqlite"
+    _migrate(f"sqlite:///{empty}", folder)
+    return {"empty": empty}
+
+
+def _sqlite_template(templates: dict[str, Path], content: str) -> Path:
+    if content not in templates:
+        base = _sqlite_template(templates, "demo" if content == "story" else "empty")
+        path = base.with_name(f"{content}.sqlite")
+        shutil.copyfile(base, path)
+        _fill(f"sqlite:///{path}", content)
+        templates[content] = path
+    return templates[content]
+
+
+def _pg_order(conn) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """The application's tables, parents before children (foreign keys), and the foreign keys
+    that no order satisfies (tables that refer to each other: a round's head version and the
+    version's round) as (table, constraint, its definition)."""
+    import warnings
+
+    from sqlalchemy import MetaData
+    from sqlalchemy.exc import SAWarning
+    from sqlalchemy.sql.ddl import sort_tables_and_constraints
+
+    meta = MetaData()
+    meta.reflect(conn)
+    tables = [t for t in meta.tables.values() if t.name != "alembic_version"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)      # the cycle is expected: its keys come back apart
+        pairs = sort_tables_and_constraints(tables)
+    order = [t.name for t, _ in pairs if t is not None]
+    cyclic = []
+    for fk in (fk for t, fkcs in pairs if t is None for fk in fkcs):
+        definition = conn.execute(text(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conname = :name AND conrelid = CAST(:table AS regclass)"),
+            {"name": fk.name, "table": f'"{fk.table.name}"'}).scalar_one()
+        cyclic.append((fk.table.name, fk.name, definition))
+    return order, cyclic
+
+
+def _pg_truncate(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+        conn.execute(text(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def _pg_snapshot(url: str) -> dict:
+    """Every table's rows in binary COPY format (parents first), the foreign keys to drop while
+    they are copied back, and the tables' sequences."""
+    engine = create_engine(url)
+    rows = {}
+    with engine.connect() as conn:
+        order, cyclic = _pg_order(conn)
+        # the sequences owned by a column (serial or identity) of a table in public
+        sequences = [tuple(r) for r in conn.execute(text(
+            "SELECT format('%I.%I', n.nspname, s.relname), t.relname, a.attname FROM pg_class s "
+            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
+            "AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 "
+            "JOIN pg_class t ON t.oid = d.refobjid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+            "WHERE s.relkind = 'S' AND n.nspname = 'public'"))]
+        raw = conn.connection.driver_connection
+        for table in order:
+            with raw.cursor() as cur, cur.copy(f'COPY "{table}" TO STDOUT (FORMAT binary)') as copy:
+                rows[table] = b"".join(bytes(block) for block in copy)
+        conn.rollback()
+    engine.dispose()
+    return {"rows": rows, "cyclic": cyclic, "sequences": sequences}
+
+
+def _pg_restore(url: str, snapshot: dict) -> None:
+    """Copy a snapshot's rows into the emptied tables, parents first (each COPY is one statement,
+    so a table's rows that refer to each other are checked at its end; the foreign keys of tables
+    that refer to each other are dropped for the copy and added back, which checks them), then
+    move each serial or identity column's sequence past the highest id, as if the rows had been
+    inserted. One transaction."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for table, name, _definition in snapshot["cyclic"]:
+            conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
+        raw = conn.connection.driver_connection
+        for table, data in snapshot["rows"].items():
+            with raw.cursor() as cur, cur.copy(f'COPY "{table}" FROM STDIN (FORMAT binary)') as copy:
+                copy.write(data)
+        for table, name, definition in snapshot["cyclic"]:
+            conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
+        for sequence, table, column in snapshot["sequences"]:
+            conn.execute(text(f'SELECT setval(CAST(:seq AS regclass), '
+                              f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)'),
+                         {"seq": sequence})
+    engine.dispose()
+
+
+def _postgres_database(url: str, content: str, tmp_path: Path) -> None:
+    """The PostgreSQL test database, migrated once per session, emptied per test (TRUNCATE) and
+    given ``content``: loaded once per session, then copied in from its snapshot."""
+    if not _PG_STATE["migrated"]:
+        _reset_postgres(url)
+        _migrate(url, tmp_path)
+        _PG_STATE["migrated"] = True
+        _PG_STATE["snapshots"].clear()
+    else:
+        _pg_truncate(url)
+    if content == "empty":
+        return
+    snapshots = _PG_STATE["snapshots"]
+    if content not in snapshots:
+        _fill(url, content)
+        snapshots[content] = _pg_snapshot(url)
+        _pg_truncate(url)
+    _pg_restore(url, snapshots[content])
 
 
 @pytest.fixture
 def migrated_url(request, tmp_path) -> str:
-    """A migrated database with no rows. PostgreSQL: migrated once, then emptied per test
-    (TRUNCATE); SQLite: a copy of the session's migrated template."""
+    """The test's migrated database: empty, or holding the demo (or the demo story) when the test
+    uses ``demo_round``, ``csrf_app`` or ``story`` (see _content). SQLite: a copy of the session's
+    template for that content; PostgreSQL: migrated once, emptied per test and the content copied
+    in from a snapshot taken once."""
+    content = _content(request)
     url = os.environ.get("PCNREG_TEST_DATABASE_URL")
     if url:
-        if not _PG_STATE["migrated"]:
-            _reset_postgres(url)
-            _migrate(url, tmp_path)
-            _PG_STATE["migrated"] = True
-        else:
-            engine = create_engine(url)
-            with engine.begin() as conn:
-                tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
-                conn.execute(text(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            engine.dispose()
+        _postgres_database(url, content, tmp_path)
         return url
-    template = request.getfixturevalue("_sqlite_template")
+    template = _sqlite_template(request.getfixturevalue("_sqlite_templates"), content)
     path = tmp_path / "test.sqlite"
     shutil.copyfile(template, path)
     return f"sqlite:///{path}"
 
 
-@pytest.fixture
-def app(tmp_path, migrated_url, monkeypatch):
+def _make_app(tmp_path: Path, url: str, monkeypatch, csrf: bool):
     monkeypatch.setenv("PCNREG_INSTANCE", str(tmp_path / "instance"))
     monkeypatch.setenv("PCNREG_SECRET_KEY", "test-secret-key")
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": migrated_url,
-        "WTF_CSRF_ENABLED": False,
-    })
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": csrf})
+
+
+@pytest.fixture
+def app(tmp_path, migrated_url, monkeypatch):
+    app = _make_app(tmp_path, migrated_url, monkeypatch, csrf=False)
     with app.app_context():
         yield app
         _db.session.remove()
         _db.engine.dispose()
+
+
+@pytest.fixture
+def csrf_app(tmp_path, migrated_url, monkeypatch):
+    """An app with CSRF protection on (as in production), on a database with the demo loaded."""
+    app = _make_app(tmp_path, migrated_url, monkeypatch, csrf=True)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def demo_round(app):
+    """The demo round (`load_demo`, the published paper, no geodata), loaded in the database
+    before the test (a copy of a database loaded once per session)."""
+    from pcnreg.models import RegistrationRound
+
+    return _db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == _demo_round_name()))
+
+
+@pytest.fixture
+def story(app):
+    """The demo and the demo story (`pcnreg.services.demo_story`, written with the clock at
+    NOW_OF_THE_STORY, which the test's clock is set to): (history round, current round)."""
+    from pcnreg.models import RegistrationRound
+    from pcnreg.services import demo_story
+
+    app.config["PCNREG_NOW"] = NOW_OF_THE_STORY
+    rounds = {r.name: r for r in _db.session.scalars(select(RegistrationRound))}
+    return rounds[demo_story.HISTORY_ROUND], rounds[demo_story.CURRENT_ROUND]
+
+
+def _demo_round_name() -> str:
+    import json
+
+    from pcnreg.services.demo import DEMO_DATA
+
+    return json.loads((DEMO_DATA / "notts-round-2019.json").read_text(encoding="utf-8"))["round"]["name"]
 
 
 TEST_ADMIN = "test-admin@pcnreg.test"

@@ -6,7 +6,7 @@ Directors appear in the PCNs' registrations.
 The returning officer (role ``returning_officer`` scoped to the demo's system) signs in through
 the sign-in form and drives the pages by their visible labels and buttons; every form posts a
 real CSRF token. The app's clock is injected (``PCNREG_NOW``) and moved along the 2019 timetable
-of tests/test_election_pages.py: set up 20 March; nominations 22 March 09:00 to 12 April 17:00;
+of tests/views/test_election_pages.py: set up 20 March; nominations 22 March 09:00 to 12 April 17:00;
 panel 15 to 18 April; voting 25 April 09:00 to 3 May 17:00 (UK time); count 4 May.
 
 The practices vote with the one-time links of the letters page, each in a fresh browser context

@@ -88,7 +88,7 @@ def _lead_submits_newark(page, round_id: int, ids: dict, screenshot) -> None:
     expect(page.locator("main")).to_contain_text("There are no blocking errors for this PCN or its practices.")
     expect(page.locator("#missing ~ ul").first.locator("li").first).to_contain_text("has not confirmed")
     # While items are missing the page offers no submit (the refusal of an early submit is tested
-    # in tests/test_registration_pages.py).
+    # in tests/views/test_registration_pages.py).
     expect(page.get_by_role("button", name="Submit the registration")).to_have_count(0)
     expect(page.locator("main")).to_contain_text("Nothing has been submitted yet.")
 

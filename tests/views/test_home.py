@@ -1,0 +1,77 @@
+"""Each role's home (issue #16): after signing in, the demo's users land on their task in the
+current round; a visitor sees sign-in and the public results, and no menu."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from pcnreg.models import User
+from pcnreg.services.demo_users import create_demo_users
+
+NOW = "2026-12-10T12:00:00+00:00"
+
+
+@pytest.fixture
+def demo(app, db, story):
+    assert app.config["PCNREG_NOW"] == NOW
+    create_demo_users("http://localhost")
+
+    def as_(email):
+        return app.test_client(user=db.session.scalar(select(User).where(User.email == email)))
+
+    return as_
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+# role's demo user -> what their home must say (literal expectations, not read from the code)
+HOMES = {
+    "pcn.lead@demo.pcnreg.example": ["Registration of Newark", "Newark: due in 21 days", "Draft",
+                                     "No nominated payee", "No named accountable Clinical Director",
+                                     "Open the registration"],
+    "practice.rep@demo.pcnreg.example": ["Ashfield House (C84067)", "Ashfield South: due in 21 days",
+                                         "Ashfield House (C84067) has not confirmed its membership",
+                                         "Ashfield House (C84067) has not signed the Network Agreement (core parts)",
+                                         "Confirm and sign for your practice"],
+    "committee.member@demo.pcnreg.example": ["Next meeting: 7 January 2027", "1 PCN on the agenda", "Sherwood",
+                                             "Under review", "Open the agenda"],
+    "returning.officer@demo.pcnreg.example": ["Clinical Director elections", "Mansfield North: Nominations close at",
+                                              "Nominations open", "Open the elections"],
+    "commissioner.system@demo.pcnreg.example": ["Chase and confirm", "17 PCNs not submitted yet",
+                                                "4 submitted PCNs waiting for a committee agenda",
+                                                "block confirmation of coverage", "Open the chase list"],
+    "commissioner.04k@demo.pcnreg.example": ["Chase and confirm", "(04K)", "7 PCNs not submitted yet",
+                                             "1 submitted PCN waiting for a committee agenda"],
+    "viewer@demo.pcnreg.example": ["Rounds you can read", "2 rounds", "Nottingham and Nottinghamshire 2026/27",
+                                   "Nottingham and Nottinghamshire 2019/20", "See all rounds"],
+}
+
+
+@pytest.mark.parametrize("email", sorted(HOMES))
+def test_each_role_lands_on_its_task(demo, email):
+    page = demo(email).get("/")
+    assert page.status_code == 200
+    words = text(page)
+    assert "Your tasks" in words
+    for expected in HOMES[email]:
+        assert expected in words, (email, expected)
+
+
+def test_a_visitor_sees_sign_in_and_public_results_and_no_menu(demo, app):
+    page = app.test_client(anonymous=True).get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Sign in" in html and "Clinical Director election results" in html
+    assert "nhsuk-header__navigation-link" not in html      # no menu links that bounce to sign-in
+    assert 'href="/rounds"' not in html and 'href="/import"' not in html
+
+
+def test_menu_offers_import_only_to_who_may_import(demo):
+    assert 'href="/import"' in demo("commissioner.04k@demo.pcnreg.example").get("/").get_data(as_text=True)
+    for email in ("viewer@demo.pcnreg.example", "pcn.lead@demo.pcnreg.example",
+                  "committee.member@demo.pcnreg.example"):
+        assert 'href="/import"' not in demo(email).get("/").get_data(as_text=True), email

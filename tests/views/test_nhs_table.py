@@ -1,0 +1,100 @@
+"""nhs_table and nhs_tag (views/nhs_table.py) write the NHS.UK macros' markup."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from markupsafe import Markup
+
+from pcnreg.views.nhs_table import nhs_select, nhs_table, nhs_tag
+
+
+def normal(html: str) -> str:
+    """Whitespace-insensitive form: runs of whitespace are one space; none between tags."""
+    return re.sub(r">\s+<", "><", " ".join(str(html).split())).replace("> ", ">").replace(" <", "<")
+
+
+def macro(app, name: str, params: dict) -> str:
+    with app.test_request_context():
+        module = app.jinja_env.get_template(f"nhsuk/components/{name}/macro.jinja").module
+        return str(getattr(module, "table" if name == "tables" else name)(params))
+
+
+TAG = Markup('<strong class="nhsuk-tag nhsuk-tag--red">\n  below band\n</strong>')
+TABLES = [
+    {"caption": "PCNs in Mid Notts & Bassetlaw", "captionSize": "s", "responsive": True,
+     "head": [{"text": "PCN"}, {"text": "Members", "format": "numeric"}, {"text": "Band"}],
+     "rows": [[{"text": "A & B", "href": "/rounds/1/pcns/2?x=1&y=2"}, {"text": "3", "format": "numeric"},
+               {"html": TAG}],
+              [{"text": "<script>"}, {"text": "0", "format": "numeric"}, {"html": Markup("<b>x</b>\n<i>y</i>")}]]},
+    {"caption": "Practices", "captionSize": "m", "responsive": True,
+     "head": [{"html": Markup('<span class="nhsuk-u-visually-hidden">Choose</span>')},
+              {"html": Markup('<a href="?sort=code">ODS code</a>')}, {"text": "Patients", "format": "numeric"}],
+     "rows": [[{"html": Markup("<input type=checkbox>")}, {"text": "C84001"}, {"text": "12,345"}]]},
+    {"head": [{"text": "One"}], "rows": [[{"text": "1"}], [{"text": ""}]]},
+    {"caption": "Not responsive", "head": [{"text": "A"}, {"text": "B", "format": "numeric"}],
+     "rows": [[{"text": "x"}, {"text": "2"}]]},
+    {"caption": "No rows", "responsive": True, "head": [{"text": "A"}], "rows": []},
+]
+
+
+@pytest.mark.parametrize("params", TABLES)
+def test_nhs_table_writes_the_macros_markup(app, params):
+    with app.test_request_context():
+        fast = nhs_table(params)
+    assert normal(fast) == normal(macro(app, "tables", params))
+
+
+def test_other_parameters_go_to_the_macro(app):
+    params = {"caption": "Sortable", "head": [{"text": "A", "sort": True}], "rows": [[{"text": "x"}]],
+              "firstCellIsHeader": True}
+    with app.test_request_context():
+        assert str(nhs_table(params)) == macro(app, "tables", params)
+
+
+@pytest.mark.parametrize("text,colour", [("in band", "green"), ("Error", "red"), ("closed", "grey"), ("x", None)])
+def test_nhs_tag_is_the_macros_tag(app, text, colour):
+    with app.test_request_context():
+        assert str(nhs_tag(text, colour)) == macro(app, "tag", {"text": text, "colour": colour})
+
+
+def test_the_dashboard_table_is_nhs_markup(client, app, db, demo_round):
+    from pcnreg.services import rounds
+
+    page = client.get(f"/rounds/{rounds.get_round().id}").get_data(as_text=True)
+    assert 'class="nhsuk-table nhsuk-table--responsive" role="table"' in page
+    assert '<span class="nhsuk-table__heading" aria-hidden="true">PCN </span><a class="nhsuk-link"' in page
+    assert 'class="nhsuk-tag nhsuk-tag--' in page
+
+
+SELECTS = [
+    {"label": {"text": "Move the chosen practices to"}, "id": "to", "name": "to",
+     "items": [{"value": "", "text": "Choose a PCN"}, {"value": "none", "text": "No PCN & <none>", "selected": True},
+               {"value": 5, "text": "Ashfield North", "selected": False}]},
+    {"label": {"text": "PCN"}, "hint": {"text": "A hint"}, "id": "pcn", "name": "pcn",
+     "items": [{"value": "", "text": "Any"}, {"value": "7", "text": "Newark", "selected": True}],
+     "errorMessage": {"text": "Choose a PCN"}},
+    {"label": {"text": "Empty"}, "id": "e", "name": "e", "items": []},
+    {"label": {"text": "By value"}, "id": "v", "name": "v", "value": "b",
+     "items": [{"value": "a", "text": "A"}, {"value": "b", "text": "B"}]},
+]
+
+
+@pytest.mark.parametrize("params", SELECTS)
+def test_nhs_select_writes_the_macros_markup(app, params):
+    with app.test_request_context():
+        fast = nhs_select(params)
+    assert normal(fast) == normal(macro(app, "select", params))
+
+
+def test_the_round_facts_follow_the_rounds_dates(client, app, db, demo_round):
+    import datetime as dt
+
+    from pcnreg.services import rounds
+
+    rnd = rounds.get_round()
+    assert "1 July 2019" in client.get(f"/rounds/{rnd.id}").get_data(as_text=True)
+    rnd.go_live = dt.date(2019, 8, 1)
+    db.session.commit()
+    page = client.get(f"/rounds/{rnd.id}").get_data(as_text=True)
+    assert "1 August 2019" in page and "1 July 2019" not in page
