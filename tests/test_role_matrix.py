@@ -78,7 +78,8 @@ def demo(app, db):
     # -- election params --
     from test_election_pages import election_objects      # City PCN 3's election, voting, one link unused
     params.update(election_objects(app, rnd))
-    MAY_BE_404.update({"elections.ballots_csv", "elections.public_ballots_csv"})   # after the count only
+    MAY_BE_404.update({"elections.ballots_csv", "elections.public_ballots_csv",   # after the count only
+                       "elections.letters"})                                    # while voting is open only
     # A second system with a round of its own: every rule is checked with two systems loaded.
     import datetime as dt2
 

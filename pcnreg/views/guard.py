@@ -623,6 +623,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "elections.withdraw": needs(ELECT, round_target),
     "elections.assess": needs(ELECT, round_target),
     "elections.open_voting": needs(ELECT, round_target),
+    "elections.letters": needs(ELECT, round_target),      # the print view of the unused ballot letters
     "elections.reissue": needs(ELECT, round_target),
     "elections.count": needs(ELECT, round_target),
     "elections.declare": needs(ELECT, round_target),
