@@ -586,6 +586,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "registration.round_status": needs(VIEW, round_target),
     "registration.chase": needs(VIEW, round_target),
     "registration.chase_csv": needs(VIEW, round_target),
+    "registration.remind": needs(ROUND, commissioner_target),   # e-mail the practices the chase list names
     "registration.confirmation": needs(VIEW, round_target),
     "registration.funding": needs(VIEW, round_target),
     "registration.confirm": needs(PREPARE, member_target),
