@@ -405,3 +405,12 @@ def test_split_preview_shows_both_pcns_and_writes_nothing(client, rid):
     assert "75,817" in text and "44,933" in text and "30,884" in text   # Newark before, after; the new PCN
     assert "does not exist" in text
     assert "spans more than one place" not in text                     # the new PCN keeps Newark's place
+
+
+def test_split_preview_of_a_small_new_pcn_names_its_findings_without_a_link(client, rid):
+    newark = pcn_id("Newark")
+    response = client.post(f"/rounds/{rid}/pcns/{newark}/split",
+                           data={"members": ["Y05369"], "new_name": "Newark Tiny", **WHO})
+    assert response.status_code == 200, visible(response)[:1500]
+    text = visible(response)
+    assert "Newark Tiny before and after" in text and "below" in text.lower()
