@@ -414,3 +414,17 @@ def test_split_preview_of_a_small_new_pcn_names_its_findings_without_a_link(clie
     assert response.status_code == 200, visible(response)[:1500]
     text = visible(response)
     assert "Newark Tiny before and after" in text and "below" in text.lower()
+
+
+def test_a_preview_needs_no_reason_and_a_save_does(client, rid):
+    newark = pcn_id("Newark")
+    url = f"/rounds/{rid}/pcns/{newark}/split"
+    before = counts()
+    data = {"members": ["C84029"], "new_name": "Newark East"}
+    preview = client.post(url, data=data)
+    assert preview.status_code == 200 and "Newark East before and after" in visible(preview)
+    assert "Enter the reason" not in visible(preview)
+    previewed = re.search(r'name="previewed" value="([^"]*)"', preview.get_data(as_text=True)).group(1)
+    refused = client.post(url, data={**data, "previewed": previewed, "confirm": "1"})
+    assert refused.status_code == 400 and counts() == before
+    assert "Newark East before and after" in visible(refused) and "reason" in visible(refused).lower()

@@ -250,6 +250,19 @@ def _confirmed(fingerprint: str) -> bool:
     return request.form.get("confirm") == "1" and request.form.get("previewed") == fingerprint
 
 
+def _checked(form) -> tuple[bool, bool]:
+    """(may preview, may save): the form's checks, except that a preview needs no reason (the
+    reason is asked for the save, as in the move's preview); a save without one shows the
+    preview again with the reason asked for."""
+    if form.validate_on_submit():
+        return True, True
+    only_reason = form.reason.errors and not form.general_errors and \
+        not any(f.errors for name, f in form._fields.items() if name != "reason")
+    if only_reason and request.form.get("confirm") != "1":
+        form.reason.errors = []
+    return bool(only_reason), False
+
+
 def merge_choices(rows, here) -> tuple[list, dict[str, str]]:
     """The PCNs to merge: those of the same place first, then the others, each with a hint."""
     same = [r for r in rows if r.place == here.place]
@@ -271,11 +284,12 @@ def merge_pcn(round_id: int, pcn_id: int):
     form = forms.MergePcnForm()
     form.others.choices, hints = merge_choices(rows, here)
     view, warnings, fingerprint = None, [], ""
-    if form.validate_on_submit():
+    may_preview, may_save = _checked(form)
+    if may_preview:
         names = [data.pcn_data(k).name for k in form.others.data]
         fingerprint = _fingerprint(form.others.data, form.name.data)
         try:
-            if _confirmed(fingerprint):
+            if may_save and _confirmed(fingerprint):
                 version = config_svc.merge_pcns(rnd, form.others.data, key, name=form.name.data or None,
                                                 author=forms.signed_in_name(), reason=form.reason.data)
                 _saved(version, f"merged {', '.join(names)} into {form.name.data or data.pcn_data(key).name}.")
@@ -303,10 +317,11 @@ def split_pcn(round_id: int, pcn_id: int):
     form = forms.SplitPcnForm()
     form.members.choices = [(m.code, m.name) for m in members]
     view, fingerprint = None, ""
-    if form.validate_on_submit():
+    may_preview, may_save = _checked(form)
+    if may_preview:
         fingerprint = _fingerprint(form.members.data, form.new_name.data)
         try:
-            if _confirmed(fingerprint):
+            if may_save and _confirmed(fingerprint):
                 version = config_svc.split_pcn(rnd, key, form.members.data, form.new_name.data,
                                                author=forms.signed_in_name(), reason=form.reason.data)
                 _saved(version, f"split {len(form.members.data)} practices from {data.pcn_data(key).name} "
