@@ -1,4 +1,4 @@
-"""Sending e-mail through the configured SMTP server (ballot links for elections).
+"""Sending e-mail through the configured SMTP server (ballot links for elections, chase reminders).
 
 PCNREG_SMTP_HOST      the server (unset: e-mail is off; ballot links are printed as letters)
 PCNREG_SMTP_PORT      its port (default 25; 587 with STARTTLS is usual)
