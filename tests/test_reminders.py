@@ -7,7 +7,14 @@ import pytest
 from smtp_sink import SmtpSink
 from sqlalchemy import func, select
 
-from pcnreg.models import AuditEvent, Commissioner, Pcn, Practice, RegistrationRound, User
+from pcnreg.models import (
+    AuditEvent,
+    Commissioner,
+    Pcn,
+    Practice,
+    RegistrationRound,
+    User,
+)
 from pcnreg.services import demo_story, reminders
 from pcnreg.services.demo import load_demo
 from pcnreg.services.demo_users import create_demo_users

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import AuditEvent, Commissioner, Practice, RegistrationRound, RoleAssignment, User
+from ..models import (
+    AuditEvent,
+    Commissioner,
+    Practice,
+    RegistrationRound,
+    RoleAssignment,
+    User,
+)
 from . import audit, mailer
 from . import registration as reg_svc
 
