@@ -63,7 +63,7 @@ def test_the_linking_attack_fails(app, city, anon_client, caplog):  # noqa: F811
             anon_client.get(f"/ballot/{tokens[code]}")                      # even an old-style link
             opened = anon_client.post("/ballot", data={"token": tokens[code]})
             assert opened.status_code == 200
-            voted = anon_client.post("/ballot", data={"token": tokens[code], "cast": "1",
+            voted = anon_client.post("/ballot", data={"token": tokens[code], "cast": "1", "confirm": "1",
                                                       "candidate": str((ada if n % 3 else bo).id)})
             assert voted.status_code == 200, voted.get_data(as_text=True)[-1500:]
             truth[code] = re.search(r"<strong>([0-9A-F]{10})</strong>", voted.get_data(as_text=True)).group(1)

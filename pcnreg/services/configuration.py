@@ -273,6 +273,35 @@ def preview_move(rnd: RegistrationRound, codes: list[str], to_key: str | None) -
     return MovePreview(codes, to_key, before, after, keys)
 
 
+NEW_PCN = "new"                    # the key of the PCN a split would make, in its preview
+
+
+def preview_merge(rnd: RegistrationRound, keys: list[str], into_key: str, name: str | None = None) -> MovePreview:
+    """Totals and findings of the PCNs a merge touches, before and after (the merged ones are
+    gone after it; ``into_key`` keeps them all). Writes nothing; refuses what ``merge_pcns`` would."""
+    for key in [*keys, into_key]:
+        _pcn(rnd, key)
+    current = head_state(rnd)
+    desired = edits.merge(current, keys, into_key, name)
+    before = rounds_svc.build_configuration(rnd)
+    after = rounds_svc.build_configuration(rnd, dict(desired.assignments), dict(desired.pcns))
+    touched = [into_key, *sorted((k for k in dict.fromkeys(keys) if k != into_key),
+                                 key=lambda k: current.pcns.get(k, ""))]
+    codes = sorted(c for k in touched if k != into_key for c in current.members(k))
+    return MovePreview(codes, into_key, before, after, touched)
+
+
+def preview_split(rnd: RegistrationRound, key: str, codes: list[str], new_name: str) -> MovePreview:
+    """Totals and findings of a PCN and of the new PCN a split would make (``NEW_PCN``, with the
+    PCN's place and lead commissioner), before and after. Writes nothing."""
+    _pcn(rnd, key)
+    current = head_state(rnd)
+    desired = edits.split(current, key, codes, NEW_PCN, " ".join((new_name or "").split()))
+    before = rounds_svc.build_configuration(rnd)
+    after = rounds_svc.build_configuration(rnd, dict(desired.assignments), dict(desired.pcns), like={NEW_PCN: key})
+    return MovePreview(sorted(set(codes)), NEW_PCN, before, after, [key, NEW_PCN])
+
+
 def compare_versions(rnd: RegistrationRound, a: int, b: int) -> tuple[Comparison, dict[str, str]]:
     """Compare version numbers a and b. Returns the comparison and practice names by code."""
     state_a = state_of(rnd, get_version(rnd, a).id)

@@ -59,6 +59,16 @@ class ElectionError(ServiceError):
     """A refused step of an election, with messages for the user."""
 
 
+class LotsNeeded(ElectionError):
+    """The count met a tie and the election's tie-break is a drawing of lots: record the draw
+    (``tied``: the names of the candidates tied) and count again. Nothing was stored."""
+
+    def __init__(self, tied: list[str]):
+        self.tied = tied
+        super().__init__(f"The count met a tie between {' and '.join(tied)}: draw lots for the order of the "
+                         "candidates in front of a witness, record the draw, and count again")
+
+
 _commit = one_transaction(lambda: ElectionError(CONCURRENT))
 
 
@@ -255,6 +265,33 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _derive(election_id: int, issue: TokenIssue) -> str:
+    """The ballot token of one issue: an HMAC, under the application's secret key, of the
+    election, the elector and the issue's id. Only its SHA-256 hash is stored (the secret key is
+    not in the database), and the returning officer's print view can print a practice's unused
+    letter again (``letters``); whoever holds the secret key could forge a session anyway."""
+    import base64
+    import hmac
+
+    from flask import current_app
+
+    key = str(current_app.config.get("SECRET_KEY") or "").encode("utf-8")
+    message = f"pcnreg-ballot:{election_id}:{issue.elector_id}:{issue.id}".encode("utf-8")
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode("ascii")
+
+
+def _issue(e: Election, elector: Elector, channel: str, address: str | None, now: dt.datetime) -> str:
+    """Record an issue of the elector's token and set its hash; returns the token."""
+    issue = TokenIssue(elector_id=elector.id, channel=channel, address=address or None, issued_by=reg_svc.actor(),
+                       issued_at=_utc(now))
+    db.session.add(issue)
+    db.session.flush()
+    token = _derive(e.id, issue)
+    elector.token_hash = _hash(token)
+    return token
+
+
 def _weights(e: Election, codes: list[str]) -> dict[str, int]:
     if e.method != "weighted":
         return {c: 1 for c in codes}
@@ -286,13 +323,11 @@ def open_voting(e: Election) -> list[IssuedToken]:
         raise ElectionError(f"No registered list size for {', '.join(zero)}: a weighted vote needs one")
     issued = []
     for code in codes:
-        token = secrets.token_urlsafe(24)
-        elector = Elector(election_id=e.id, practice_code=code, weight=weights[code], token_hash=_hash(token))
+        elector = Elector(election_id=e.id, practice_code=code, weight=weights[code],
+                          token_hash=_hash(secrets.token_urlsafe(24)))
         db.session.add(elector)
         db.session.flush()
-        db.session.add(TokenIssue(elector_id=elector.id, channel="letter", issued_by=reg_svc.actor(),
-                                  issued_at=_utc(now)))
-        issued.append(IssuedToken(code, token))
+        issued.append(IssuedToken(code, _issue(e, elector, "letter", None, now)))
     _audit(e, "electorate", after={"practices": {c: weights[c] for c in codes},
                                    "candidates": [c.name for c in e.candidates if c.status == "shortlisted"]})
     return issued
@@ -315,12 +350,38 @@ def reissue(e: Election, practice_code: str, *, channel: str = "letter", address
     for issue in db.session.scalars(select(TokenIssue).where(TokenIssue.elector_id == elector.id,
                                                              TokenIssue.voided_at.is_(None))):
         issue.voided_at = _utc(now)
-    token = secrets.token_urlsafe(24)
-    elector.token_hash = _hash(token)
-    db.session.add(TokenIssue(elector_id=elector.id, channel=channel, address=address or None,
-                              issued_by=reg_svc.actor(), issued_at=_utc(now)))
+    token = _issue(e, elector, channel, address, now)
     _audit(e, "reissue", after={"practice": elector.practice_code, "channel": channel})
     return IssuedToken(elector.practice_code, token)
+
+
+def letters(e: Election) -> list[IssuedToken]:
+    """The ballot letters to print again (the returning officer's print view): while voting is
+    open, the current token of every practice that has not voted (derived again from its issue,
+    ``_derive``). A practice whose stored hash no longer matches (the secret key changed) is left
+    out: re-issue its link. Recorded in the audit (who printed, how many letters)."""
+    if state(e) != "voting_open":
+        raise ElectionError("Ballot letters are printed again only while voting is open: "
+                            "a letter is of no use after the close")
+    out = []
+    electors = db.session.scalars(select(Elector).where(Elector.election_id == e.id, Elector.voted.is_(False))
+                                  .order_by(Elector.practice_code))
+    for elector in electors:
+        issue = db.session.scalar(select(TokenIssue).where(TokenIssue.elector_id == elector.id,
+                                                           TokenIssue.voided_at.is_(None))
+                                  .order_by(TokenIssue.id.desc()).limit(1))
+        if issue is None:
+            continue
+        token = _derive(e.id, issue)
+        if _hash(token) == elector.token_hash:
+            out.append(IssuedToken(elector.practice_code, token))
+    return out
+
+
+@_commit
+def record_letters_printed(e: Election, how_many: int) -> None:
+    """The audit event of a print view of the letters (not which tokens)."""
+    _audit(e, "letters_printed", after={"letters": how_many})
 
 
 def ballot_email(e: Election, practice_code: str, link: str) -> tuple[str, str]:
@@ -512,21 +573,25 @@ def _ballots(e: Election):
 @_commit
 def count(e: Election, *, lots_order: list[str] | None = None, performed_by: str = "", witness: str = ""):
     """Count the ballots (after voting has closed) and store the result. With a drawing of lots
-    as the tie-break, the order drawn (candidate ids) with who drew and who witnessed is given
-    here, before the count, and recorded with the result."""
+    as the tie-break, the lots are asked for only when the count meets a tie (``LotsNeeded``,
+    nothing stored); the order drawn (candidate ids), who drew and who witnessed are then given
+    and recorded with the result."""
     from ..domain import counting
 
     now = clock.now()
     if e.state == "voting_open" and state(e, now) == "voting_closed":
         _close_voting(e, now)                # the clock closed it: record that first
     standing = [str(c.id) for c in e.candidates if c.status == "shortlisted"]
+    drawn = bool(lots_order and any(lots_order))
     if e.tie_break == "seed":
         tie = counting.SeededDraw(e.tie_break_seed or "")
+    elif not drawn:
+        tie = None                           # no draw unless the count meets a tie
     else:
-        order = [str(x) for x in (lots_order or [])]
+        order = [str(x) for x in lots_order]
         if sorted(order) != sorted(standing) or not performed_by.strip() or not witness.strip():
-            raise ElectionError("Record the drawing of lots before the count: the order of every candidate, "
-                                "who drew them and who witnessed it")
+            raise ElectionError("Record the drawing of lots: the order of every candidate, who drew them and "
+                                "who witnessed it")
         try:
             tie = counting.DrawOfLots(tuple(order), performed_by.strip(), witness.strip())
         except ValueError as exc:           # e.g. the witness is the person who drew
@@ -537,13 +602,16 @@ def count(e: Election, *, lots_order: list[str] | None = None, performed_by: str
     _move(e, "count", now)
     try:
         result = counting.count(_ballots(e), standing, e.method, tie)
-    except (counting.BallotError, counting.TieBreakNeeded, ValueError) as exc:
+    except counting.TieBreakNeeded as exc:
+        names = {str(c.id): c.name for c in e.candidates}
+        raise LotsNeeded([names.get(t, t) for t in exc.tied]) from exc
+    except (counting.BallotError, ValueError) as exc:
         raise ElectionError(f"The ballots cannot be counted: {exc}") from exc
     stored = result.as_dict()
     stored["turnout"] = vars(turnout(e))
     stored["tie_break_rule"] = {"kind": e.tie_break, "seed": e.tie_break_seed,
                                 "lots": {"order": lots_order, "performed_by": performed_by, "witness": witness}
-                                if e.tie_break == "lots" else None}
+                                if e.tie_break == "lots" and drawn else None}
     e.result = json.dumps(stored, sort_keys=True)
     e.elected_candidate_id = int(result.winner) if result.winner else None
     _audit(e, "count_result", after={"winner": result.winner, "rounds": len(stored["rounds"])})
@@ -577,10 +645,25 @@ def declare(e: Election) -> Candidate:
     return c
 
 
+def eligible(e: Election) -> list[Candidate]:
+    """The candidates eligible to stand: shortlisted by the panel and not withdrawn."""
+    return [c for c in e.candidates if c.status == "shortlisted"]
+
+
+def may_declare_unopposed(e: Election) -> bool:
+    """Whether "declare elected unopposed" is offered: in the panel assessment, every candidate
+    assessed, and exactly one eligible."""
+    return not dom.refusals("declare_unopposed", facts(e, clock.now()))
+
+
 @_commit
 def declare_unopposed(e: Election) -> Candidate:
-    _move(e, "declare_unopposed", clock.now())
-    c = next(c for c in e.candidates if c.status == "shortlisted")
+    """Declare the one eligible candidate elected unopposed (refused with none or several)."""
+    _move(e, "declare_unopposed", clock.now())      # the panel is done, exactly one eligible
+    found = eligible(e)
+    if len(found) != 1:                             # the domain's check, said again where it matters
+        raise ElectionError(f"Elected unopposed needs exactly one eligible candidate, not {len(found)}")
+    c = found[0]
     e.elected_candidate_id = c.id
     _set_cd(e, c, "Elected unopposed")
     _audit(e, "declared", after={"candidate": c.name, "unopposed": True})

@@ -1,4 +1,4 @@
-"""Sending e-mail through the configured SMTP server (ballot links for elections).
+"""Sending e-mail through the configured SMTP server (ballot links for elections, chase reminders).
 
 The server is the app's ``SMTP_*`` configuration (``PCNREG_SMTP_HOST``, ``_PORT``, ``_STARTTLS``,
 ``_USER``, ``_PASSWORD``, ``_FROM``, read by ``pcnreg.config``); without ``SMTP_HOST`` e-mail is off

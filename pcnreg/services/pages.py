@@ -277,15 +277,22 @@ class PreviewView:
     after: RoundSummary
 
 
-def _side(data: rounds_svc.RoundData, key: str) -> Side:
+def _side(data: rounds_svc.RoundData, key: str) -> Side | None:
+    """A PCN's totals and findings in ``data``; None when it has no such PCN (merged away, or not
+    made yet by a split)."""
+    if key not in data.state.pcn_by_key:
+        return None
     return Side(data.pcn_total(key), data.band(key), len(data.pcn_data(key).members), data.findings_for_pcn(key))
 
 
 def describe_preview(preview: MovePreview) -> PreviewView:
     """Before and after of each PCN a move touches, and of each practice moved."""
     before, after = preview.before, preview.after
-    pcns = [PreviewPcn(key, after.pcn_data(key).name, _side(before, key), _side(after, key))
-            for key in preview.pcn_keys]
+    def pcn_name(key: str) -> str:
+        data = after if key in after.state.pcn_by_key else before
+        return data.pcn_data(key).name
+
+    pcns = [PreviewPcn(key, pcn_name(key), _side(before, key), _side(after, key)) for key in preview.pcn_keys]
 
     def name_of(data: rounds_svc.RoundData, code: str) -> str | None:
         key = data.pcn_of(code)

@@ -424,14 +424,22 @@ def _incremental(rnd: RegistrationRound, found: Entry, key: Key) -> Entry | None
         return None
 
 
-def preview(rnd: RegistrationRound, assignments: Mapping[str, str], names: Mapping[str, str]) -> Entry:
+def preview(rnd: RegistrationRound, assignments: Mapping[str, str], names: Mapping[str, str],
+            like: Mapping[str, str] | None = None) -> Entry:
     """The state of another grouping of the round (a move being previewed, an earlier version),
-    derived from the head state."""
+    derived from the head state. ``like`` (new key -> existing key): a PCN not saved yet (a split
+    being previewed) takes its place and lead commissioner from the existing PCN."""
+    from dataclasses import replace
+
     from .rounds import select_list_size
 
     head = entry(rnd)
     parent = head.state
     meta = {k: pcn_data(m, m.name) for k, m in _pcn_meta(rnd, [k for k in names if k not in parent.pcn_by_key]).items()}
+    for new, old in (like or {}).items():
+        source = parent.pcn_by_key.get(old)
+        if source is not None and new not in parent.pcn_by_key:
+            meta[new] = replace(source, key=new, name=names.get(new, source.name), code=None, members=())
     delta = state_mod.to_assignments(parent, assignments, names, meta)
     joining = [c for c in assignments if c not in parent.config.practices]
     info = head.info

@@ -183,7 +183,7 @@ def practice_data(practice: Practice, size: ListSize | None) -> PracticeData:
 
 
 def build_configuration(rnd: RegistrationRound, assignments: dict[str, str] | None = None,
-                        pcn_names: dict[str, str] | None = None) -> RoundData:
+                        pcn_names: dict[str, str] | None = None, like: dict[str, str] | None = None) -> RoundData:
     """A round's state. By default the head state, computed once per version and cached
     (``services.round_state``); pass ``assignments`` and ``pcn_names`` (pcn key -> name) for
     another grouping, e.g. a move being previewed or an earlier version (derived from the head
@@ -194,7 +194,7 @@ def build_configuration(rnd: RegistrationRound, assignments: dict[str, str] | No
         return RoundData(rnd, round_state.entry(rnd))
     if pcn_names is None:
         pcn_names = {k: p.name for k, p in round_state.entry(rnd).state.pcn_by_key.items()}
-    return RoundData(rnd, round_state.preview(rnd, assignments, pcn_names))
+    return RoundData(rnd, round_state.preview(rnd, assignments, pcn_names, like))
 
 
 def filter_findings(findings: list[Finding], severity: str | None = None, rule: str | None = None,

@@ -17,3 +17,9 @@ window.addEventListener('message', (event) => {
   row.classList.add('pcnreg-row--chosen')
   row.setAttribute('aria-current', 'true')
 })
+
+// The ballot letters' print button (hidden without JavaScript: the browser's Print command does the same).
+for (const button of document.querySelectorAll('button[data-print]')) {
+  button.hidden = false
+  button.addEventListener('click', () => window.print())
+}

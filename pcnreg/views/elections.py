@@ -62,7 +62,8 @@ def _close_due_elections() -> None:
         logging.getLogger("pcnreg.errors").warning("closing due elections failed", exc_info=True)
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-SECRET_PAGES = {"elections.ballot", "elections.ballot_link_page", "elections.open_voting", "elections.reissue"}
+SECRET_PAGES = {"elections.ballot", "elections.ballot_link_page", "elections.open_voting", "elections.reissue",
+                "elections.letters"}
 
 
 def ballot_link(token: str) -> str:
@@ -142,7 +143,7 @@ def _steps(state: str) -> list[dom.Transition]:
     return [dom.BY_NAME[n] for n in names if state in dom.BY_NAME[n].sources]
 
 
-def _render_election(rnd, e, status: int = 200, **forms):
+def _render_election(rnd, e, status: int = 200, lots_needed: bool = False, **forms):
     state = el.state(e)
     members = el.member_names(e)
     defaults = {
@@ -166,7 +167,9 @@ def _render_election(rnd, e, status: int = 200, **forms):
         names=dict(members), methods=dom.METHODS, tie_breaks=dom.TIE_BREAKS,
         turnout=el.turnout(e) if show_turnout else None, result=el.result(e),
         failed_candidate=request.form.get("candidate", "") if failed is not None else "",
-        may_run=_may_run(rnd), before_voting=state in dom.BEFORE_VOTING), status
+        may_run=_may_run(rnd), before_voting=state in dom.BEFORE_VOTING, lots_needed=lots_needed,
+        unopposed=state == "panel" and el.may_declare_unopposed(e),
+        contested=len(el.eligible(e)) >= 2), status
 
 
 @bp.get("/rounds/<int:round_id>/elections/<int:election_id>")
@@ -261,11 +264,25 @@ def open_voting(round_id: int, election_id: int):
     return _render_election(rnd, e, 400, open_voting=form)
 
 
-def _letters(rnd, e, issued, *, reissued: bool):
+@bp.get("/rounds/<int:round_id>/elections/<int:election_id>/letters")
+def letters(round_id: int, election_id: int):
+    """The returning officer's print view of the ballot letters, while voting is open: one letter
+    per practice that has not voted (a used or replaced link is never printed)."""
+    rnd = round_or_404(round_id)
+    e = _election_or_404(rnd, election_id)
+    try:
+        issued = el.letters(e)
+    except el.ElectionError as exc:
+        abort(404, description=" ".join(exc.messages))
+    el.record_letters_printed(e, len(issued))
+    return _letters(rnd, e, issued, reissued=False, reprint=True)
+
+
+def _letters(rnd, e, issued, *, reissued: bool, reprint: bool = False):
     names = dict(el.member_names(e))
     letters = [{"code": t.practice_code, "name": names.get(t.practice_code, t.practice_code),
                 "url": ballot_link(t.token), "token": t.token} for t in issued]
-    return render_template("elections/letters.html", rnd=rnd, e=e, letters=letters, reissued=reissued,
+    return render_template("elections/letters.html", rnd=rnd, e=e, letters=letters, reissued=reissued, reprint=reprint,
                            timetable=el.timetable(e), standing=[c for c in e.candidates if c.status == "shortlisted"])
 
 
@@ -292,23 +309,31 @@ def reissue(round_id: int, election_id: int):
 
 @bp.post("/rounds/<int:round_id>/elections/<int:election_id>/count")
 def count(round_id: int, election_id: int):
+    """The count; with lots as the tie-break, the drawing of lots is asked for only when the count
+    meets a tie (the page comes back with the draw's fields and the tied names)."""
     rnd = round_or_404(round_id)
     e = _election_or_404(rnd, election_id)
     form = CountForm()
+    lots_needed = False
     if form.validate_on_submit():
-        standing = {str(c.id) for c in e.candidates if c.status == "shortlisted"}
+        standing = {str(c.id) for c in el.eligible(e)}
         order = form.lots_order(request.form, len(standing))
-        if e.tie_break == "seed" or form.check_lots(order, standing):
+        drawing = e.tie_break == "lots" and (any(order) or form.performed_by.data or form.witness.data)
+        lots_needed = bool(drawing)
+        if not drawing or form.check_lots(order, standing):
             try:
-                el.count(e, lots_order=order if e.tie_break == "lots" else None,
+                el.count(e, lots_order=order if drawing else None,
                          performed_by=form.performed_by.data or "", witness=form.witness.data or "")
+            except el.LotsNeeded as exc:
+                lots_needed = True
+                form.add_service_error(exc)
             except el.ElectionError as exc:
                 form.add_service_error(exc)
             except ValueError as exc:        # counting's refusals (no ballots, a bad draw): not a 500
                 form.general_errors.append(f"The votes cannot be counted: {exc}")
             else:
                 return _done(rnd, e, "The votes are counted. Check the result, then declare it.")
-    return _render_election(rnd, e, 400, count=form)
+    return _render_election(rnd, e, 400, count=form, lots_needed=lots_needed)
 
 
 def _confirmed(rnd, e, action, message):
@@ -417,9 +442,12 @@ def ballot():
     if why:
         return _refused(why)
     casting = request.form.get("cast") == "1"
-    form = BallotForm() if casting else BallotForm(formdata=None)
+    changing = request.form.get("change") == "1"
+    form = BallotForm() if casting or changing else BallotForm(formdata=None)
     if casting and form.validate_on_submit():
         preferences = form.preferences(request.form, candidates, e.method)
+        if preferences is not None and request.form.get("confirm") != "1":
+            return _check_answers(e, candidates, preferences, ballot_token)
         if preferences is not None:
             try:
                 receipt = el.cast(ballot_token, preferences)
@@ -430,9 +458,22 @@ def ballot():
             else:
                 return render_template("elections/voted.html", e=e, receipt=receipt)
     status = 400 if casting else 200
-    chosen = {c.id: (request.form.get(f"pref_{c.id}") or "") for c in candidates} if casting else {}
+    chosen = {c.id: (request.form.get(f"pref_{c.id}") or "") for c in candidates} if casting or changing else {}
     return render_template("elections/ballot.html", e=e, candidates=candidates, form=form, chosen=chosen,
                            timetable=el.timetable(e), methods=dom.METHODS, token=ballot_token), status
+
+
+def _check_answers(e, candidates, preferences: list[str], ballot_token: str):
+    """The GOV.UK "check your answers" step: the vote as it will be cast, with a way back to change
+    it; nothing is cast until the voter confirms (the choices travel in hidden fields)."""
+    by_id = {str(c.id): c for c in candidates}
+    ranked = [by_id[p] for p in preferences if p in by_id]
+    if e.method == "irv":
+        fields = {f"pref_{c.id}": str(n) for n, c in enumerate(ranked, 1)}
+    else:
+        fields = {"candidate": str(ranked[0].id)} if ranked else {}
+    return render_template("elections/ballot_check.html", e=e, ranked=ranked, fields=fields,
+                           form=BallotForm(formdata=None), timetable=el.timetable(e), token=ballot_token)
 
 
 @bp.get("/elections/<int:election_id>/result")

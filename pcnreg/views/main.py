@@ -241,48 +241,100 @@ def rename_pcn(round_id: int, pcn_id: int):
                            form=form), _status(form)
 
 
+def _fingerprint(*parts) -> str:
+    """The choice a preview showed (the save must be of the same choice, else it is previewed again)."""
+    return "|".join(",".join(sorted(p)) if isinstance(p, (list, tuple)) else " ".join(str(p or "").split())
+                    for p in parts)
+
+
+def _confirmed(fingerprint: str) -> bool:
+    return request.form.get("confirm") == "1" and request.form.get("previewed") == fingerprint
+
+
+def _checked(form) -> tuple[bool, bool]:
+    """(may preview, may save): the form's checks, except that a preview needs no reason (the
+    reason is asked for the save, as in the move's preview); a save without one shows the
+    preview again with the reason asked for."""
+    if form.validate_on_submit():
+        return True, True
+    only_reason = form.reason.errors and not form.general_errors and \
+        not any(f.errors for name, f in form._fields.items() if name != "reason")
+    if only_reason and request.form.get("confirm") != "1":
+        form.reason.errors = []
+    return bool(only_reason), False
+
+
+def merge_choices(rows, here) -> tuple[list, dict[str, str]]:
+    """The PCNs to merge: those of the same place first, then the others, each with a hint."""
+    same = [r for r in rows if r.place == here.place]
+    other = [r for r in rows if r.place != here.place]
+    hints = {r.key: f"{r.members} practices, {r.total:,} registered patients" for r in same}
+    hints.update({r.key: f"Another place ({r.place or 'no place'}): {r.members} practices, {r.total:,} registered "
+                  "patients" for r in other})
+    return [(r.key, r.name) for r in same + other], hints
+
+
 @bp.route("/rounds/<int:round_id>/pcns/<int:pcn_id>/merge", methods=["GET", "POST"])
 def merge_pcn(round_id: int, pcn_id: int):
+    """Choose the PCNs → preview (before/after of every PCN touched, a warning across places) → save."""
     rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
     key = pcn_key_or_404(data, pcn_id)
+    here = pages.pcn_row(data, key)
     rows = [r for r in pages.pcn_rows(data) if r.key != key]
     form = forms.MergePcnForm()
-    form.others.choices = [(r.key, r.name) for r in rows]
-    if form.validate_on_submit():
+    form.others.choices, hints = merge_choices(rows, here)
+    view, warnings, fingerprint = None, [], ""
+    may_preview, may_save = _checked(form)
+    if may_preview:
         names = [data.pcn_data(k).name for k in form.others.data]
+        fingerprint = _fingerprint(form.others.data, form.name.data)
         try:
-            version = config_svc.merge_pcns(rnd, form.others.data, key, name=form.name.data or None,
-                                            author=forms.signed_in_name(), reason=form.reason.data)
+            if may_save and _confirmed(fingerprint):
+                version = config_svc.merge_pcns(rnd, form.others.data, key, name=form.name.data or None,
+                                                author=forms.signed_in_name(), reason=form.reason.data)
+                _saved(version, f"merged {', '.join(names)} into {form.name.data or data.pcn_data(key).name}.")
+                return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=pcn_id))
+            view = pages.describe_preview(config_svc.preview_merge(rnd, form.others.data, key, form.name.data or None))
         except ValueError as exc:
             form.add_service_error(exc)
-        else:
-            _saved(version, f"merged {', '.join(names)} into {form.name.data or data.pcn_data(key).name}.")
-            return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=pcn_id))
+        by_key = {r.key: r for r in rows}
+        warnings = [f"{by_key[k].name} is in {by_key[k].place or 'no place'}, {here.name} in "
+                    f"{here.place or 'no place'}: a PCN normally serves one place. Check with the places' "
+                    "commissioners before merging across places."
+                    for k in form.others.data if k in by_key and by_key[k].place != here.place]
     return render_template("pcn_form_merge.html", rnd=rnd, data=data, key=key, pcn=data.pcn_data(key),
-                           row=pages.pcn_row(data, key), rows=rows, form=form), _status(form)
+                           row=here, rows=rows, form=form, hints=hints, view=view, warnings=warnings,
+                           previewed=fingerprint), _status(form)
 
 
 @bp.route("/rounds/<int:round_id>/pcns/<int:pcn_id>/split", methods=["GET", "POST"])
 def split_pcn(round_id: int, pcn_id: int):
+    """Choose the practices and the new name → preview (both PCNs before and after) → save."""
     rnd = round_or_404(round_id)
     data = rounds_svc.build_configuration(rnd)
     key = pcn_key_or_404(data, pcn_id)
     members = pages.practice_rows(data, pcn=key)
     form = forms.SplitPcnForm()
     form.members.choices = [(m.code, m.name) for m in members]
-    if form.validate_on_submit():
+    view, fingerprint = None, ""
+    may_preview, may_save = _checked(form)
+    if may_preview:
+        fingerprint = _fingerprint(form.members.data, form.new_name.data)
         try:
-            version = config_svc.split_pcn(rnd, key, form.members.data, form.new_name.data,
-                                           author=forms.signed_in_name(), reason=form.reason.data)
+            if may_save and _confirmed(fingerprint):
+                version = config_svc.split_pcn(rnd, key, form.members.data, form.new_name.data,
+                                               author=forms.signed_in_name(), reason=form.reason.data)
+                _saved(version, f"split {len(form.members.data)} practices from {data.pcn_data(key).name} "
+                                f"into the new PCN {form.new_name.data}.")
+                return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=pages.created_pcn_key(version)))
+            view = pages.describe_preview(config_svc.preview_split(rnd, key, form.members.data,
+                                                                   form.new_name.data))
         except ValueError as exc:
             form.add_service_error(exc)
-        else:
-            _saved(version, f"split {len(form.members.data)} practices from {data.pcn_data(key).name} "
-                            f"into the new PCN {form.new_name.data}.")
-            return redirect(url_for("main.pcn", round_id=rnd.id, pcn_id=pages.created_pcn_key(version)))
     return render_template("pcn_form_split.html", rnd=rnd, data=data, key=key, pcn=data.pcn_data(key),
-                           row=pages.pcn_row(data, key), members=members, form=form), _status(form)
+                           row=pages.pcn_row(data, key), members=members, form=form, view=view,
+                           previewed=fingerprint), _status(form)
 
 
 # --- moving practices: choose -> preview (writes nothing) -> confirm (POST) -----------------------------------

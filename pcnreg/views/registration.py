@@ -20,7 +20,7 @@ from ..domain import workflow
 from ..extensions import db
 from ..importers.csvio import write_csv
 from ..models import AgreementSignature, Commissioner, ExceptionRequest, MemberConfirmation, Pcn, RegistrationRound
-from ..services import clock, pages
+from ..services import clock, mailer, pages, reminders
 from ..services import registration as reg_svc
 from ..services import rounds as rounds_svc
 from . import formatting, guard
@@ -333,7 +333,41 @@ def round_status(round_id: int):
 def chase(round_id: int):
     rnd = round_or_404(round_id)
     groups = reg_svc.chase_list(rnd)
-    return render_template("registration/chase.html", rnd=rnd, groups=groups)
+    return render_template("registration/chase.html", rnd=rnd, groups=groups,
+                           commissioner_ids=reminders.commissioner_ids(rnd),
+                           reminded=reminders.last_sent(rnd), email_on=mailer.configured(),
+                           form=rforms.ReminderForm(formdata=None))
+
+
+@bp.post("/rounds/<int:round_id>/chase/<int:commissioner_id>/remind")
+def remind(round_id: int, commissioner_id: int):
+    """E-mail the practices the commissioner's part of the chase list names (issue #16 item 10)."""
+    rnd = round_or_404(round_id)
+    commissioner = reminders.commissioner_of(rnd, commissioner_id)
+    if commissioner is None:
+        abort(404, description=f"There is no commissioner with id {commissioner_id} in {rnd.name}.")
+    form = rforms.ReminderForm()
+    if not form.validate_on_submit():
+        flash("The reminders were not sent: the form had expired. Send them again.", "error")
+        return redirect(url_for("registration.chase", round_id=rnd.id))
+    try:
+        report = reminders.send(rnd, commissioner)
+    except reminders.ReminderError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("registration.chase", round_id=rnd.id))
+
+    def named(items):
+        return ", ".join(f"{r.name} ({r.code})" for r in items)
+    if report.sent:
+        flash(f"Reminders e-mailed to {len(report.sent)} practice(s) of {commissioner.name}: "
+              f"{named(report.sent)}.", "success")
+    if report.no_address:
+        flash(f"No representative's e-mail address for {named(report.no_address)}: not reminded.", "warning")
+    for reminder, reason in report.failed:
+        flash(f"{reminder.name} ({reminder.code}) was not reminded: {reason}", "error")
+    if not (report.sent or report.no_address or report.failed):
+        flash(f"The chase list names no practice of {commissioner.name}: nothing to send.", "success")
+    return redirect(url_for("registration.chase", round_id=rnd.id))
 
 
 CHASE_COLUMNS = ["commissioner_code", "commissioner_name", "pcn", "state", "deadline", "practice_code", "missing"]

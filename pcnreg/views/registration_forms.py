@@ -169,6 +169,10 @@ DEADLINE_FILTERS = [("", "Any deadline status"), ("due", "Due"), ("overdue", "Ov
                     ("late", "Submitted late"), ("none", "Submitted in time or no deadline")]
 
 
+class ReminderForm(PageForm):
+    """The chase page's "e-mail reminders" button (its CSRF token only)."""
+
+
 class StatusFilterForm(GetForm):
     state = Choice("State", choices=[("", "Any state")] + list(workflow.STATE_TITLES.items()),
                    invalid="Choose a state from the list")

@@ -159,6 +159,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "registration.round_status": needs(VIEW, round_target),
     "registration.chase": needs(VIEW, round_target),
     "registration.chase_csv": needs(VIEW, round_target),
+    "registration.remind": needs(ROUND, commissioner_target),   # e-mail the practices the chase list names
     "registration.confirmation": needs(VIEW, round_target),
     "registration.funding": needs(VIEW, round_target),
     "registration.confirm": needs(PREPARE, member_target),
@@ -196,6 +197,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "elections.withdraw": needs(ELECT, round_target),
     "elections.assess": needs(ELECT, round_target),
     "elections.open_voting": needs(ELECT, round_target),
+    "elections.letters": needs(ELECT, round_target),      # the print view of the unused ballot letters
     "elections.reissue": needs(ELECT, round_target),
     "elections.count": needs(ELECT, round_target),
     "elections.declare": needs(ELECT, round_target),

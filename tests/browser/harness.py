@@ -288,3 +288,26 @@ def leaflet_features(frame, kind: str) -> dict[str, dict]:
     ``{id: {"fill": "#rrggbb", "properties": {...}}}``."""
     frame.wait_for_function(LEAFLET_DRAWN)
     return frame.evaluate(_LEAFLET_FEATURES_JS, kind)
+
+
+# --- accessibility (axe-core, the npm package, from the local copy) ------------------------------------------
+
+AXE_JS = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+SERIOUS = {"serious", "critical"}
+
+
+def axe_violations(page, impacts=frozenset(SERIOUS)) -> list[str]:
+    """Run axe-core on ``page`` (WCAG 2.2 A and AA rules) and describe each violation of the given
+    impacts: "rule (impact): help – selectors". The script is evaluated through the DevTools
+    protocol, which the page's Content-Security-Policy does not govern (it allows no inline script)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;true")
+    result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+                           " resultTypes: ['violations']})", AXE_TAGS)
+    out = []
+    for v in result["violations"]:
+        if v.get("impact") in impacts:
+            targets = ", ".join(" ".join(map(str, n["target"])) for n in v["nodes"][:5])
+            out.append(f"{v['id']} ({v['impact']}): {v['help']} – {targets}")
+    return out

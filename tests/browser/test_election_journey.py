@@ -169,6 +169,8 @@ def _vote(open_page, link: str, preferences: dict[str, str], **context_options) 
     expect(voter.get_by_role("link", name="Sign in")).to_have_count(0)   # the public header
     for name, number in preferences.items():
         voter.get_by_label(f"Your preference for {name}").select_option(number)
+    voter.get_by_role("button", name="Continue").click()
+    expect(voter.locator("h1")).to_have_text("Check your vote before you cast it")     # check your answers
     voter.get_by_role("button", name="Cast your vote").click()
     expect(voter.locator("h1")).to_have_text("Your vote has been recorded")
     receipt = voter.locator(".nhsuk-panel strong").inner_text()
@@ -264,11 +266,18 @@ def test_the_returning_officer_runs_a_contested_election_and_the_practices_vote(
     no_js.get_by_role("button", name="Open the ballot").click()
     expect(no_js.locator("body")).not_to_have_class(re.compile(r"\bnhsuk-frontend-supported\b"))
     screenshot(no_js, "ballot")
-    no_js.get_by_role("button", name="Cast your vote").click()
+    no_js.get_by_role("button", name="Continue").click()
     expect(no_js.locator(".nhsuk-error-summary")).to_contain_text(
         "Choose a candidate: give your first choice the number 1")
     expect(no_js).to_have_title(re.compile("^Error: "))
     no_js.get_by_label("Your preference for Dr Ada One").select_option("1")
+    no_js.get_by_role("button", name="Continue").click()
+    expect(no_js.locator("h1")).to_have_text("Check your vote before you cast it")
+    # "Change your vote" goes back with the choice kept, then on to the check again
+    no_js.get_by_role("button", name="Change your vote").click()
+    expect(no_js.get_by_label("Your preference for Dr Ada One")).to_have_value("1")
+    no_js.get_by_role("button", name="Continue").click()
+    screenshot(no_js, "check-your-vote")
     no_js.get_by_role("button", name="Cast your vote").click()
     expect(no_js.locator("h1")).to_have_text("Your vote has been recorded")
     receipts.append(no_js.locator(".nhsuk-panel strong").inner_text())
@@ -298,7 +307,7 @@ def test_the_returning_officer_runs_a_contested_election_and_the_practices_vote(
     late.goto(links[6])
     late.get_by_label("Your preference for Dr Bo Two").select_option("1")
     _at(app, 2019, 5, 3, 17, 0, 0)
-    late.get_by_role("button", name="Cast your vote").click()
+    late.get_by_role("button", name="Continue").click()
     expect(late.locator("h1")).to_have_text("This ballot link cannot be used")
     expect(late.locator("main")).to_contain_text("Voting closed at 17:00 on 3 May 2019 (UK time)")
     assert _db.session.scalar(select(func.count()).select_from(BallotPaper)) == 6
@@ -363,14 +372,13 @@ def test_the_returning_officer_declares_an_uncontested_election(
     officer.goto(base)
     _step(officer, "Close nominations", "Nominations closed")
     _step(officer, "Start the panel assessment", "Panel assessment")
-    # Declaring before the panel has assessed the candidate is refused, with the reason.
-    officer.get_by_role("button", name="Declare elected unopposed").click()
-    expect(officer.locator(".nhsuk-error-summary")).to_contain_text("has not assessed")
+    # Before the panel has assessed the candidate, "elected unopposed" is not offered.
+    expect(officer.get_by_role("button", name=re.compile("elected unopposed"))).to_have_count(0)
     _assess(officer, "Dr Solo", True, "Meets the criteria")
-    # One eligible candidate: there is no ballot.
-    officer.get_by_role("button", name="Open voting and issue the ballot links").click()
-    expect(officer.locator(".nhsuk-error-summary")).to_contain_text("at least two eligible candidates")
-    officer.get_by_role("button", name="Declare elected unopposed").click()
+    # One eligible candidate: there is no ballot, and "elected unopposed" is offered.
+    expect(officer.get_by_role("button", name="Open voting and issue the ballot links")).to_have_count(0)
+    screenshot(officer, "unopposed-offered")
+    officer.get_by_role("button", name="Declare Dr Solo elected unopposed").click()
     expect(_flash(officer)).to_contain_text("Dr Solo is declared elected unopposed as the PCN's Clinical Director.")
     expect(officer.locator("main")).to_contain_text("Declared")
 

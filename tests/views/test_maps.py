@@ -944,3 +944,26 @@ def test_the_cache_key_carries_the_palette_and_label_versions(geo, monkeypatch):
 def test_png_scale_bar_lengths():
     assert maps.export._nice_length(7300) == 5000 and maps.export._nice_length(1999) == 1000 and maps.export._nice_length(0) == 0
     assert maps.export._wrap("Nottingham City PCN U") == "Nottingham City\nPCN U"
+
+
+def test_pcn_map_page_shows_its_forms_only_to_who_may_change_the_areas(geo, geo_app, gclient):
+    """Issue #16 item 3: the block move, the area upload and the adjacency forms are shown to who
+    may change the PCN's configuration (the administrator here), not to a viewer or the PCN's lead."""
+    from conftest import make_user
+
+    from pcnreg.models import System
+
+    _, key, _, _ = border_block(geo)
+    system = _db.session.get(System, geo.system_id).code
+    url = f"/rounds/{geo.id}/pcns/{key}/map"
+    admin = gclient.get(url).get_data(as_text=True)
+    for text_ in ("Move the block", "Upload the area", "Treat the blocks as adjacent"):
+        assert text_ in admin
+    sys_id = _db.session.get(System, geo.system_id).id
+    for n, grant in enumerate((("viewer", "system", sys_id), ("pcn_lead", "pcn", int(key)))):
+        user = make_user(f"map.{n}@pcnreg.test", [grant])
+        page = geo_app.test_client(user=user).get(url)
+        assert page.status_code == 200, (grant, system)
+        html = page.get_data(as_text=True)
+        assert '<form method="post"' not in html, grant
+        assert "Upload the area" not in html and "Move the block" not in html, grant

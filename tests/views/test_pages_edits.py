@@ -3,6 +3,8 @@ exceptions, compare and restore. Every invalid input gives 400 or 404 with a mes
 nothing."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +14,16 @@ from pcnreg.models import Membership, Place, Practice, SizeException
 from test_pages import counts, demo, pcn_id, rid, visible  # noqa: F401  (fixtures)
 
 WHO = {"author": "Jo Bloggs", "reason": "Agreed at the committee of 23 May 2019"}
+
+
+def _previewed_then_saved(client, url: str, data: dict):
+    """A merge or split: the first POST shows the preview (200, nothing saved), the second, with
+    the preview's token of the choice and ``confirm``, saves it."""
+    before = counts()
+    preview = client.post(url, data=data)
+    assert preview.status_code == 200 and counts() == before, visible(preview)[:2000]
+    previewed = re.search(r'name="previewed" value="([^"]*)"', preview.get_data(as_text=True)).group(1)
+    return client.post(url, data={**data, "previewed": previewed, "confirm": "1"})
 
 
 def _flash(client, response) -> str:
@@ -180,8 +192,8 @@ def test_rename_refuses_invalid_names(client, rid, name, message):
 
 def test_merge_pcns(client, rid):
     city7, city8 = pcn_id("Nottingham City PCN 7"), pcn_id("Nottingham City PCN 8")
-    response = client.post(f"/rounds/{rid}/pcns/{city8}/merge",
-                           data={"others": [str(city7)], "name": "", **WHO})
+    response = _previewed_then_saved(client, f"/rounds/{rid}/pcns/{city8}/merge",
+                                     {"others": [str(city7)], "name": "", **WHO})
     text = _flash(client, response)
     assert "Saved as version 2: merged Nottingham City PCN 7 into Nottingham City PCN 8" in text
     assert "68,052 registered patients in 9 practices" in text
@@ -193,8 +205,8 @@ def test_merge_pcns(client, rid):
 
 def test_merge_with_a_new_name(client, rid):
     city7, city8 = pcn_id("Nottingham City PCN 7"), pcn_id("Nottingham City PCN 8")
-    text = _flash(client, client.post(f"/rounds/{rid}/pcns/{city8}/merge",
-                                      data={"others": [str(city7)], "name": "City North East", **WHO}))
+    text = _flash(client, _previewed_then_saved(client, f"/rounds/{rid}/pcns/{city8}/merge",
+                                                {"others": [str(city7)], "name": "City North East", **WHO}))
     assert "City North East" in text and "68,052" in text
 
 
@@ -217,7 +229,7 @@ def test_merge_refuses_invalid_input(client, rid, others, name, message):
 
 def test_split_pcn(client, rid):
     newark = pcn_id("Newark")
-    response = client.post(f"/rounds/{rid}/pcns/{newark}/split", data={
+    response = _previewed_then_saved(client, f"/rounds/{rid}/pcns/{newark}/split", {
         "members": ["C84029", "C84049"], "new_name": "Newark South", **WHO})
     text = _flash(client, response)
     assert "Saved as version 2: split 2 practices from Newark into the new PCN Newark South" in text
@@ -259,7 +271,7 @@ def test_changes_to_unknown_ids_give_404_and_write_nothing(client, rid, path):
 
 def test_retired_pcn_cannot_be_edited(client, rid):
     city7, city8 = pcn_id("Nottingham City PCN 7"), pcn_id("Nottingham City PCN 8")
-    client.post(f"/rounds/{rid}/pcns/{city8}/merge", data={"others": [str(city7)], **WHO})
+    _previewed_then_saved(client, f"/rounds/{rid}/pcns/{city8}/merge", {"others": [str(city7)], **WHO})
     before = counts()
     for action in ("rename", "merge", "split"):
         assert client.post(f"/rounds/{rid}/pcns/{city7}/{action}", data={"name": "Z", **WHO}).status_code == 404
@@ -348,3 +360,71 @@ def test_compare_refuses_invalid_versions(client, rid, query, status):
     response = client.get(f"/rounds/{rid}/compare", query_string=query)
     assert response.status_code == status
     assert "There is a problem" in visible(response)
+
+
+# --- previews of merge and split (issue #16 item 5) ------------------------------------------------------------
+
+def test_merge_preview_shows_every_pcn_touched_before_and_after(client, rid):
+    city7, city8 = pcn_id("Nottingham City PCN 7"), pcn_id("Nottingham City PCN 8")
+    before = counts()
+    response = client.post(f"/rounds/{rid}/pcns/{city8}/merge", data={"others": [str(city7)], "name": "", **WHO})
+    assert response.status_code == 200 and counts() == before
+    text = visible(response)
+    assert "Nothing has been saved yet" in text
+    assert "Nottingham City PCN 8 before and after" in text and "Nottingham City PCN 7 before and after" in text
+    assert "68,052" in text and "merged away" in text                  # 8 gains 7's patients; 7 is gone
+    assert "Across places" not in text                                 # both in Nottingham City
+    # a changed choice is previewed again, not saved
+    previewed = re.search(r'name="previewed" value="([^"]*)"', response.get_data(as_text=True)).group(1)
+    other = pcn_id("Nottingham City PCN 6")
+    again = client.post(f"/rounds/{rid}/pcns/{city8}/merge",
+                        data={"others": [str(other)], "previewed": previewed, "confirm": "1", **WHO})
+    assert again.status_code == 200 and counts() == before and "Nottingham City PCN 6 before and after" in visible(again)
+
+
+def test_merge_offers_the_same_place_first_and_warns_across_places(client, rid):
+    city8, newark = pcn_id("Nottingham City PCN 8"), pcn_id("Newark")
+    page = client.get(f"/rounds/{rid}/pcns/{city8}/merge").get_data(as_text=True)
+    offered = re.findall(r'name="others" type="checkbox" value="([0-9]+)"', page)
+    cities = {str(k) for n in range(1, 12) if (k := pcn_id(f"Nottingham City PCN {n}")) and k != city8}
+    assert set(offered[:len(cities)]) == cities                       # the city's PCNs first
+    assert "Another place (" in page
+    response = client.post(f"/rounds/{rid}/pcns/{city8}/merge", data={"others": [str(newark)], **WHO})
+    text = visible(response)
+    assert response.status_code == 200 and "Across places" in text and "Newark is in" in text
+
+
+def test_split_preview_shows_both_pcns_and_writes_nothing(client, rid):
+    newark = pcn_id("Newark")
+    before = counts()
+    response = client.post(f"/rounds/{rid}/pcns/{newark}/split",
+                           data={"members": ["C84029", "C84049"], "new_name": "Newark South", **WHO})
+    assert response.status_code == 200 and counts() == before
+    text = visible(response)
+    assert "Newark before and after" in text and "Newark South before and after" in text
+    assert "75,817" in text and "44,933" in text and "30,884" in text   # Newark before, after; the new PCN
+    assert "does not exist" in text
+    assert "spans more than one place" not in text                     # the new PCN keeps Newark's place
+
+
+def test_split_preview_of_a_small_new_pcn_names_its_findings_without_a_link(client, rid):
+    newark = pcn_id("Newark")
+    response = client.post(f"/rounds/{rid}/pcns/{newark}/split",
+                           data={"members": ["Y05369"], "new_name": "Newark Tiny", **WHO})
+    assert response.status_code == 200, visible(response)[:1500]
+    text = visible(response)
+    assert "Newark Tiny before and after" in text and "below" in text.lower()
+
+
+def test_a_preview_needs_no_reason_and_a_save_does(client, rid):
+    newark = pcn_id("Newark")
+    url = f"/rounds/{rid}/pcns/{newark}/split"
+    before = counts()
+    data = {"members": ["C84029"], "new_name": "Newark East"}
+    preview = client.post(url, data=data)
+    assert preview.status_code == 200 and "Newark East before and after" in visible(preview)
+    assert "Enter the reason" not in visible(preview)
+    previewed = re.search(r'name="previewed" value="([^"]*)"', preview.get_data(as_text=True)).group(1)
+    refused = client.post(url, data={**data, "previewed": previewed, "confirm": "1"})
+    assert refused.status_code == 400 and counts() == before
+    assert "Newark East before and after" in visible(refused) and "reason" in visible(refused).lower()

@@ -349,7 +349,7 @@ def test_the_chase_list_and_its_csv(db, newark, client_as):
     db.session.commit()
     commissioner = client_as("commissioner", "system:E54000014")
     html = commissioner.get(f"/rounds/{rid}/chase").get_data(as_text=True)
-    assert "C84660 =HYPERLINK(1)" in html and "Practices in no PCN" in html
+    assert "=HYPERLINK(1) (C84660)" in html and "Practices in no PCN" in html      # name, then code
     assert f"({newark['members'][0]}) has not confirmed its membership" in html
     assert "Sherwood" in html and "Nothing to chase" not in html
     response = commissioner.get(f"/rounds/{rid}/chase.csv")

@@ -83,6 +83,7 @@ EXPECTED: dict[str, str | dict[str, str]] = {
     "committee.meeting_map": NO_GEODATA,
     "elections.elections": READ, "elections.election": READ,
     "elections.ballots_csv": READ,              # after the count (the matrix counts its election)
+    "elections.letters": "SNRRRRNRR",          # the returning officer's print view: 404 once counted
     # the whole instance
     "onboarding.start": INSTANCE, "onboarding.choose": INSTANCE, "onboarding.job": "SNRRRRRRR",
     "auth.users": INSTANCE, "auth.new_user": INSTANCE, "auth.user": INSTANCE,
@@ -116,6 +117,7 @@ EXPECTED: dict[str, str | dict[str, str]] = {
     # running the round
     "registration.allow_late": MANAGE_ROUND, "registration.confirm_coverage": MANAGE_ROUND,
     "registration.go_live": MANAGE_ROUND,
+    "registration.remind": MANAGE_ROUND,        # e-mail the practices the chase list names
     "committee.create_meeting": MANAGE_ROUND, "committee.add_to_agenda": MANAGE_ROUND,
     "committee.condition_met": MANAGE_ROUND,
     "api.create_meeting": MANAGE_ROUND, "api.add_to_agenda": MANAGE_ROUND, "api.confirm_coverage": MANAGE_ROUND,
