@@ -1008,6 +1008,11 @@ class MembershipChange(db.Model):
     decided_by: Mapped[str | None] = mapped_column(String(254))
     decision_note: Mapped[str | None] = mapped_column(Text)
     applied_version_id: Mapped[int | None] = mapped_column(ForeignKey("config_version.id"))
+    # "notice" (the practice's) or "assignment" (the commissioner's, of a practice no PCN will
+    # accept, after recording the LMC's engagement: its date and a summary).
+    kind: Mapped[str] = mapped_column(String(10), default="notice", server_default="notice")
+    lmc_engaged_on: Mapped[dt.date | None] = mapped_column(Date)
+    lmc_engagement: Mapped[str | None] = mapped_column(Text)
 
 
 # --- long work run by the task queue (pcnreg.tasks) ----------------------------------------------------

@@ -48,6 +48,7 @@ from ..domain.policy import Principal, Target
 from ..extensions import db
 from ..models import Commissioner, Membership, Pcn, Practice, RegistrationRound, System, User
 from ..services import accounts
+from . import change_targets
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
@@ -642,6 +643,13 @@ ROUTE_RULES: dict[str, Rule] = {
     "audit.pcn_audit_csv": needs(AUDIT, this_pcn),
     "audit.user_audit": needs(AUDIT, whole_instance),
     "audit.user_audit_csv": needs(AUDIT, whole_instance),
+    # in-year membership changes (views/changes.py, resolvers in views/change_targets.py)
+    # -- membership change rules --
+    "changes.page": needs(VIEW, round_target),
+    "changes.notice": needs(PREPARE, change_targets.notice_target),
+    "changes.decide": needs(ROUND, change_targets.decide_target),
+    "changes.apply": needs(ROUND, round_target),
+    "changes.assign": needs(ROUND, change_targets.assign_target),
     # users
     "auth.users": needs(MANAGE, whole_instance),
     "auth.new_user": needs(MANAGE, whole_instance),
