@@ -259,6 +259,8 @@ def register(cli: click.Group) -> None:
     register_backup(cli)
     from .cli_round import register as register_round
     register_round(cli)
+    from .cli_changes import register as register_changes
+    register_changes(cli)
     from .cli_epcn import register as register_epcn
     register_epcn(cli)
     from .cli_election import register as register_election

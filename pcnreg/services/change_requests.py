@@ -22,6 +22,7 @@ from .registration import actor
 from .transactions import one_transaction
 
 PENDING = ("notified", "approved")
+MAX_ID = 2_147_483_647        # larger ids cannot exist (and overflow the integer columns)
 
 
 class ChangeRequestError(Exception):
@@ -68,7 +69,7 @@ def _current_pcn(rnd: RegistrationRound, practice: Practice | None) -> Pcn | Non
 
 def _target(rnd: RegistrationRound, to_pcn: str) -> Pcn | None:
     text = (to_pcn or "").strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+    if not (text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ID):
         return None
     pcn = db.session.get(Pcn, int(text))
     return pcn if pcn is not None and pcn.round_id == rnd.id and pcn.active else None

@@ -71,7 +71,7 @@ class DecideForm(ProblemsForm):
 
     def validate_change(self, field):
         text = (field.data or "").strip()
-        if not (text.isascii() and text.isdigit() and 0 < len(text) <= 10):
+        if not (text.isascii() and text.isdigit() and 0 < len(text) <= 10 and 0 < int(text) <= 2_147_483_647):
             raise ValidationError("Choose a change from the list")
 
     def change_id(self) -> int:

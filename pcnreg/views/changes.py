@@ -5,8 +5,9 @@ service function and redirects with a flash; a refusal re-renders the form (400)
 messages on their fields and what was typed kept: nothing was written."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
+from ..services import change_instruction as instruction_svc
 from ..services import change_requests as requests_svc
 from ..services import changes as changes_svc
 from . import change_forms as cforms
@@ -43,7 +44,8 @@ def _render_page(rnd, failed: cforms.DecideForm | None = None, status: int = 200
         year=requests_svc.contract_year(rnd), last_applied=requests_svc.last_applied(rnd),
         colours=STATE_COLOURS, titles=STATE_TITLES,
         may_apply=_may("changes.apply", round_id=rnd.id), may_notice=_may("changes.notice", round_id=rnd.id),
-        may_assign=_may("changes.assign", round_id=rnd.id)), status
+        may_assign=_may("changes.assign", round_id=rnd.id),
+        may_instruction=_may("changes.instruction_csv", round_id=rnd.id)), status
 
 
 @bp.get("/rounds/<int:round_id>/changes")
@@ -137,3 +139,11 @@ def apply(round_id: int):
         flash("No approved change is due yet: nothing was applied.", "success")
     return redirect(url_for("changes.page", round_id=rnd.id))
 
+
+
+@bp.get("/rounds/<int:round_id>/changes/ods-change-instruction.csv")
+def instruction_csv(round_id: int):
+    """The ODS change instruction (``services.change_instruction``) as a CSV download."""
+    rnd = round_or_404(round_id)
+    return Response(instruction_svc.csv_text(rnd), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{instruction_svc.file_name(rnd)}"'})

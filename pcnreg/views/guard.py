@@ -650,6 +650,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "changes.decide": needs(ROUND, change_targets.decide_target),
     "changes.apply": needs(ROUND, round_target),
     "changes.assign": needs(ROUND, change_targets.assign_target),
+    "changes.instruction_csv": needs(ROUND, round_target),   # the ODS change instruction: the commissioner's
     # users
     "auth.users": needs(MANAGE, whole_instance),
     "auth.new_user": needs(MANAGE, whole_instance),
