@@ -648,6 +648,8 @@ class Registration(db.Model):
     state: Mapped[str] = mapped_column(String(24), default="draft")
     payee_practice_code: Mapped[str | None] = mapped_column(String(6))
     payee_reference: Mapped[str | None] = mapped_column(String(100))   # never bank details
+    # "own_account" (from 2023/24), or "payee"/None: the nominated payee practice above
+    paid_into: Mapped[str | None] = mapped_column(String(11))
     cd_name: Mapped[str | None] = mapped_column(String(200))
     cd_profession: Mapped[str | None] = mapped_column(String(100))
     cd_practice_code: Mapped[str | None] = mapped_column(String(6))    # where the CD practises

@@ -651,6 +651,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "changes.apply": needs(ROUND, round_target),
     "changes.assign": needs(ROUND, change_targets.assign_target),
     "changes.instruction_csv": needs(ROUND, round_target),   # the ODS change instruction: the commissioner's
+    "payment.own_account": needs(PREPARE, this_pcn),         # paid into its own account (from 2023/24)
     # users
     "auth.users": needs(MANAGE, whole_instance),
     "auth.new_user": needs(MANAGE, whole_instance),
