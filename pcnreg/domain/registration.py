@@ -51,13 +51,13 @@ class Draft:
     confirmations: frozenset[str] = frozenset()
     signatures: Mapping[tuple[str, str], Signature] = field(default_factory=dict)   # (practice, stage)
     payee: str | None = None
-    own_account: bool = False                            # paid into the PCN's own account (from 2023/24)
-    own_account_allowed: bool = False                    # the contract year allows it (domain.payment)
     clinical_director: ClinicalDirector | None = None
     deputy: ClinicalDirector | None = None
     blocking: tuple[Finding, ...] = ()                   # findings of severity error about the PCN
     requested: frozenset[str] = frozenset()              # finding_ref of errors with a request
     names: Mapping[str, str] = field(default_factory=dict)  # practice code -> name, for messages
+    own_account: bool = False                            # paid into the PCN's own account (from 2023/24)
+    own_account_allowed: bool = False                    # the contract year allows it (domain.payment)
 
     def practice(self, code: str) -> str:
         """"Practice Name (C84009)", or the code alone when its name is not known."""
