@@ -263,3 +263,16 @@ def test_the_pages_link_to_the_changes(live, client_as):
     assert f"/rounds/{rnd.id}/changes" in dashboard.text
     pcn_page = commissioner.get(f"/rounds/{rnd.id}/pcns/{newark.id}")
     assert re.search(rf"/rounds/{rnd.id}/changes/notice\?practice=", pcn_page.text)
+
+
+def test_the_commissioners_home_counts_the_waiting_changes(app, live, client_as):
+    rnd, newark, sherwood, member = live
+    commissioner = client_as("commissioner", "system:E54000014")
+    assert "membership change notice" not in commissioner.get("/").text
+    change = req_svc.give_notice(rnd, member, str(sherwood.id), "Closer")
+    home = commissioner.get("/")
+    assert "1 membership change notice waiting for a decision, 0 approved changes due to apply" in home.text
+    req_svc.changes.decide(rnd, change.id, approve=True)
+    app.config["PCNREG_NOW"] = uk(2019, 10, 1, 9, 0)
+    assert "0 membership change notices waiting for a decision, 1 approved change due to apply" in \
+        commissioner.get("/").text

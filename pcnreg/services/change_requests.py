@@ -188,3 +188,12 @@ def unplaced_practices(rnd: RegistrationRound) -> list[tuple[str, str]]:
 
 def live(rnd: RegistrationRound) -> bool:
     return changes._live(rnd)
+
+
+def waiting(rnd: RegistrationRound) -> tuple[int, int]:
+    """(notices waiting for a decision, approved changes whose date has come) in the round."""
+    day = today(rnd)
+    found = db.session.execute(select(MembershipChange.state, MembershipChange.effective_from).where(
+        MembershipChange.round_id == rnd.id, MembershipChange.state.in_(PENDING))).all()
+    return (sum(1 for state, _ in found if state == "notified"),
+            sum(1 for state, when in found if state == "approved" and when <= day))
