@@ -13,7 +13,8 @@ from pcnreg.services import demo_story
 from pcnreg.services.demo import load_demo
 from pcnreg.services.demo_users import create_demo_users
 
-PREPARE = {"clinical-director", "confirm", "payee", "sign"}      # Newark misses items: no "submit"
+PREPARE = {"clinical-director", "confirm", "payee", "sign",     # Newark misses items: no "submit"
+           "own-account"}                                         # 2026/27: its own account instead of a payee
 # user -> page -> the POST forms it shows
 EXPECTED = {
     "admin@demo.pcnreg.example": {"Newark": PREPARE, "Ashfield South": PREPARE, "config": {"exception"}},

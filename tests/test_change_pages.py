@@ -82,7 +82,7 @@ def test_a_notice_takes_the_rule_date_or_a_later_quarter(live):
 
 
 @pytest.mark.parametrize("code, to, reason, date, field, message", [
-    ("ZZ9999", "sherwood", "x", None, "practice", "ZZ9999 is not a known practice"),
+    ("ZZ9999", "sherwood", "x", None, "practice", "ZZ9999 is not a practice of"),
     ("", "sherwood", "x", None, "practice", "Enter the practice's ODS code"),
     ("member", "newark", "x", None, "to_pcn", "is already in Newark"),
     ("member", "", "x", None, "to_pcn", "Choose the PCN"),
@@ -185,7 +185,7 @@ def test_bad_input_on_the_notice_form_keeps_what_was_typed(live, client_as):
     assert 'value="2019"' in response.text
     unknown = commissioner.post(f"/rounds/{rnd.id}/changes/notice",
                                 data={"practice": "QQ1234", "to_pcn": str(sherwood.id), "reason": "r"})
-    assert unknown.status_code == 400 and "QQ1234 is not a known practice" in unknown.text
+    assert unknown.status_code == 400 and "QQ1234 is not a practice of" in unknown.text
     bad_date = commissioner.post(f"/rounds/{rnd.id}/changes/notice", data={
         "practice": member, "to_pcn": str(sherwood.id), "reason": "r",
         "effective_from[day]": "31", "effective_from[month]": "2", "effective_from[year]": "2020"})
@@ -276,3 +276,26 @@ def test_the_commissioners_home_counts_the_waiting_changes(app, live, client_as)
     app.config["PCNREG_NOW"] = uk(2019, 10, 1, 9, 0)
     assert "0 membership change notices waiting for a decision, 1 approved change due to apply" in \
         commissioner.get("/").text
+
+
+def test_a_practice_of_another_system_cannot_be_moved_in(live, client_as):
+    """A practice known nationally but not in the round (another system's) is refused, even to a
+    system-wide commissioner, on the form; nothing is written."""
+    from pcnreg.models import System
+
+    rnd, newark, sherwood, member = live
+    other = System(code="E54000015", name="Leicester, Leicestershire and Rutland", kind="stp")
+    _db.session.add(other)
+    _db.session.flush()
+    ccg = Commissioner(code="03W", name="NHS East Leicestershire and Rutland CCG", system_id=other.id)
+    _db.session.add(ccg)
+    _db.session.flush()
+    _db.session.add(Practice(code="C82001", name="Far Away Surgery", commissioner_id=ccg.id))
+    _db.session.commit()
+    before = counts()
+    with pytest.raises(req_svc.ChangeRequestError, match="C82001 is not a practice of"):
+        req_svc.assign(rnd, "C82001", str(sherwood.id), dt.date(2019, 9, 1), dt.date(2019, 7, 1), "LMC agreed")
+    response = client_as("commissioner", "system:E54000014").post(
+        f"/rounds/{rnd.id}/changes/notice", data={"practice": "C82001", "to_pcn": str(sherwood.id), "reason": "r"})
+    assert response.status_code in (400, 403)
+    assert counts() == before

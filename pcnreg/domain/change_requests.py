@@ -30,8 +30,9 @@ class Facts:
     today: dt.date
     year: tuple[dt.date, dt.date]          # the round's contract year, first and last day
     year_name: str
+    round_name: str
     live: bool                             # the round has gone live
-    practice_known: bool
+    practice_known: bool                   # a practice of the round's configuration
     practice_code: str
     current_pcn: str | None                # the PCN the practice is in now (name), None: none
     target_pcn: str | None                 # the PCN it moves to (name), None: unknown
@@ -69,7 +70,8 @@ def _common(facts: Facts, to_field: str) -> list[Problem]:
     if not facts.practice_code:
         out.append(Problem("practice", "Enter the practice's ODS code"))
     elif not facts.practice_known:
-        out.append(Problem("practice", f"{facts.practice_code} is not a known practice: check the ODS code"))
+        out.append(Problem("practice", f"{facts.practice_code} is not a practice of {facts.round_name}: "
+                                       "check the ODS code"))
     if facts.target_pcn is None:
         out.append(Problem(to_field, "Choose the PCN the practice moves to"))
     elif facts.practice_known and facts.current_pcn == facts.target_pcn:

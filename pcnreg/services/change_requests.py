@@ -76,13 +76,18 @@ def _target(rnd: RegistrationRound, to_pcn: str) -> Pcn | None:
 
 
 def _facts(rnd: RegistrationRound, code: str, to_pcn: str) -> tuple[rules.Facts, Practice | None, Pcn | None]:
-    practice, target = _practice(code), _target(rnd, to_pcn)
+    from . import rounds as rounds_svc
+
+    # a practice of this round's configuration (a national code of another system is not)
+    practice = _practice(code) if code in rounds_svc.build_configuration(rnd).config.practices else None
+    target = _target(rnd, to_pcn)
     current = _current_pcn(rnd, practice)
     pending = practice is not None and db.session.scalar(select(MembershipChange.id).where(
         MembershipChange.round_id == rnd.id, MembershipChange.practice_code == code,
         MembershipChange.state.in_(PENDING)).limit(1)) is not None
     live = changes._live(rnd)
     facts = rules.Facts(today=today(rnd), year=contract_year(rnd), year_name=rnd.contract_year or rnd.name,
+                        round_name=rnd.name,
                         live=live, practice_known=practice is not None, practice_code=code,
                         current_pcn=current.name if current else None, target_pcn=target.name if target else None,
                         pending=pending, last_applied=last_applied(rnd))
