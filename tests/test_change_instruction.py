@@ -10,6 +10,7 @@ import io
 
 import pytest
 from sqlalchemy import select
+from test_change_pages import live  # noqa: F401  (the live demo round: a fixture)
 
 from pcnreg.domain import change_instruction as ci
 from pcnreg.extensions import db as _db
@@ -20,7 +21,6 @@ from pcnreg.services import configuration as config_svc
 from pcnreg.services import rounds as rounds_svc
 from pcnreg.services.demo import load_demo
 from pcnreg.services.round_setup import RoundValues, create_round
-from test_change_pages import live  # noqa: F401  (the live demo round: a fixture)
 
 WHO = {"author": "Test", "reason": "Annual return"}
 
@@ -92,7 +92,7 @@ def test_a_rolled_forward_round_lists_its_annual_changes(app, db, runner):
     want.append(expect("closed PCN", old_pcn["Sherwood"], None, "20200401", "", "20200331", source))
     got = parse(instruction_svc.csv_text(new))
     assert list(got[0]) == list(ci.COLUMNS)
-    key = lambda r: (r["Change"], r["PCN Name"], r["Partner Organisation Code"])  # noqa: E731
+    key = lambda r: (r["Change"], r["PCN Name"], r["Partner Organisation Code"])
     assert sorted(got, key=key) == sorted(want, key=key)
     for column in ci.COLUMNS:                               # column by column, for a readable failure
         assert [r[column] for r in sorted(got, key=key)] == [r[column] for r in sorted(want, key=key)], column
@@ -108,7 +108,7 @@ def test_a_rolled_forward_round_lists_its_annual_changes(app, db, runner):
     assert runner.invoke(args=["round", "change-instruction", "--round", "No such round"]).exit_code == 1
 
 
-def test_in_year_changes_are_listed_with_their_dates(app, live, client_as):
+def test_in_year_changes_are_listed_with_their_dates(app, live, client_as):  # noqa: F811  (the fixture)
     rnd, newark, sherwood, member = live
     change = req_svc.give_notice(rnd, member, str(sherwood.id), "Closer")
     commissioner = client_as("commissioner", "system:E54000014")

@@ -9,14 +9,21 @@ import re
 
 import pytest
 from sqlalchemy import func, select
+from workflow_helpers import BEFORE_DEADLINE, submitted, uk
 
 from pcnreg.extensions import db as _db
-from pcnreg.models import AuditEvent, Commissioner, ConfigVersion, Membership, MembershipChange, Pcn, Practice
+from pcnreg.models import (
+    AuditEvent,
+    Commissioner,
+    ConfigVersion,
+    Membership,
+    MembershipChange,
+    Practice,
+)
 from pcnreg.services import change_requests as req_svc
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
 from pcnreg.services.demo import load_demo
-from workflow_helpers import BEFORE_DEADLINE, submitted, uk
 
 
 def _approve(rnd, pcn):

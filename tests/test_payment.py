@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from pcnreg.domain import payment
 from pcnreg.domain import registration as reg
 from pcnreg.extensions import db as _db
-from pcnreg.models import AuditEvent, Pcn, Registration
+from pcnreg.models import AuditEvent, Registration
 from pcnreg.services import contract_years
 from pcnreg.services import payment as payment_svc
 from pcnreg.services import registration as reg_svc
@@ -46,7 +46,7 @@ def _items(draft) -> list[str]:
 
 
 def test_what_is_missing_depends_on_the_year():
-    base = dict(pcn_key="1", pcn_name="P", members=("A1", "B2"))
+    base = {"pcn_key": "1", "pcn_name": "P", "members": ("A1", "B2")}
     assert _items(reg.Draft(**base)) == ["No nominated payee"]
     assert _items(reg.Draft(**base, own_account=True, own_account_allowed=True)) == []
     assert _items(reg.Draft(**base, own_account=True, own_account_allowed=False)) == [

@@ -5,7 +5,15 @@ service function and redirects with a flash; a refusal re-renders the form (400)
 messages on their fields and what was typed kept: nothing was written."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..services import change_instruction as instruction_svc
 from ..services import change_requests as requests_svc
