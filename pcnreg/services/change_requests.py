@@ -136,7 +136,7 @@ def assign(rnd: RegistrationRound, practice_code: str, to_pcn: str, effective_fr
     change = MembershipChange(
         round_id=rnd.id, practice_code=code, from_pcn_id=current.id if current else None, to_pcn_id=target.id,
         notice_given_on=facts.today, effective_from=effective_from, state="approved", kind="assignment",
-        reason=f"Assigned by the commissioner after the LMC's engagement on {lmc_engaged_on:%d %B %Y}",
+        reason=f"Assigned by the commissioner after the LMC's engagement on {rules.long_date(lmc_engaged_on)}",
         recorded_by=actor(), decided_by=actor(), lmc_engaged_on=lmc_engaged_on, lmc_engagement=summary)
     db.session.add(change)
     db.session.flush()

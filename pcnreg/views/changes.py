@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 
+from ..domain.change_requests import long_date
 from ..services import change_instruction as instruction_svc
 from ..services import change_requests as requests_svc
 from ..services import changes as changes_svc
@@ -85,7 +86,7 @@ def notice(round_id: int):
             form.add_problems(exc)
         else:
             flash(f"The notice of {change.practice_code} was recorded: it takes effect from "
-                  f"{change.effective_from:%d %B %Y} if the commissioner approves it.", "success")
+                  f"{long_date(change.effective_from)} if the commissioner approves it.", "success")
             return redirect(url_for("changes.page", round_id=rnd.id))
     return _form_page("changes/notice.html", rnd, form, 400)
 
@@ -105,7 +106,7 @@ def assign(round_id: int):
         except requests_svc.ChangeRequestError as exc:
             form.add_problems(exc)
         else:
-            flash(f"{change.practice_code} is assigned from {change.effective_from:%d %B %Y}: apply the changes "
+            flash(f"{change.practice_code} is assigned from {long_date(change.effective_from)}: apply the changes "
                   "that are due on that date.", "success")
             return redirect(url_for("changes.page", round_id=rnd.id))
     return _form_page("changes/assign.html", rnd, form, 400)
