@@ -648,6 +648,8 @@ class Registration(db.Model):
     state: Mapped[str] = mapped_column(String(24), default="draft")
     payee_practice_code: Mapped[str | None] = mapped_column(String(6))
     payee_reference: Mapped[str | None] = mapped_column(String(100))   # never bank details
+    # "own_account" (from 2023/24), or "payee"/None: the nominated payee practice above
+    paid_into: Mapped[str | None] = mapped_column(String(11))
     cd_name: Mapped[str | None] = mapped_column(String(200))
     cd_profession: Mapped[str | None] = mapped_column(String(100))
     cd_practice_code: Mapped[str | None] = mapped_column(String(6))    # where the CD practises
@@ -1010,6 +1012,11 @@ class MembershipChange(db.Model):
     decided_by: Mapped[str | None] = mapped_column(String(254))
     decision_note: Mapped[str | None] = mapped_column(Text)
     applied_version_id: Mapped[int | None] = mapped_column(ForeignKey("config_version.id"))
+    # "notice" (the practice's) or "assignment" (the commissioner's, of a practice no PCN will
+    # accept, after recording the LMC's engagement: its date and a summary).
+    kind: Mapped[str] = mapped_column(String(10), default="notice", server_default="notice")
+    lmc_engaged_on: Mapped[dt.date | None] = mapped_column(Date)
+    lmc_engagement: Mapped[str | None] = mapped_column(Text)
 
 
 # --- long work run by the task queue (pcnreg.tasks) ----------------------------------------------------

@@ -57,6 +57,7 @@ CONTRACT = {
     "restore": (["--force", "--yes"], ["file"]),
     "round": ([], []),
     "round apply-changes": (["--round"], []),
+    "round change-instruction": (["--output", "--round"], []),   # issue #13: the ODS change instruction
     "round change-notice": (["--reason", "--round", "--to"], ["practice"]),
     "round decide-change": (["--approve", "--note", "--refuse", "--round"], ["change_id"]),
     "round status": (["--as-of", "--json", "--round"], []),

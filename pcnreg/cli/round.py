@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import click
 from flask.cli import with_appcontext
 
@@ -98,3 +100,24 @@ def _run(work, round_name: str | None):
         return work(get_round(round_name))
     except (NotFound, ChangeError, EditError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@round_group.command("change-instruction")
+@click.option("--round", "round_name", required=True, help="Round name or id.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the CSV to this file.")
+@with_appcontext
+def change_instruction_command(round_name: str, output: Path | None) -> None:
+    """The round's ODS change instruction (CSV)."""
+    from ..services import change_instruction
+    from ..services.rounds import NotFound, get_round
+
+    try:
+        rnd = get_round(round_name)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    text = change_instruction.csv_text(rnd)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8", newline="")
+    click.echo(f"{len(text.splitlines()) - 1} change(s) of {rnd.name} written to {output}", err=True)

@@ -56,6 +56,8 @@ class Draft:
     blocking: tuple[Finding, ...] = ()                   # findings of severity error about the PCN
     requested: frozenset[str] = frozenset()              # finding_ref of errors with a request
     names: Mapping[str, str] = field(default_factory=dict)  # practice code -> name, for messages
+    own_account: bool = False                            # paid into the PCN's own account (from 2023/24)
+    own_account_allowed: bool = False                    # the contract year allows it (domain.payment)
 
     def practice(self, code: str) -> str:
         """"Practice Name (C84009)", or the code alone when its name is not known."""
@@ -102,7 +104,10 @@ def missing(draft: Draft, *, stages: tuple[Stage, ...] = ("core",)) -> list[Miss
             if (code, stage) not in draft.signatures:
                 out.append(Missing(f"agreement_{stage}", f"{draft.practice(code)} has not signed the {STAGE_TITLES[stage]}",
                                    code))
-    if not draft.payee:
+    if draft.own_account and not draft.payee:
+        if not draft.own_account_allowed:
+            out.append(Missing("payee", "This contract year needs a nominated payee practice, not the PCN's own account"))
+    elif not draft.payee:
         out.append(Missing("payee", "No nominated payee"))
     elif draft.payee not in members:
         out.append(Missing("payee", f"The nominated payee {draft.practice(draft.payee)} is not a member practice",

@@ -23,7 +23,7 @@ from ..domain import policy
 from ..domain.codes import is_practice_code, split_codes
 from ..domain.policy import AnyOf, Principal, Question, Somewhere, Target
 from ..extensions import db
-from ..models import Commissioner, Meeting, Membership, Pcn, Practice, RegistrationRound, System
+from ..models import Commissioner, Meeting, Membership, MembershipChange, Pcn, Practice, RegistrationRound, System
 
 MAX_ID = 2_147_483_647        # larger ids cannot exist (and overflow SQLite)
 NO_COMMISSIONER = -1          # stands for "a PCN without a lead commissioner" in a target
@@ -254,3 +254,46 @@ def meeting_target(ask: Ask) -> Target:
 # 404 for one of another round); the returning officer's grant is a system's, so ``round_target``
 # is the target of every change.
 
+
+# --- in-year membership changes (views/changes.py) ---------------------------------------------------
+# A notice is about its practice (and the PCN it is in now): the practice's representative, its PCN's
+# lead or a commissioner covering both may give it; a decision is about the change's practice, the PCN
+# it leaves and the one it joins; an assignment is about the practice and the PCN it is assigned to.
+# Without a known practice or change: somewhere in the system (an empty form) or, for a decision, the
+# system alone (only system-wide grants reach the view's message).
+
+def _change_practice_code(ask: Ask) -> str:
+    return " ".join(ask.first("practice").split()).upper()[:20]
+
+
+def _known_practice(code: str) -> bool:
+    return bool(code) and db.session.scalar(select(Practice.id).where(Practice.code == code)) is not None
+
+
+def notice_target(ask: Ask) -> Target | Somewhere:
+    rnd = _round(ask)
+    if rnd is None:
+        return Target()
+    code = _change_practice_code(ask)
+    return _pcn_target(rnd, (), [code]) if _known_practice(code) else Somewhere(rnd.system_id)
+
+
+def assign_target(ask: Ask) -> Target | Somewhere:
+    rnd = _round(ask)
+    if rnd is None:
+        return Target()
+    code = _change_practice_code(ask)
+    if ask.method != "POST" or not _known_practice(code):
+        return Somewhere(rnd.system_id)
+    return _pcn_target(rnd, _ids(ask.values("to_pcn")), [code])
+
+
+def decide_target(ask: Ask) -> Target:
+    rnd = _round(ask)
+    if rnd is None:
+        return Target()
+    change_id = as_id(ask.first("change"))
+    change = db.session.get(MembershipChange, change_id) if change_id else None
+    if change is None or change.round_id != rnd.id:
+        return Target(system_id=rnd.system_id, commissioner_ids=frozenset({NO_COMMISSIONER}))
+    return _pcn_target(rnd, {i for i in (change.from_pcn_id, change.to_pcn_id) if i}, [change.practice_code])

@@ -213,6 +213,13 @@ def _commissioner(grant: policy.Grant, now: dt.datetime) -> Section | None:
              Item(f"{len(blockers)} thing{'s' if len(blockers) != 1 else ''} block{'' if len(blockers) != 1 else 's'} "
                   "confirmation of coverage", ("registration.confirmation", {"round_id": rnd.id}),
                   details=blockers[:8] + ([f"… and {len(blockers) - 8} more"] if len(blockers) > 8 else []))]
+    from .change_requests import waiting            # in-year membership changes (views/changes.py)
+
+    pending, due = waiting(rnd)
+    if pending or due:
+        items.append(Item(f"{pending} membership change notice{'s' if pending != 1 else ''} waiting for a decision, "
+                          f"{due} approved change{'s' if due != 1 else ''} due to apply",
+                          ("changes.page", {"round_id": rnd.id})))
     who = "" if codes is None else f" ({', '.join(sorted(codes))})"
     summary = (f"{rnd.name}{who}: submissions due by {rnd.submission_deadline:%-d %B %Y}."
                if rnd.submission_deadline else rnd.name)

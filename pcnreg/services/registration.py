@@ -153,6 +153,12 @@ class Records:
         return self.rows.get(pcn.id) or Registration(round_id=rnd.id, pcn_id=pcn.id, state="draft")
 
 
+def _own_account_allowed(rnd: RegistrationRound) -> bool:
+    from .payment import rule_for
+
+    return rule_for(rnd).own_account_allowed
+
+
 def draft_of(data: rounds_svc.RoundData, pcn: Pcn, row: Registration | None = None,
              records: Records | None = None) -> reg.Draft:
     """The PCN's registration as the domain core sees it (members from the head configuration)."""
@@ -165,6 +171,8 @@ def draft_of(data: rounds_svc.RoundData, pcn: Pcn, row: Registration | None = No
         confirmations=records.confirmed.get(pcn.id, frozenset()),
         signatures=records.signatures.get(pcn.id, {}),
         payee=row.payee_practice_code,
+        own_account=row.paid_into == "own_account",
+        own_account_allowed=_own_account_allowed(rnd),
         clinical_director=_cd(row.cd_name, row.cd_practice_code, row.cd_profession, row.cd_process,
                               row.cd_process_details),
         deputy=_cd(row.deputy_cd_name, row.deputy_cd_practice_code),
@@ -585,7 +593,9 @@ def snapshot(data: rounds_svc.RoundData, pcn: Pcn, row: Registration, draft: reg
                        "signatory": s.signatory, "file_id": s.file_id, "file_name": s.file.name,
                        "file_sha256": s.file.sha256} for _, s in sorted(sigs.items())],
         "payee": {"practice": row.payee_practice_code, "name": names.get(row.payee_practice_code or ""),
-                  "reference": row.payee_reference},
+                  "reference": row.payee_reference,
+                  "paid_into": "own_account" if row.paid_into == "own_account" and not row.payee_practice_code
+                  else ("payee" if row.payee_practice_code else None)},
         "clinical_director": {"name": row.cd_name, "practice": row.cd_practice_code, "profession": row.cd_profession,
                               "process": row.cd_process, "process_details": row.cd_process_details},
         "deputy_clinical_director": {"name": row.deputy_cd_name, "practice": row.deputy_cd_practice_code}

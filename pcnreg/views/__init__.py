@@ -24,3 +24,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(onboarding_bp)
     from .neighbourhoods import bp as neighbourhoods_bp
     app.register_blueprint(neighbourhoods_bp)
+    from .changes import bp as changes_bp
+    app.register_blueprint(changes_bp)
+    from .payment import bp as payment_bp
+    app.register_blueprint(payment_bp)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..domain import policy
 from ..domain.policy import Principal
-from ..services.access import (Ask, Resolved, block_move_target, commissioner_target, create_target, every_round,
+from ..services.access import (Ask, Resolved, assign_target, decide_target, notice_target, block_move_target, commissioner_target, create_target, every_round,
                                import_target, json_member_target, meeting_target, member_target, merge_target,
                                move_target, new_round_target, round_target, split_target, system_target, this_pcn,
                                whole_instance)
@@ -217,6 +217,14 @@ ROUTE_RULES: dict[str, Rule] = {
     "audit.pcn_audit_csv": needs(AUDIT, this_pcn),
     "audit.user_audit": needs(AUDIT, whole_instance),
     "audit.user_audit_csv": needs(AUDIT, whole_instance),
+    # in-year membership changes (views/changes.py; resolvers in services/access.py)
+    "changes.page": needs(VIEW, round_target),
+    "changes.notice": needs(PREPARE, notice_target),
+    "changes.decide": needs(ROUND, decide_target),
+    "changes.apply": needs(ROUND, round_target),
+    "changes.assign": needs(ROUND, assign_target),
+    "changes.instruction_csv": needs(ROUND, round_target),   # the ODS change instruction: the commissioner's
+    "payment.own_account": needs(PREPARE, this_pcn),         # paid into its own account (from 2023/24)
     # users
     "auth.users": needs(MANAGE, whole_instance),
     "auth.new_user": needs(MANAGE, whole_instance),

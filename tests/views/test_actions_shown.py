@@ -11,7 +11,8 @@ from sqlalchemy import select
 from pcnreg.models import Pcn, User
 from pcnreg.services.demo_users import create_demo_users
 
-PREPARE = {"clinical-director", "confirm", "payee", "sign"}      # Newark misses items: no "submit"
+PREPARE = {"clinical-director", "confirm", "payee", "sign",     # Newark misses items: no "submit"
+           "own-account"}                                         # 2026/27: its own account instead of a payee
 # user -> page -> the POST forms it shows
 EXPECTED = {
     "admin@demo.pcnreg.example": {"Newark": PREPARE, "Ashfield South": PREPARE, "config": {"exception"}},

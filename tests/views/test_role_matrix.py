@@ -118,6 +118,13 @@ EXPECTED: dict[str, str | dict[str, str]] = {
     "registration.allow_late": MANAGE_ROUND, "registration.confirm_coverage": MANAGE_ROUND,
     "registration.go_live": MANAGE_ROUND,
     "registration.remind": MANAGE_ROUND,        # e-mail the practices the chase list names
+    # in-year membership changes: read by all; notices from Newark's side (the empty form names no
+    # practice: somewhere in the system); decisions, application, assignment and the ODS change
+    # instruction are the commissioners' of the round
+    "changes.page": READ, "changes.notice": "SAAAAARRR",
+    "changes.decide": MANAGE_ROUND, "changes.apply": MANAGE_ROUND, "changes.assign": "SAAARRRRR",
+    "changes.instruction_csv": MANAGE_ROUND,
+    "payment.own_account": PREPARE_NEWARK,
     "committee.create_meeting": MANAGE_ROUND, "committee.add_to_agenda": MANAGE_ROUND,
     "committee.condition_met": MANAGE_ROUND,
     "api.create_meeting": MANAGE_ROUND, "api.add_to_agenda": MANAGE_ROUND, "api.confirm_coverage": MANAGE_ROUND,
