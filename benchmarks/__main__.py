@@ -63,6 +63,7 @@ def pages_only() -> int:
 
     from pcnreg import create_app
     from pcnreg.services.demo import load_demo
+
     from .geography import signed_in_client
     from .pages import run_demo, run_demo_geography, run_national
 
@@ -118,7 +119,7 @@ def main() -> int:
         results["rules on England-size (7,000 practices)"] = median_time(
             lambda: summarise(england, evaluate(england)), repeat=3)
         if geodata and Path(geodata, "epraccur-2019-12.csv").is_file():
-            from pcnreg.services.imports import import_practices, import_list_sizes
+            from pcnreg.services.imports import import_list_sizes, import_practices
 
             data = Path(geodata, "epraccur-2019-12.csv").read_bytes()
             start = time.perf_counter()

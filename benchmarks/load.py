@@ -99,7 +99,7 @@ class Server:
                     return
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"gunicorn exited ({self.process.returncode}); see {log}")
+                    raise RuntimeError(f"gunicorn exited ({self.process.returncode}); see {log}") from None
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("gunicorn did not start within 60 s")

@@ -53,9 +53,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .views import register_blueprints
 
     register_blueprints(app)
-    from .views.nhs_table import init_app as init_tables; init_tables(app)  # noqa: E702  (one call per table)
-    from .views.formatting import init_app as init_formatting; init_formatting(app)  # noqa: E702  (dates, times, numbers)
-    from .views.labels import init_app as init_labels; init_labels(app)  # noqa: E702  (state titles, tag colours)
+    from .views import formatting, labels, nhs_table
+
+    nhs_table.init_app(app)              # one call per table
+    formatting.init_app(app)             # dates, times, numbers
+    labels.init_app(app)                 # state titles, tag colours
 
     from .cli import register as register_commands
 

@@ -30,7 +30,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("PCNREG_DATABASE_URL", "SQLite `instance/pcnreg.sqlite`",
             "SQLAlchemy URL, e.g. `postgresql+psycopg://user@127.0.0.1/pcnreg`"),
-    Setting("PCNREG_INSTANCE", "`instance/` (installed package: `<sys.prefix>/var/pcnreg-instance`)", "instance folder (database, key, uploads, queue)"),
+    Setting("PCNREG_INSTANCE", "`instance/` (installed package: `<sys.prefix>/var/pcnreg-instance`)",
+            "instance folder (database, key, uploads, queue)"),
     Setting("PCNREG_SECRET_KEY", "generated once into `instance/secret_key` (mode 0600)", "session and CSRF key"),
     Setting("PCNREG_GEODATA", "`../shared/geodata` when it exists", "folder of geodata files (empty: none)"),
     Setting("PCNREG_ASSETS", "`node_modules/nhsuk-frontend/dist/nhsuk`", "folder of the NHS.UK frontend's files"),

@@ -34,7 +34,7 @@ from .extensions import db
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 SYSTEM_KINDS = ("stp", "icb")                 # STP/ICS (until June 2022), Integrated Care Board

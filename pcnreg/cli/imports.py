@@ -34,7 +34,7 @@ def _read(path: Path) -> bytes:
         check_size(path.stat().st_size, current_app.config["MAX_IMPORT_BYTES"])
         return path.read_bytes()
     except OSError as exc:
-        raise ImportFailed([ImportProblem(None, None, f"cannot read the file: {exc.strerror}")])
+        raise ImportFailed([ImportProblem(None, None, f"cannot read the file: {exc.strerror}")]) from None
 
 
 def _run(path: Path, action: Callable[[bytes], _Summary]) -> None:

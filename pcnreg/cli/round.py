@@ -9,7 +9,6 @@ local time). Exit status 0; 1 when the round or the instant is not valid.
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import click
@@ -34,7 +33,7 @@ def status_command(round_name: str | None, as_of: str | None, as_json: bool) -> 
     try:
         now = clock.parse_instant(as_of) if as_of else clock.now()
     except ValueError as exc:
-        raise click.BadParameter(f"{as_of!r} is not an ISO 8601 date and time ({exc})", param_hint="--as-of")
+        raise click.BadParameter(f"{as_of!r} is not an ISO 8601 date and time ({exc})", param_hint="--as-of") from None
     try:
         rnd = get_round(round_name)
     except NotFound as exc:

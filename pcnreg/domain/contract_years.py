@@ -157,7 +157,8 @@ def parse(data: object, source: str) -> ContractYear:
         except InvalidOperation:
             problems.append(f"{where}.amount: {rate['amount']!r} is not a number")
             continue
-        start, end = _date(rate["valid_from"], f"{where}.valid_from", problems), _date(rate["valid_to"], f"{where}.valid_to", problems)
+        start = _date(rate["valid_from"], f"{where}.valid_from", problems)
+        end = _date(rate["valid_to"], f"{where}.valid_to", problems)
         if rate["basis"] not in ("year", "period"):
             problems.append(f"{where}.basis: {rate['basis']!r} is not year or period")
         elif start and end:

@@ -43,11 +43,12 @@ integral numbers as ``int`` and any other as ``float`` (JSON has no decimal type
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Literal, Sequence, Union
+from typing import Literal
 
-Number = Union[int, Decimal]
+Number = int | Decimal
 METHODS = ("plurality", "weighted", "irv")
 METHOD_TITLES = {
     "plurality": "plurality (one practice, one vote)",
@@ -154,7 +155,7 @@ class SeededDraw:
         return None
 
     def key(self, round_no: int, name: str) -> str:
-        return hashlib.sha256(f"{self.seed}:{round_no}:{name}".encode("utf-8")).hexdigest()
+        return hashlib.sha256(f"{self.seed}:{round_no}:{name}".encode()).hexdigest()
 
     def rank(self, tied: Sequence[str], round_no: int) -> tuple[tuple[str, ...], dict]:
         keys = {name: self.key(round_no, name) for name in tied}
@@ -165,7 +166,7 @@ class SeededDraw:
         return f"seeded draw, seed {self.seed!r}"
 
 
-TieBreak = Union[DrawOfLots, SeededDraw]
+TieBreak = DrawOfLots | SeededDraw
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def local_time(value, timezone: str | None = UK) -> dt.datetime | None:
     if not isinstance(value, dt.datetime):
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(zone(timezone))
 
 

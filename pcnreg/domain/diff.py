@@ -19,8 +19,9 @@ Plain Python: no Flask, no database.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 from .versioning import ConfigState, Move
 

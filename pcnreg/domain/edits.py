@@ -5,7 +5,7 @@ PCN keys of new PCNs are allocated by the caller (the service uses database ids)
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .versioning import ConfigState
 

@@ -12,7 +12,7 @@ ties go to the lower practice code. A PCN's area is the union of its blocks.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import shapely
 from shapely.geometry import Point

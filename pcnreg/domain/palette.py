@@ -17,7 +17,7 @@ includes it in its key.
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 PALETTE_VERSION = 2
 

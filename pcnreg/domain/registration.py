@@ -11,8 +11,9 @@ error, an exception request with a reason.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 from .types import Finding
 

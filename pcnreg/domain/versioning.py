@@ -7,8 +7,9 @@ differs between two states (practices moved, PCN totals before and after).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Mapping
+from typing import Literal
 
 ChangeKind = Literal["assign", "pcn_create", "pcn_retire", "pcn_rename"]
 

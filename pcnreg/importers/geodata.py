@@ -140,7 +140,7 @@ def _read_frame(path: Path, fmt: str, file: str, layer: str | None = None) -> gp
     ogr_path = _ogr_path(path, fmt)
     try:
         frame = gpd.read_file(ogr_path, engine="pyogrio", **({"layer": layer} if layer else {}))
-    except Exception as exc:  # pyogrio DataSourceError, DataLayerError, ...
+    except Exception as exc:  # noqa: BLE001 pyogrio DataSourceError, DataLayerError, ...
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         message = message.replace(ogr_path, file).replace(str(path), file)   # no temporary paths
         raise _fail(file, f"cannot be read as {fmt or 'geodata'}: {message}") from None
@@ -165,7 +165,7 @@ def _to_bng(frame: gpd.GeoDataFrame, file: str, notes: list[str]) -> gpd.GeoData
                          "assumed EPSG:27700 (British National Grid)")
     try:
         return frame.to_crs(TARGET_CRS)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (any reader or GEOS failure: plain words, never a 500)
         raise _fail(file, f"cannot reproject from {frame.crs} to {TARGET_CRS}: {exc}") from None
 
 
@@ -493,13 +493,13 @@ def read_polygon_upload(data: bytes, filename: str, max_bytes: int, max_vertices
             if exc.problems and exc.problems[0].message.startswith("the area has"):
                 raise
             raise _plain_failure(exc, fmt, filename) from None
-        except Exception:       # anything else a reader or projection raises: plain words, never its text
+        except Exception:       # noqa: BLE001 anything else a reader or projection raises: plain words, never its text
             raise ImportFailed([_problem(_PLAIN.get(fmt, "the file cannot be read"))], source=filename) from None
     try:
         return _polygon_of(frame, filename, notes)
     except ImportFailed:
         raise
-    except Exception:           # shapely/GEOS on absurd coordinates
+    except Exception:           # noqa: BLE001 shapely/GEOS on absurd coordinates
         raise ImportFailed([_problem("the polygon cannot be used: its coordinates do not make a shape")],
                            source=filename) from None
 
@@ -546,7 +546,7 @@ def _polygon_layer(path: Path) -> str | None:
 
     try:
         layers = pyogrio.list_layers(path)
-    except Exception:
+    except Exception:  # noqa: BLE001  (any reader or GEOS failure: plain words, never a 500)
         return None
     for name, kind in layers:
         if kind and "polygon" in str(kind).lower():

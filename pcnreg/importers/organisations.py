@@ -130,7 +130,7 @@ def read_organisations(text: str) -> Organisations:
         if len(values) != len(header):
             problems.append(ImportProblem(row, "columns", f"has {len(values)} columns; the header has {len(header)}"))
             continue
-        get = lambda key: values[index[key]].strip() if key in index else ""  # noqa: E731
+        get = lambda key, values=values: values[index[key]].strip() if key in index else ""  # noqa: E731
         ods, ons, name = get(comm + "CDH").upper(), get(comm + "CD").upper(), get(comm + "NM")
         s_ons, s_name, s_ods = get(system + "CD").upper(), get(system + "NM"), get(system + "CDH").upper() or None
         before = len(problems)

@@ -73,7 +73,7 @@ _DUMMY_HASH: str | None = None
 
 def now() -> dt.datetime:
     """The current time, naive UTC (as stored). Tests monkeypatch this."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class AccountError(ServiceError):

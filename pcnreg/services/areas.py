@@ -17,7 +17,6 @@ from shapely.geometry import Point
 from sqlalchemy import delete, func, select
 
 from ..domain import geometry
-from . import audit
 from ..domain.types import Geography
 from ..extensions import db
 from ..models import (
@@ -31,11 +30,12 @@ from ..models import (
     Pcn,
     PcnArea,
     Place,
-    place_local_authority,
     Practice,
     RegistrationRound,
+    place_local_authority,
     utcnow,
 )
+from . import audit
 from .errors import CONCURRENT, ServiceError
 from .transactions import one_transaction
 
@@ -249,7 +249,7 @@ def load_geography(rnd: RegistrationRound, members: dict[str, str]) -> Geography
     la_places = {la_id: place_names[pid] for la_id, pid in la_place_ids(rnd.system_id).items()}
     la_geoms = {la.code: (la.name, from_wkb(la.geometry), la_places.get(la.id)) for la in las}
     places: dict[str, list] = {}
-    for name, geom, place in la_geoms.values():
+    for _name, geom, place in la_geoms.values():
         if place:
             places.setdefault(place, []).append(geom)
 
@@ -263,7 +263,7 @@ def load_geography(rnd: RegistrationRound, members: dict[str, str]) -> Geography
                 points[p.code] = pt
     practice_la = dict(db.session.execute(select(Practice.code, LocalAuthority.code).join(
         LocalAuthority, Practice.local_authority_id == LocalAuthority.id)).all())
-    from . import neighbourhoods     # registrations by LSOA and neighbourhoods (issue #14)
+    from . import neighbourhoods  # registrations by LSOA and neighbourhoods (issue #14)
     return Geography(
         pcn_areas={k: from_wkb(a.geometry) for k, a in areas.items()},
         pcn_area_source={k: a.source for k, a in areas.items()},

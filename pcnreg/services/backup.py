@@ -165,7 +165,7 @@ def _write_manifest(path: Path, dialect: str, revision: str | None, tables: dict
     manifest = {
         "format": MANIFEST_FORMAT,
         "dialect": dialect,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "backup": path.name,
         "size": path.stat().st_size,
         "alembic_revision": revision,

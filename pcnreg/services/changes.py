@@ -15,12 +15,12 @@ from ..domain import edits
 from ..domain import membership_changes as dom
 from ..domain.deadlines import change_takes_effect
 from ..extensions import db
-from ..models import MembershipChange, Membership, Pcn, Practice, Registration, RegistrationRound
+from ..models import Membership, MembershipChange, Pcn, Practice, Registration, RegistrationRound
 from . import audit, clock
 from . import configuration as config_svc
+from .errors import ServiceError
 from .registration import actor
 from .transactions import one_transaction
-from .errors import ServiceError
 
 
 class ChangeError(ServiceError):

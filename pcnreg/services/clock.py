@@ -32,13 +32,13 @@ def now() -> dt.datetime:
         if injected.tzinfo is None:
             raise ValueError("PCNREG_NOW must carry its time zone")
         return injected
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def to_utc_naive(moment: dt.datetime) -> dt.datetime:
     """How instants are stored: UTC without tzinfo."""
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def from_utc_naive(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.timezone.utc)
+    return moment.replace(tzinfo=dt.UTC)

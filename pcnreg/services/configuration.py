@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 
 from ..domain import edits
 from ..domain.codes import is_pcn_code, is_practice_code
+from ..domain.deadlines import change_takes_effect
 from ..domain.versioning import Change, Comparison, ConfigState, changes_between, compare, replay
 from ..extensions import db
 from ..importers.csvio import ImportFailed, ImportProblem, decode, neutralise
@@ -29,10 +30,9 @@ from ..models import (
     Registration,
     RegistrationRound,
 )
-from ..domain.deadlines import change_takes_effect
 from . import areas, audit, clock
-from .transactions import one_transaction
 from . import rounds as rounds_svc
+from .transactions import one_transaction
 
 EditError = edits.EditError
 

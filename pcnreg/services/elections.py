@@ -8,9 +8,10 @@ same transaction that drops the ballot in the box and rewrites the box (``shuffl
 random ids, rows in id order, so the physical order says nothing of the arrival order). No
 audit event is written per vote (its time would line up with the request log); the close
 records the number of ballots. The token never travels in a URL path (the link carries it in
-the fragment; the page posts it) and the request log redacts any that arrives in one. Tokens are stored as SHA-256 hashes; a re-issue replaces the hash (the old link
-stops working) and is recorded. No tally exists before voting closes: the only way to the
-numbers is ``count``, which the transition table allows only after the close.
+the fragment; the page posts it) and the request log redacts any that arrives in one. Tokens
+are stored as SHA-256 hashes; a re-issue replaces the hash (the old link stops working) and is
+recorded. No tally exists before voting closes: the only way to the numbers is ``count``,
+which the transition table allows only after the close.
 
 Voting closes at its closing time, to the second (``effective_state``), and the close is stored:
 the first request after it (``close_due``, a hook of every request) or `pcnreg election tick` (for
@@ -45,10 +46,10 @@ from ..models import (
     TokenIssue,
 )
 from . import audit, clock
-from .transactions import one_transaction
 from . import registration as reg_svc
 from . import rounds as rounds_svc
 from .errors import ServiceError
+from .transactions import one_transaction
 
 CONCURRENT = "Someone else changed this election at the same moment: nothing was saved. Reload and try again."
 BAD_TOKEN = ("This ballot link cannot be used: it has already been used to vote, or it was replaced by a new "
@@ -276,7 +277,7 @@ def _derive(election_id: int, issue: TokenIssue) -> str:
     from flask import current_app
 
     key = str(current_app.config.get("SECRET_KEY") or "").encode("utf-8")
-    message = f"pcnreg-ballot:{election_id}:{issue.elector_id}:{issue.id}".encode("utf-8")
+    message = f"pcnreg-ballot:{election_id}:{issue.elector_id}:{issue.id}".encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:24]).decode("ascii")
 

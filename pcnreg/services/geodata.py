@@ -264,7 +264,7 @@ def _read_inputs(folder: Path, sources: list[dict], block_kind: str, report: Geo
     if problems:
         raise ImportFailed(problems)
 
-    for layer, source in wanted.items():
+    for source in wanted.values():
         path = folder / source["file"]
         digest = sha256_file(path)
         report.files[source["file"]] = digest

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from ..domain import labels, policy
 from ..extensions import db
 from ..models import (
-    Committee,
     Commissioner,
+    Committee,
     Election,
     Meeting,
     Membership,
@@ -213,7 +213,7 @@ def _commissioner(grant: policy.Grant, now: dt.datetime) -> Section | None:
              Item(f"{len(blockers)} thing{'s' if len(blockers) != 1 else ''} block{'' if len(blockers) != 1 else 's'} "
                   "confirmation of coverage", ("registration.confirmation", {"round_id": rnd.id}),
                   details=blockers[:8] + ([f"… and {len(blockers) - 8} more"] if len(blockers) > 8 else []))]
-    from .change_requests import waiting            # in-year membership changes (views/changes.py)
+    from .change_requests import waiting  # in-year membership changes (views/changes.py)
 
     pending, due = waiting(rnd)
     if pending or due:

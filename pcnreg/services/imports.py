@@ -20,12 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..domain.codes import COMMISSIONER_CODE
 from ..extensions import db
-from . import audit
 from ..importers.csvio import ImportFailed, ImportProblem, decode
 from ..importers.epraccur import FIELDS as EPRACCUR_FIELDS
 from ..importers.epraccur import parse_epraccur
 from ..importers.list_sizes import parse_list_sizes
 from ..models import Commissioner, ListSize, Practice
+from . import audit
 from .transactions import one_transaction
 
 NOT_A_GP_PRACTICE = "not a GP practice"

@@ -6,7 +6,6 @@ one transaction with an audit event; a refused file writes nothing.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -19,7 +18,6 @@ from flask import current_app, has_app_context
 from sqlalchemy import delete, func, insert, select
 
 from ..domain import catchments as cm
-from ..domain.codes import PRACTICE_CODE
 from ..extensions import db
 from ..importers.csvio import ImportFailed, ImportProblem, check_text, decode, read_rows
 from ..importers.lsoa_registrations import (
@@ -610,7 +608,8 @@ def catchment_map(rnd: RegistrationRound) -> str:
         features = [maps.feature(g, f"{title[:5]}-{k}", {
             "name": maps.text(rows[k].name), "layer": title,
             "figures": (f"{rows[k].catchment} LSOAs, {rows[k].catchment_patients:,} patients living there"
-                        if title == "Catchments" else f"{rows[k].area_blocks} blocks")}) for k, g in zip(keys, shown) if k in rows]
+                        if title == "Catchments" else f"{rows[k].area_blocks} blocks")})
+            for k, g in zip(keys, shown) if k in rows]
         colour = {f"{title[:5]}-{k}": rows[k].colour for k in keys if k in rows}
         group = folium.FeatureGroup(name=title, show=show)
         folium.GeoJson(maps.collection(features),

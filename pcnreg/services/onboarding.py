@@ -23,7 +23,7 @@ import datetime as dt
 import difflib
 import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -471,8 +471,8 @@ def write_system(plan: Plan, year: ContractYear, inputs: Inputs, boundaries=None
     added = changed = 0
     for r in sorted(wanted, key=lambda r: r.code):
         values = {"name": r.name, "postcode": r.postcode, "commissioner_id": commissioners[r.commissioner_code].id,
-                  "status": r.status or STATUS.get(r.ods_status_code, "closed"), "ods_status_code": r.ods_status_code, "open_date": r.open_date,
-                  "close_date": r.close_date}
+                  "status": r.status or STATUS.get(r.ods_status_code, "closed"), "ods_status_code": r.ods_status_code,
+                  "open_date": r.open_date, "close_date": r.close_date}
         practice = existing.get(r.code)
         if practice is None:
             existing[r.code] = Practice(code=r.code, **values)

@@ -55,7 +55,7 @@ def slug(text: str) -> str:
 
 # Rows derived from a round's state alone are computed once per state (the state is immutable
 # and cached per version: services.round_state) and shared by the requests that read it.
-_PER_STATE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PER_STATE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _per_state(data: rounds_svc.RoundData, name: str, make):
@@ -185,7 +185,7 @@ def practice_rows(data: rounds_svc.RoundData, *, q: str = "", place: str = "", c
     return out
 
 
-def _LIST_ORDER(r: "PracticeRow") -> tuple:
+def _LIST_ORDER(r: PracticeRow) -> tuple:
     return (r.pcn_key is not None, r.name.casefold(), r.code)
 
 

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Commissioner, CommissionerArea, Committee, LocalAuthority, Pcn, Place, System
 from . import audit
-from .transactions import one_transaction
 from .errors import ServiceError
+from .transactions import one_transaction
 
 
 class PlaceError(ServiceError):

@@ -28,8 +28,8 @@ from ..models import (
     Commissioner,
     CoverageConfirmation,
     ExceptionRequest,
-    MemberConfirmation,
     Meeting,
+    MemberConfirmation,
     Pcn,
     Practice,
     Registration,
@@ -38,9 +38,9 @@ from ..models import (
     Submission,
 )
 from . import audit, clock
-from .transactions import one_transaction
 from . import rounds as rounds_svc
 from .errors import ServiceError
+from .transactions import one_transaction
 
 SNAPSHOT_SCHEMA = 1
 MAX_AGREEMENT_BYTES = 10 * 1024 * 1024

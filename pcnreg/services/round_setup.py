@@ -19,8 +19,8 @@ from ..domain.versioning import ConfigState
 from ..extensions import db
 from ..models import FundingRate, Pcn, RegistrationRound, System
 from . import audit, contract_years
-from .transactions import one_transaction
 from .errors import ServiceError
+from .transactions import one_transaction
 
 
 class SetupError(ServiceError):

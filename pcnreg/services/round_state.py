@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, insert, select, update

@@ -15,14 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..domain.summary import RoundSummary
-from ..domain.types import Configuration, Finding
+from ..domain.types import Configuration, Finding, RoundSpec
 from ..domain.types import Pcn as PcnData
 from ..domain.types import Practice as PracticeData
-from ..domain.types import RoundSpec
 from ..extensions import db
-from . import audit
-from .errors import ServiceError
-from .transactions import one_transaction
 from ..models import (
     Commissioner,
     ListSize,
@@ -31,6 +27,9 @@ from ..models import (
     RegistrationRound,
     SizeException,
 )
+from . import audit
+from .errors import ServiceError
+from .transactions import one_transaction
 
 
 class NotFound(LookupError):
@@ -251,7 +250,7 @@ def record_exception(rnd: RegistrationRound, pcn_key: str, reason: str, recorded
         db.session.add(existing)
     else:
         existing.reason, existing.recorded_by = reason, recorded_by
-        existing.recorded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        existing.recorded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return existing
 
 

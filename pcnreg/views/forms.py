@@ -1,6 +1,6 @@
 """WTForms for the pages. Every change form asks for the "Reason for the change", stored with the
-configuration version; who made it is the signed-in user (``signed_in_name``), never typed in. GET forms (filters, the choice of a move) have no CSRF token;
-POST forms have one (Flask-WTF).
+configuration version; who made it is the signed-in user (``signed_in_name``), never typed in.
+GET forms (filters, the choice of a move) have no CSRF token; POST forms have one (Flask-WTF).
 
 Messages name the field, in the NHS.UK style ("Enter ...", "Choose ..."). ``error_list`` gives
 the items of the NHS error summary, each linking to its field.

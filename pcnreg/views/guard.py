@@ -75,7 +75,7 @@ def _epoch() -> int:
     """accounts.now() (naive UTC; tests move it) as epoch seconds."""
     import datetime as dt
 
-    return int(accounts.now().replace(tzinfo=dt.timezone.utc).timestamp())
+    return int(accounts.now().replace(tzinfo=dt.UTC).timestamp())
 
 
 def session_expired(now: int | None = None) -> bool:

@@ -7,8 +7,6 @@ re-renders the form with status 400 and the NHS error summary.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import (
     Blueprint,
     Response,
@@ -25,9 +23,9 @@ from ..domain.rules import RULE_TITLES
 from ..services import configuration as config_svc
 from ..services import pages
 from ..services import rounds as rounds_svc
-from .common import pcn_key_or_404, round_or_404
 from ..services.rounds import NotFound
-from . import forms, formatting, fragments
+from . import formatting, forms, fragments
+from .common import pcn_key_or_404, round_or_404
 
 bp = Blueprint("main", __name__)
 

@@ -56,7 +56,8 @@ class BlockMoveForm(PageForm):
 class AreaUploadForm(PageForm):
     """Replace the PCN's area with the polygon of an uploaded file (with a CSRF token)."""
 
-    area_file = FileField("Replace this PCN's area with an uploaded polygon", validators=[FileRequired("Choose a file with the PCN's area")])
+    area_file = FileField("Replace this PCN's area with an uploaded polygon",
+                          validators=[FileRequired("Choose a file with the PCN's area")])
     service_field = "area_file"
 
     def add_import_failure(self, exc: ImportFailed, filename: str) -> None:

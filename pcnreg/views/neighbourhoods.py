@@ -3,7 +3,7 @@ the map document, the catchments' GeoJSON, and three changes (the LSOA registrat
 neighbourhoods CSV, the round's settings), each one call of ``services.neighbourhoods``."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_wtf.file import FileField
 from wtforms import DecimalField, IntegerField
 from wtforms.validators import InputRequired, NumberRange, ValidationError

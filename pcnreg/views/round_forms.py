@@ -58,7 +58,7 @@ class NewRoundForm(RoundDatesForm):
         DataRequired("Enter a name for the round"), Length(max=200, message="The name must be 200 characters or fewer")])
     from_round = Choice("Start from the latest configuration of", invalid="Choose a round of the system")
 
-    def set_choices(self, systems, years, rounds) -> "NewRoundForm":
+    def set_choices(self, systems, years, rounds) -> NewRoundForm:
         self.system.choices = [("", "Choose a system")] + [(str(s.id), f"{s.name} ({s.code})") for s in systems]
         self.year.choices = [(y, y) for y in years]
         self.from_round.choices = [("", "Start empty")] + [(str(r.id), f"{r.name} ({r.system.name})") for r in rounds]

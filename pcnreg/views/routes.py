@@ -17,10 +17,29 @@ from dataclasses import dataclass
 
 from ..domain import policy
 from ..domain.policy import Principal
-from ..services.access import (Ask, Resolved, assign_target, decide_target, notice_target, block_move_target, commissioner_target, create_target, every_round,
-                               import_target, json_member_target, meeting_target, member_target, merge_target,
-                               move_target, new_round_target, round_target, split_target, system_target, this_pcn,
-                               whole_instance)
+from ..services.access import (
+    Ask,
+    Resolved,
+    assign_target,
+    block_move_target,
+    commissioner_target,
+    create_target,
+    decide_target,
+    every_round,
+    import_target,
+    json_member_target,
+    meeting_target,
+    member_target,
+    merge_target,
+    move_target,
+    new_round_target,
+    notice_target,
+    round_target,
+    split_target,
+    system_target,
+    this_pcn,
+    whole_instance,
+)
 
 
 @dataclass(frozen=True)

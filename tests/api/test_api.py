@@ -20,12 +20,12 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-
-from pcnreg.services.demo import DEMO_DATA, load_demo
-from pcnreg.services.rounds import get_round
-from pcnreg.api import UNDOCUMENTED
 from sqlalchemy import select
 from workflow_helpers import submitted
+
+from pcnreg.api import UNDOCUMENTED
+from pcnreg.services.demo import DEMO_DATA, load_demo
+from pcnreg.services.rounds import get_round
 
 SPEC_URI = "urn:pcnreg:openapi"
 API = "/api/v1"
@@ -201,9 +201,10 @@ def decided(app) -> int:
     decision.conditions.append(DecisionCondition(text="Schedule 1 signed", due_on=dt.date(2019, 6, 30)))
     db.session.add(decision)
     db.session.commit()
+    from workflow_helpers import uk
+
     from pcnreg.domain.elections import Timetable
     from pcnreg.services import elections
-    from workflow_helpers import uk
 
     elections.create(rnd, pcn, method="irv", tie_break="seed", seed="published", eligibility="A clinician",
                      tt=Timetable(uk(2019, 5, 1, 9), uk(2019, 5, 8, 17), uk(2019, 5, 9, 9), uk(2019, 5, 14, 17)))
@@ -212,8 +213,9 @@ def decided(app) -> int:
 
 def outsider_client(app, db):
     """A committee member of a committee of another system: signed in, no role in the round's."""
-    from pcnreg.models import Committee, System
     from conftest import make_user
+
+    from pcnreg.models import Committee, System
 
     other = System(code="E54000099", name="Another system")
     db.session.add(other)

@@ -11,11 +11,11 @@ import base64
 
 import pytest
 from sqlalchemy import func, select
+from test_api import check_response
+from workflow_helpers import PDF, uk
 
 from pcnreg.models import Commissioner, Committee, Pcn
 from pcnreg.services.rounds import get_round
-from test_api import check_response
-from workflow_helpers import PDF, uk
 
 API = "/api/v1"
 PCN = "/rounds/{round_id}/pcns/{pcn_id}/registration"
@@ -213,7 +213,7 @@ def test_a_below_band_pcn_asks_for_an_exception_is_deferred_and_starts_again(app
     rid = demo["round_id"]
     system = client_as("commissioner", "system:E54000014")
     member = client_as("committee_member", f"committee:{demo['committee_id']}")
-    from test_committee import below_band        # the demo has none: Nottingham City PCN 8 made so
+    from test_committee import below_band  # the demo has none: Nottingham City PCN 8 made so
 
     pcn_id = below_band(get_round(rid)).id
     low = next(p for p in system.get(url("/rounds/{round_id}/pcns", round_id=rid)).get_json()

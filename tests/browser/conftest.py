@@ -38,6 +38,7 @@ from .harness import (
     CHROMIUM,
     SCREENSHOTS,
     TIMEOUT_MS,
+    ensure_user,
     guard,
     launch,
     load_demo_round,
@@ -45,7 +46,6 @@ from .harness import (
     screenshot_path,
     serve,
     sign_in,
-    ensure_user,
 )
 
 

@@ -4,9 +4,8 @@ job's progress page and its summary, then the new round among the rounds."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
-
 from conftest import GEODATA
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.skipif(not (GEODATA / "ePCN-2019-12.xlsx").is_file(), reason="needs ../shared/geodata")
 

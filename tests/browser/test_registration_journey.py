@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 from sqlalchemy import select
+from workflow_helpers import submitted
 
 from pcnreg.extensions import db as _db
 from pcnreg.models import Committee, Membership, Pcn, Practice, RegistrationRound
@@ -26,7 +27,6 @@ from pcnreg.services import maps
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
 
-from workflow_helpers import submitted
 from .harness import ensure_user, leaflet_features, map_frame, sign_in
 
 BEFORE_DEADLINE = dt.datetime(2019, 5, 10, 12, tzinfo=ZoneInfo("Europe/London"))

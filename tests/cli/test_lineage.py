@@ -7,12 +7,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from conftest import GEODATA
 from sqlalchemy import select
 
 from pcnreg.domain.lineage import commissioner_links
 from pcnreg.models import OrganisationLink
-
-from conftest import GEODATA
 
 pytestmark = pytest.mark.skipif(not (GEODATA / "epraccur-2025-09.csv").is_file(), reason="needs ../shared/geodata")
 ARGS = ["organisations", "lineage", "--before", str(GEODATA / "epraccur-2019-12.csv"),

@@ -9,12 +9,11 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import GEODATA
 from sqlalchemy import func, select
 
 from pcnreg.extensions import db as _db
 from pcnreg.models import AuditEvent, ConfigVersion, Membership, Pcn, Practice, RegistrationRound, System
-
-from conftest import GEODATA
 
 pytestmark = pytest.mark.skipif(not (GEODATA / "ePCN-2019-12.xlsx").is_file(), reason="needs ../shared/geodata")
 

@@ -5,10 +5,10 @@ import datetime as dt
 import json
 
 import pytest
+from workflow_helpers import complete_draft, submitted, uk
 
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
-from workflow_helpers import complete_draft, submitted, uk
 
 
 @pytest.fixture

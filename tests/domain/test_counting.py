@@ -37,7 +37,7 @@ def tallies(result) -> list[dict]:
 
 def sha(seed: str, round_no: int, name: str) -> str:
     """The documented seeded-draw key, written out again here."""
-    return hashlib.sha256(f"{seed}:{round_no}:{name}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{seed}:{round_no}:{name}".encode()).hexdigest()
 
 
 LOTS_ABC = DrawOfLots(("A", "B", "C"), performed_by="R. Officer", witness="W. Itness")

@@ -102,7 +102,7 @@ def test_ballot_checks(prefs, method, problem):
 
 def test_times_in_messages_are_uk_local_time():
     # 17:00 BST on 3 May 2019 is 16:00 UTC: people read the local time.
-    utc_tt = dom.Timetable(*(m.astimezone(dt.timezone.utc) for m in (TT.nominations_open, TT.nominations_close,
+    utc_tt = dom.Timetable(*(m.astimezone(dt.UTC) for m in (TT.nominations_open, TT.nominations_close,
                                                                      TT.voting_open, TT.voting_close)))
     assert dom.may_vote("voting_open", utc_tt, utc_tt.voting_close) == \
         "Voting closed at 17:00 on 3 May 2019 (UK time): no vote is taken after it"

@@ -15,7 +15,7 @@ from pcnreg.domain import registration as reg
 from pcnreg.domain.types import Finding, Subject
 
 UK = ZoneInfo("Europe/London")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DEADLINE = dt.date(2019, 5, 15)
 GO_LIVE = dt.date(2019, 7, 1)
 CLOSES = deadlines.closes_at(DEADLINE, "Europe/London")

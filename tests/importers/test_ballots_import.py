@@ -17,7 +17,7 @@ def problems(text: str | bytes, candidates=None) -> list[ImportProblem]:
 
 
 def test_a_sound_file_with_weights_blanks_bom_and_empty_lines():
-    data = b"\xef\xbb\xbf" + "Weight, PREF1 ,pref2,pref3\r\n4000,Okafor,Patel,\r\n\r\n9000, Patel ,,\r\n".encode()
+    data = b"\xef\xbb\xbf" + b"Weight, PREF1 ,pref2,pref3\r\n4000,Okafor,Patel,\r\n\r\n9000, Patel ,,\r\n"
     bf = parse_ballots(data)
     assert bf.ballots == [Ballot(("Okafor", "Patel"), 4000), Ballot(("Patel",), 9000)]
     assert bf.rows == [2, 4]                      # line numbers in the file, the header is row 1

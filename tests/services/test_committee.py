@@ -11,6 +11,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
+from workflow_helpers import BEFORE_DEADLINE, complete_draft, uk
 
 from pcnreg.extensions import db as _db
 from pcnreg.models import AgendaItem, AuditEvent, Committee, Decision, DecisionCondition, Meeting, Registration
@@ -19,7 +20,6 @@ from pcnreg.services import configuration as config_svc
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
 from pcnreg.services.registration import RegistrationError
-from workflow_helpers import BEFORE_DEADLINE, complete_draft, uk
 
 MEETING_DAY = dt.date(2019, 5, 23)
 PRESENT = "Dr Jane Smith, Chair\nAmanda Sullivan, Accountable Officer"

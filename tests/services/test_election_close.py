@@ -6,7 +6,7 @@ import json
 
 import pytest
 from sqlalchemy import select
-from test_elections import city, contested, at  # noqa: F401  (fixtures)
+from test_elections import at, city, contested  # noqa: F401  (fixtures)
 from workflow_helpers import uk
 
 from pcnreg.extensions import db as _db

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from sqlalchemy import func, inspect, select
+from workflow_helpers import uk
 
 from pcnreg.domain import counting
 from pcnreg.domain import elections as dom
@@ -18,7 +19,6 @@ from pcnreg.services import configuration as config_svc
 from pcnreg.services import elections as el
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
-from workflow_helpers import uk
 
 # Nottingham City 2019: applications 22 March – 12 April; panel 15–18 April; voting 25 April – 3 May.
 TT = dom.Timetable(uk(2019, 3, 22, 9, 0), uk(2019, 4, 12, 17, 0), uk(2019, 4, 25, 9, 0), uk(2019, 5, 3, 17, 0),

@@ -12,16 +12,14 @@ import tracemalloc
 
 import pandas as pd
 import pytest
+from conftest import GEODATA
 from sqlalchemy import func, select
 
 from pcnreg.domain import catchments as cm
 from pcnreg.extensions import db as _db
-from pcnreg.importers.csvio import ImportFailed
-from pcnreg.models import AuditEvent, LsoaRegistration, LsoaRegistrationLoad, Neighbourhood, Pcn, RegistrationRound
+from pcnreg.models import AuditEvent, LsoaRegistration, LsoaRegistrationLoad, Neighbourhood, RegistrationRound
 from pcnreg.services import neighbourhoods as nb
 from pcnreg.services import rounds as rounds_svc
-
-from conftest import GEODATA
 
 LSOA_FILE = GEODATA / "gp-reg-pat-prac-lsoa-staffordshire-2025-10.csv"
 pytestmark = pytest.mark.skipif(not LSOA_FILE.is_file(), reason="needs ../shared/geodata")

@@ -9,12 +9,12 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+from workflow_helpers import BEFORE_DEADLINE, PDF, complete_draft, submitted, uk
 
 from pcnreg.extensions import db as _db
 from pcnreg.models import AuditEvent, Commissioner, Registration, StoredFile, Submission
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
-from workflow_helpers import BEFORE_DEADLINE, PDF, complete_draft, submitted, uk
 
 
 @pytest.fixture
@@ -90,8 +90,8 @@ def test_a_tampered_snapshot_is_detected(app, demo):
 @pytest.mark.parametrize("now, accepted", [
     (uk(2019, 5, 15, 23, 59, 59), True),        # one second before the deadline closes
     (uk(2019, 5, 16, 0, 0, 0), False),          # the deadline has closed
-    (dt.datetime(2019, 5, 15, 22, 59, 59, tzinfo=dt.timezone.utc), True),   # the same instant in UTC (BST)
-    (dt.datetime(2019, 5, 15, 23, 0, 0, tzinfo=dt.timezone.utc), False),
+    (dt.datetime(2019, 5, 15, 22, 59, 59, tzinfo=dt.UTC), True),   # the same instant in UTC (BST)
+    (dt.datetime(2019, 5, 15, 23, 0, 0, tzinfo=dt.UTC), False),
 ])
 def test_deadline_boundaries(app, demo, now, accepted):
     rnd, pcn = demo
@@ -249,8 +249,8 @@ def test_after_go_live_the_grouping_is_not_edited_directly(app, demo):
 
 
 def test_after_go_live_a_move_is_noticed_approved_and_applied_from_the_next_quarter(app, demo):
-    from pcnreg.services import changes
     from pcnreg.models import ConfigVersion, MembershipChange
+    from pcnreg.services import changes
 
     rnd, newark = demo
     ccg = _db.session.scalar(select(Commissioner).where(Commissioner.code == "04H"))

@@ -134,9 +134,8 @@ def test_the_rounds_overview_reads_the_state(rnd):
 def test_the_generation_rows_exist_after_the_migrations(database_url, tmp_path):
     """On an empty database the migrations seed both tokens (the per-test fixtures of the
     PostgreSQL run truncate tables, so this migrates a database of its own)."""
-    from sqlalchemy import create_engine, text
-
     from conftest import _migrate
+    from sqlalchemy import create_engine, text
 
     _migrate(database_url, tmp_path)
     engine = create_engine(database_url)

@@ -7,8 +7,17 @@ from sqlalchemy import func, select
 from wtforms import StringField
 
 from pcnreg.models import System
-from pcnreg.services import accounts, areas, backup, changes, elections, neighbourhoods, places, registration
-from pcnreg.services import round_setup
+from pcnreg.services import (
+    accounts,
+    areas,
+    backup,
+    changes,
+    elections,
+    neighbourhoods,
+    places,
+    registration,
+    round_setup,
+)
 from pcnreg.services.errors import CONCURRENT, ServiceError
 from pcnreg.services.transactions import one_transaction
 from pcnreg.views.forms import PageForm

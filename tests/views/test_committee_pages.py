@@ -7,6 +7,8 @@ import re
 
 import pytest
 from sqlalchemy import func, select
+from test_committee import BELOW_BAND, committee_objects, submit
+from workflow_helpers import BEFORE_DEADLINE, uk
 
 from pcnreg.extensions import db as _db
 from pcnreg.models import AgendaItem, Committee, Decision, DecisionCondition, Meeting, Registration
@@ -14,8 +16,6 @@ from pcnreg.services import committee as committee_svc
 from pcnreg.services import maps
 from pcnreg.services import registration as reg_svc
 from pcnreg.services import rounds as rounds_svc
-from test_committee import BELOW_BAND, committee_objects, submit
-from workflow_helpers import BEFORE_DEADLINE, uk
 
 NO_GEODATA = "Maps are unavailable: no geodata is installed"
 
@@ -375,9 +375,10 @@ def test_hostile_values_are_refused_and_write_nothing(client, demo, value):
 
 
 def test_a_tampered_snapshot_gives_a_409_page_not_a_500(app, db, client, demo_round):
+    from test_committee import committee_objects
+
     from pcnreg.models import Submission
     from pcnreg.services import rounds as rounds_svc
-    from test_committee import committee_objects
 
     rnd = rounds_svc.get_round(None)
     ids = committee_objects(app, rnd, rounds_svc.get_pcn(rnd, "Newark"))

@@ -9,13 +9,13 @@ import re
 
 import pytest
 from sqlalchemy import func, select
+from workflow_helpers import uk
 
 from pcnreg.domain import elections as dom
 from pcnreg.extensions import db as _db
 from pcnreg.models import BallotPaper, Candidate, Election, Elector, RegistrationRound, System
 from pcnreg.services import elections as el
 from pcnreg.services import rounds as rounds_svc
-from workflow_helpers import uk
 
 ELIGIBLE = "A practising clinician at a member practice of the PCN"
 TT = dom.Timetable(uk(2019, 3, 22, 9, 0), uk(2019, 4, 12, 17, 0), uk(2019, 4, 25, 9, 0), uk(2019, 5, 3, 17, 0),

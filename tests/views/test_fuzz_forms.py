@@ -20,10 +20,9 @@ fuzzes a few forms with it on: always 400, nothing written.
 """
 from __future__ import annotations
 
-import os
-
 import inspect
 import io
+import os
 import traceback
 import types
 from collections import defaultdict
@@ -34,14 +33,14 @@ from flask_wtf import FlaskForm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from test_committee import committee_objects
 from wtforms import FileField, SelectMultipleField
 
 from pcnreg.extensions import db as _db
 from pcnreg.models import Commissioner, Pcn, RegistrationRound
 from pcnreg.services import accounts
-from pcnreg.services.demo_users import create_demo_users
 from pcnreg.services import registration as reg_svc
-from test_committee import committee_objects
+from pcnreg.services.demo_users import create_demo_users
 
 # Examples per endpoint (PCNREG_FUZZ_EXAMPLES: `make test` gives the PostgreSQL run fewer); endpoints
 # whose every answer renders a map page are dearer.
@@ -260,7 +259,7 @@ def plain_demo(app, db, client, demo_round):
     # The workflow's objects: Newark submitted, a meeting with it and a below-band PCN on its
     # agenda (one decided with a condition, an exception request undecided), a stored file.
     workflow = committee_objects(app, rnd, newark)
-    from test_election_pages import election_objects      # City PCN 3's election, voting, one link unused
+    from test_election_pages import election_objects  # City PCN 3's election, voting, one link unused
     workflow.update(election_objects(app, rnd))
     assert client.get("/about").status_code == 200
     from pcnreg.models import Place

@@ -24,6 +24,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+from conftest import GEODATA
 from sqlalchemy import create_engine, func, select, text
 
 from pcnreg import create_app
@@ -45,8 +46,6 @@ from pcnreg.models import (
 from pcnreg.services import areas, maps
 from pcnreg.services import configuration as config_svc
 from pcnreg.services.demo import load_demo
-
-from conftest import GEODATA
 
 PG_URL = os.environ.get("PCNREG_TEST_DATABASE_URL")
 NO_GEODATA = "Maps are unavailable: no geodata is installed. Run pcnreg geodata install"

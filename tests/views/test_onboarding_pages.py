@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import GEODATA
 from sqlalchemy import func, select
 
 from pcnreg.models import Job, Membership, RegistrationRound, System
-
-from conftest import GEODATA
 
 pytestmark = pytest.mark.skipif(not (GEODATA / "ePCN-2019-12.xlsx").is_file(), reason="needs ../shared/geodata")
 

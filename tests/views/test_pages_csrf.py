@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+from test_pages import counts, visible
 
 from pcnreg.extensions import db as _db
 from pcnreg.models import Pcn, RegistrationRound
-from test_pages import counts, visible
 
 WHO = {"author": "Jo Bloggs", "reason": "Agreed at the committee"}
 

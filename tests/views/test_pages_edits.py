@@ -7,11 +7,10 @@ import re
 
 import pytest
 from sqlalchemy import select
+from test_pages import counts, demo, pcn_id, rid, visible  # noqa: F401  (fixtures)
 
 from pcnreg.extensions import db as _db
 from pcnreg.models import Membership, Place, Practice, SizeException
-
-from test_pages import counts, demo, pcn_id, rid, visible  # noqa: F401  (fixtures)
 
 WHO = {"author": "Jo Bloggs", "reason": "Agreed at the committee of 23 May 2019"}
 
@@ -266,7 +265,7 @@ def test_changes_to_unknown_ids_give_404_and_write_nothing(client, rid, path):
     assert response.status_code == 404
     assert "Page not found" in visible(response)
     assert counts() == before
-    assert client.post(f"/rounds/999/move", data={"codes": "C84693", "to": "none", **WHO}).status_code == 404
+    assert client.post("/rounds/999/move", data={"codes": "C84693", "to": "none", **WHO}).status_code == 404
 
 
 def test_retired_pcn_cannot_be_edited(client, rid):

@@ -151,8 +151,8 @@ def demo(app, db, demo_round):
               "filename": "pcnreg.css", "anything": "nothing-here", "system_id": rnd.system_id, "job_id": 1,
               "place_id": db.session.scalar(select(Place.id).where(Place.system_id == rnd.system_id).order_by(Place.id))}
     # -- registration params --
-    import datetime as dt                                   # Newark's registration, submitted in time:
-    from zoneinfo import ZoneInfo                           # submission 1 and its agreement files
+    import datetime as dt  # Newark's registration, submitted in time:
+    from zoneinfo import ZoneInfo  # submission 1 and its agreement files
 
     from pcnreg.services import registration as reg_svc
     app.config["PCNREG_NOW"] = dt.datetime(2019, 5, 10, 12, tzinfo=ZoneInfo("Europe/London"))
@@ -169,10 +169,10 @@ def demo(app, db, demo_round):
     params["file_id"] = next(iter(reg_svc.signatures(rnd, newark).values())).file_id
     params["commissioner_id"] = db.session.scalar(select(Commissioner.id).where(Commissioner.code == "04H"))
     # -- committee params --
-    from test_committee import committee_objects          # a meeting with Newark on its agenda
+    from test_committee import committee_objects  # a meeting with Newark on its agenda
     params.update(committee_objects(app, rnd, newark))
     # -- election params --
-    from test_election_pages import election_objects      # City PCN 3's election, voting, one link unused
+    from test_election_pages import election_objects  # City PCN 3's election, voting, one link unused
     params.update(election_objects(app, rnd))
     # A second system with a round of its own: every rule is checked with two systems loaded.
     import datetime as dt2

@@ -7,7 +7,7 @@ from conftest import make_user
 from sqlalchemy import select
 from test_auth import EMAIL, PASSWORD, clock, sign_in, signed_in  # noqa: F401  (fixtures)
 
-from pcnreg.models import AuditEvent, User
+from pcnreg.models import AuditEvent
 
 
 @pytest.fixture

@@ -1,13 +1,12 @@
 """initial schema: organisations, practices, list sizes, rounds, PCNs, versions
 
 Revision ID: 0001_initial
-Revises: 
+Revises:
 Create Date: 2026-11-24 19:46:23.669512
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001_initial'

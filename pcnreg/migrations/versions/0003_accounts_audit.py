@@ -5,9 +5,8 @@ Revises: 0002_geography
 Create Date: 2026-11-24 20:56:19.099732
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0003_accounts_audit'

@@ -5,9 +5,8 @@ Revises: 0003_accounts_audit
 Create Date: 2026-11-24 22:15:35.771430
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0004_registration'

@@ -5,9 +5,8 @@ Revises: 0004_registration
 Create Date: 2026-11-24 22:58:31.204613
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005_elections'

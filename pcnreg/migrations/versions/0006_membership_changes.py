@@ -5,9 +5,8 @@ Revises: 0005_elections
 Create Date: 2026-11-25 00:16:55.179474
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0006_membership_changes'

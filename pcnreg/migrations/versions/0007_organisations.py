@@ -5,9 +5,8 @@ Revises: 0006_membership_changes
 Create Date: 2026-12-03 23:35:31.361407
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_organisations'

@@ -7,7 +7,6 @@ Create Date: 2026-12-04 00:40:00
 """
 from alembic import op
 
-
 revision = '0009_blocks_per_system'
 down_revision = '0008_security'
 branch_labels = None

@@ -5,9 +5,8 @@ Revises: 0009_blocks_per_system
 Create Date: 2026-12-04 00:28:46.805426
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_jobs'

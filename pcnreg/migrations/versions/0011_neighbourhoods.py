@@ -9,7 +9,6 @@ Create Date: 2026-12-05 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0011_neighbourhoods'
 down_revision = '0010_jobs'
 branch_labels = None

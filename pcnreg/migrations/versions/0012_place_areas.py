@@ -7,9 +7,8 @@ Create Date: 2026-12-04 00:50:00
 A local authority was in one place for the whole instance; with several systems (and eras) in
 one database it is in a place of each system. The existing links are copied.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0012_place_areas'
 down_revision = '0011_neighbourhoods'

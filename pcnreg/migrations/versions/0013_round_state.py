@@ -7,9 +7,8 @@ Create Date: 2026-12-04 00:00:00
 """
 import uuid
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013_round_state'

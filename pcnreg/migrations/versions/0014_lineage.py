@@ -5,9 +5,8 @@ Revises: 0013_round_state
 Create Date: 2026-12-04 01:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0014_lineage'
 down_revision = '0013_round_state'

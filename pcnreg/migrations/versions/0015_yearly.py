@@ -6,9 +6,8 @@ Revises: 0014_lineage
 Create Date: 2026-12-04 03:10:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0015_yearly'
 down_revision = '0014_lineage'
