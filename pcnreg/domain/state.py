@@ -397,6 +397,13 @@ def derive(parent: RoundState, delta: Delta) -> RoundState:
         geo_codes = set(parent.geo_practice_findings) | set(practices)
     else:
         geo_pcn_keys |= changed
+    # The round's rules read more than the PCNs' areas: the gaps (unassigned blocks) and the
+    # catchments (registrations by LSOA, neighbourhoods) may change with nothing else.
+    round_inputs_changed = changed is None or (old.geography is not geography and not (
+        old.geography.unassigned_blocks == geography.unassigned_blocks
+        and _same(old.geography.catchments, geography.catchments)))
+    if round_inputs_changed:
+        geo_round = tuple(_run(GEO_ROUND_RULES, config))
     if geo_pcn_keys or geo_codes:
         for key in geo_pcn_keys:
             geo_pcn.pop(key, None)

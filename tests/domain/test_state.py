@@ -273,3 +273,21 @@ def test_a_move_recomputes_the_geography_of_the_two_pcns_only():
 def test_every_geographic_rule_has_one_scope():
     scopes = [S.GEO_PCN_RULES, S.GEO_PRACTICE_RULES, S.GEO_ROUND_RULES]
     assert sorted(n for scope in scopes for n in scope) == sorted(rules.GEOGRAPHIC)
+
+
+def test_a_new_gap_alone_recomputes_the_round_rules():
+    """The round-wide geographic rules read inputs no PCN owns (blocks in no PCN, catchments):
+    a geography that changes only those must still give what a derivation from scratch gives."""
+    practices = {c: practice(c, i, 10_000) for i, c in enumerate(CODES)}
+    pcns = S._sorted_pcns([Pcn("1", "One", place="North", members=tuple(CODES[:10])),
+                           Pcn("2", "Two", place="South", members=tuple(CODES[10:]))])
+    blocks = {"1": frozenset({"B00", "B01"}), "2": frozenset({"B11"})}
+    geo = Geography(**areas_of(blocks, {}), block_neighbours=NEIGHBOURS, places={"North": NORTH, "South": SOUTH},
+                    local_authorities={"L1": ("Northshire", NORTH, "North"), "L2": ("Southshire", SOUTH, "South")},
+                    practice_points={c: Point(500, 500) for c in CODES}, practice_la={c: "L1" for c in CODES})
+    parent = S.derive_all(Configuration(ROUND, practices, pcns, {}, geo))
+    gap = dataclasses.replace(geo, unassigned_blocks=("B22",))
+    child = S.derive(parent, S.Delta(geography=gap))
+    scratch = S.derive_all(child.config)
+    assert scratch.geo_round_findings != parent.geo_round_findings      # the gaps differ
+    assert child.same_as(scratch)
