@@ -80,15 +80,6 @@ def pcn_lsoa_patients(counts: Mapping[str, Mapping[str, int]], members: Mapping[
     return out
 
 
-def pcn_shares(pcn_lsoa: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, float]]:
-    """PCN key -> LSOA -> share of the PCN's patients (with an English LSOA) living there."""
-    out = {}
-    for key, by_lsoa in pcn_lsoa.items():
-        total = sum(by_lsoa.values())
-        out[key] = {lsoa: n / total for lsoa, n in by_lsoa.items()} if total else {}
-    return out
-
-
 def lsoa_shares(pcn_lsoa: Mapping[str, Mapping[str, int]], lsoa_totals: Mapping[str, int]
                 ) -> dict[str, dict[str, float]]:
     """LSOA -> PCN key -> share of the LSOA's registered patients who belong to the PCN."""

@@ -19,14 +19,6 @@ def is_pcn_code(value: str) -> bool:
     return bool(PCN_CODE.match(value))
 
 
-def is_commissioner_code(value: str) -> bool:
-    return bool(COMMISSIONER_CODE.match(value))
-
-
-def is_gss_code(value: str) -> bool:
-    return bool(GSS_CODE.match(value))
-
-
 def split_codes(values) -> list[str]:
     """Practice codes from checkboxes or typed in (commas or spaces between), upper case, once each."""
     codes = [c.upper() for v in values or [] for c in re.split(r"[\s,;]+", v or "") if c]

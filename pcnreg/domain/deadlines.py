@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from .dates import uk_date
+
 DeadlineKind = Literal["due", "late", "overdue", "none"]
 NOT_SUBMITTED = frozenset({"draft"})          # states in which a PCN has not (re)submitted
 
@@ -62,7 +64,7 @@ def status(state: str, *, now: dt.datetime, deadline: dt.date | None, timezone: 
             when = "today" if days == 0 else ("tomorrow" if days == 1 else f"in {days} days")
             return DeadlineStatus("due", days, f"due {when}")
         suffix = " (late submission allowed by the commissioner)" if late_override else ""
-        return DeadlineStatus("overdue", text=f"overdue: the deadline was {deadline:%d %B %Y}{suffix}")
+        return DeadlineStatus("overdue", text=f"overdue: the deadline was {uk_date(deadline)}{suffix}")
     if last_submitted_at is not None and is_late(last_submitted_at, deadline, timezone):
         return DeadlineStatus("late", text="submitted after the deadline")
     return DeadlineStatus("none", text="submitted in time")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import catchments as catchments_mod
+from .dates import uk_date
 from .geometry import components, overlaps, parts, share_outside, shares
 from .types import Configuration, Finding, Pcn, Practice, Subject
 
@@ -66,7 +67,7 @@ def list_size_band(config: Configuration) -> Iterable[Finding]:
         if exception is not None:
             severity = "info"
             message += (f". Exception recorded by {exception.recorded_by} on "
-                        f"{exception.recorded_at:%d %B %Y}: {exception.reason}")
+                        f"{uk_date(exception.recorded_at)}: {exception.reason}")
             figures["exception"] = {
                 "reason": exception.reason,
                 "recorded_by": exception.recorded_by,
@@ -164,7 +165,7 @@ def list_size_date(config: Configuration) -> Iterable[Finding]:
             yield Finding(
                 "list_size_date", "warning", _practice_subject(practice),
                 f"{practice.name} ({practice.code}) list size is {when}, before the round's "
-                f"reference date {ref:%d %B %Y}",
+                f"reference date {uk_date(ref)}",
                 {"list_size": practice.list_size, "as_of": practice.list_size_date.isoformat()
                  if practice.list_size_date else None, "reference_date": ref.isoformat()})
 

@@ -151,9 +151,6 @@ class RoundState:
             out += geo.get(("practice", code), [])
         return sorted(out, key=rules_mod.finding_order)
 
-    def findings_for_practice(self, code: str) -> list[Finding]:
-        return sorted(list(self.practice_findings.get(code, ()))
-                      + self._geo_by_subject.get(("practice", code), []), key=rules_mod.finding_order)
 
     def same_as(self, other: RoundState) -> bool:
         """Whether two states hold the same values (what the property tests compare)."""

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import labels, policy
+from .dates import uk_date
 from .machine import Machine, Refused, Transition
 from .registration import Missing
 
@@ -64,14 +65,14 @@ Check = Callable[[Facts], "str | None"]
 def before_go_live(f: Facts) -> str | None:
     if f.go_live_starts is not None and f.now >= f.go_live_starts:
         return ("The round went live on "
-                f"{f.go_live_starts:%d %B %Y}: registrations can no longer be submitted or changed; after "
+                f"{uk_date(f.go_live_starts)}: registrations can no longer be submitted or changed; after "
                 "go-live a membership change needs 28 days' notice and the commissioner's approval")
     return None
 
 
 def in_time_or_override(f: Facts) -> str | None:
     if f.deadline_closes is not None and f.now >= f.deadline_closes and not f.late_override:
-        return (f"The submission deadline has passed ({(f.deadline_closes - dt.timedelta(seconds=1)):%d %B %Y}): "
+        return (f"The submission deadline has passed ({uk_date(f.deadline_closes - dt.timedelta(seconds=1))}): "
                 "a late submission needs the commissioner to record an override first")
     return None
 
@@ -108,7 +109,7 @@ def go_live_reached(f: Facts) -> str | None:
     if f.go_live_starts is None:
         return "The round has no go-live date"
     if f.now < f.go_live_starts:
-        return f"The round goes live on {f.go_live_starts:%d %B %Y}, not before"
+        return f"The round goes live on {uk_date(f.go_live_starts)}, not before"
     return None
 
 

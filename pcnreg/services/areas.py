@@ -278,10 +278,6 @@ def load_geography(rnd: RegistrationRound, members: dict[str, str]) -> Geography
     )
 
 
-def place_choices(rnd: RegistrationRound) -> list[Place]:
-    return list(rnd.system.places)
-
-
 @one_transaction(lambda: AreaError(CONCURRENT))
 def record_adjacent(block_a: str, block_b: str, *, reason: str, recorded_by: str,
                     system_id: int | None = None) -> AdjacentPair:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..domain import labels, workflow
+from ..domain.dates import uk_date
 from ..extensions import db
 from ..models import (
     AgendaItem,
@@ -271,7 +272,7 @@ def condition_met(rnd: RegistrationRound, condition_id: int, met_on: dt.date | N
     condition = found.condition
     today = clock.now().astimezone(ZoneInfo(rnd.timezone)).date()
     if condition.met_on is not None:
-        raise RegistrationError(f"This condition was already recorded as met on {condition.met_on:%d %B %Y}")
+        raise RegistrationError(f"This condition was already recorded as met on {uk_date(condition.met_on)}")
     if met_on is None:
         raise RegistrationError("Enter the date the condition was met", "met_on")
     if met_on > today:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ..domain import funding
+from ..domain.dates import uk_date
 from ..extensions import db
 from ..models import FundingRate, RegistrationRound
 from . import rounds as rounds_svc
@@ -57,7 +58,7 @@ def entitlements(rnd: RegistrationRound) -> FundingTable:
         return FundingTable(None, [], [], "The round has no go-live date, so no funding period.")
     in_force = funding.applicable(rates(), rnd.go_live)
     if not in_force:
-        return FundingTable(rnd.go_live, [], [], f"No funding rates are recorded for {rnd.go_live:%d %B %Y}.")
+        return FundingTable(rnd.go_live, [], [], f"No funding rates are recorded for {uk_date(rnd.go_live)}.")
     data = rounds_svc.build_configuration(rnd)
     core = next((r for r in in_force if r.kind == "core_pcn_funding"), None)
     rows = []

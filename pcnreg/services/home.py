@@ -67,10 +67,6 @@ def current_round(system_id: int | None) -> RegistrationRound | None:
     return max(rounds, key=lambda r: (r.opens or dt.date.min, r.id))
 
 
-def _days(status: reg_svc.PcnStatus) -> str:
-    return f"{status.state_title}, {status.deadline.text}"
-
-
 def _tag(state: str) -> tuple[str, str]:
     return labels.title(labels.REGISTRATION, state), labels.tag(labels.REGISTRATION, state)
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from ..domain import deadlines, workflow
 from ..domain import registration as reg
+from ..domain.dates import uk_date
 from ..domain.rules import band_status
 from ..domain.types import Finding
 from ..extensions import db
@@ -749,7 +750,7 @@ def go_live(rnd: RegistrationRound) -> GoLiveResult:
     result = GoLiveResult([], [])
     pcns = list(db.session.scalars(select(Pcn).where(Pcn.round_id == rnd.id, Pcn.active.is_(True)).order_by(Pcn.name)))
     if rnd.go_live is None or now < deadlines.starts_at(rnd.go_live, rnd.timezone):
-        when = f"{rnd.go_live:%d %B %Y}" if rnd.go_live else "a date that is not set"
+        when = f"{uk_date(rnd.go_live)}" if rnd.go_live else "a date that is not set"
         raise RegistrationError(f"{rnd.name} goes live on {when}, not before")
     for pcn in pcns:
         row = by_pcn.get(pcn.id)
