@@ -113,5 +113,6 @@ def test_move_a_practice_preview_then_save(open_page, live_server, demo_round, j
 
     # The dashboard agrees.
     page.get_by_role("link", name="Back to the dashboard").click()
+    expect(page).to_have_url(f"{live_server}/rounds/{demo_round}")   # not the PCN page still on screen
     assert row_cells(page, "PCNs in", "Newark")[:3] == ["Newark", "8", "81,370"]
     assert row_cells(page, "PCNs in", "Nottingham City PCN 6")[:3] == ["Nottingham City PCN 6", "7", "60,921"]
