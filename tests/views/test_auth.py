@@ -315,6 +315,9 @@ def test_admin_creates_a_user_and_sees_the_link_once(client, app, db, demo_round
     assert client.post(f"/users/{user.id}", data={"do": "grant", "role": "viewer",
                                                   "scope": "system:E54000014"}).status_code == 302
     assert len(db.session.get(User, user.id).roles) == 2
+    # the users list links each name to the user's page (a link, not its escaped markup)
+    listed = client.get("/users").get_data(as_text=True)
+    assert f'<a href="/users/{user.id}">Ann Lee</a>' in listed and "&lt;a href" not in listed
     again = client.post(f"/users/{user.id}", data={"do": "invite"})
     assert again.status_code == 200 and "/invite/" in again.get_data(as_text=True)
     anon = app.test_client(anonymous=True)
