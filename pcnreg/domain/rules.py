@@ -161,10 +161,11 @@ def list_size_date(config: Configuration) -> Iterable[Finding]:
                 f"{practice.name} ({practice.code}) has no registered list size",
                 {"reference_date": ref.isoformat()})
         elif practice.list_size_date is None or practice.list_size_date < ref:
-            when = practice.list_size_date.isoformat() if practice.list_size_date else "undated"
+            when = (f"is dated {uk_date(practice.list_size_date)}, before"
+                    if practice.list_size_date else "has no date; it should be dated on or after")
             yield Finding(
                 "list_size_date", "warning", _practice_subject(practice),
-                f"{practice.name} ({practice.code}) list size is {when}, before the round's "
+                f"{practice.name} ({practice.code}): its list size {when} the round's "
                 f"reference date {uk_date(ref)}",
                 {"list_size": practice.list_size, "as_of": practice.list_size_date.isoformat()
                  if practice.list_size_date else None, "reference_date": ref.isoformat()})

@@ -105,6 +105,9 @@ def test_list_size_missing_or_dated_before_reference_warns():
     found = only(rules.evaluate(config(ps, [Pcn("1", "Net", members=("A00001", "A00002", "A00003"))])),
                  "list_size_date")
     assert [(f.subject.code, f.severity) for f in found] == [("A00001", "warning"), ("A00002", "warning")]
+    # the date is written as people read it, not as ISO
+    assert "its list size is dated 31 December 2018, before the round's reference date" in found[1].message
+    assert "2018-12-31" not in found[1].message
 
 
 def test_findings_have_the_documented_shape_and_order():
