@@ -39,6 +39,14 @@ FILTERS = {"longdate": longdate, "uk_time": uk_time, "uktime": uk_time, "iso_lon
            "thousands": thousands}
 
 
+def example_date(day: int = 15, month: int = 3) -> str:
+    """A date-field hint's example in the form people type it ("15 3 2027"), in the coming year
+    so that no form suggests a year long past."""
+    from ..services.clock import now
+    return f"For example, {day} {month} {now().year + 1}"
+
+
 def init_app(app) -> None:
-    """Register the filters, once, for every template."""
+    """Register the filters, once, for every template (and the date hint's example)."""
     app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals["example_date"] = example_date

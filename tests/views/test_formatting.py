@@ -99,3 +99,19 @@ def test_a_locked_account_is_told_the_uk_time_in_summer_and_winter():
 
     assert accounts._when(dt.datetime(2024, 7, 1, 8, 15)) == "09:15 on 1 July 2024 (UK time)"
     assert accounts._when(dt.datetime(2024, 3, 1, 9, 15)) == "09:15 on 1 March 2024 (UK time)"
+
+
+def test_date_hints_give_an_example_in_the_coming_year(csrf_app):
+    # the election form's date fields and the default hint follow the clock, not 2019
+    csrf_app.config["PCNREG_NOW"] = "2026-12-04T10:00:00+00:00"
+    with csrf_app.app_context():
+        assert f.example_date() == "For example, 15 3 2027"
+        assert f.example_date(22, 4) == "For example, 22 4 2027"
+        csrf_app.config["PCNREG_NOW"] = "2031-01-02T10:00:00+00:00"
+        assert f.example_date() == "For example, 15 3 2032"
+        template = csrf_app.jinja_env.from_string(
+            '{% from "_macros.html" import date_field %}{{ date_field(field) }}')
+        field = type("F", (), {"id": "d", "name": "d", "label": type("L", (), {"text": "Day"})(),
+                               "parts": {}, "errors": []})()
+        html = template.render(field=field)
+        assert "For example, 15 3 2032" in html and "2019" not in html

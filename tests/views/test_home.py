@@ -68,6 +68,8 @@ def test_a_visitor_sees_sign_in_and_public_results_and_no_menu(demo, app):
     assert "Sign in" in html and "Clinical Director election results" in html
     assert "nhsuk-header__navigation-link" not in html      # no menu links that bounce to sign-in
     assert 'href="/rounds"' not in html and 'href="/import"' not in html
+    # the service's name once in the window title, not twice
+    assert "<title>Register primary care networks – NHS</title>" in " ".join(html.split())
 
 
 def test_menu_offers_import_only_to_who_may_import(demo):
