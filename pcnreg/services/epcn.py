@@ -22,7 +22,9 @@ from ..importers import epcn as reader
 from ..importers.csvio import ImportFailed, ImportProblem, neutralise, write_csv
 from ..models import Pcn, Practice, RegistrationRound
 from . import configuration as config_svc
+from . import memberships
 from . import rounds as rounds_svc
+from .imports import transaction
 
 SHEETS = {"details": reader.DETAILS, "partners": reader.PARTNERS}
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -196,11 +198,16 @@ def import_workbook(rnd: RegistrationRound, data: bytes, *, author: str, reason:
         if existing is not None:
             taken.add(existing.id)
         wanted.append(config_svc.WantedPcn(pcn.name, codes, existing, pcn.code or None))
-    try:
-        summary = config_svc.save_grouping(rnd, wanted, author=author, reason=reason, source=source)
-    except ImportFailed as exc:
-        exc.source = exc.source or source
-        raise
+    def work() -> config_svc.ConfigImportSummary:
+        try:
+            saved = config_svc._save_grouping.__wrapped__(rnd, wanted, author=author, reason=reason, source=source,
+                                                          replace=True)
+        except config_svc.EditError as exc:
+            raise ImportFailed([ImportProblem(None, None, str(exc))]) from exc
+        memberships.store_workbook(book, source)     # every relationship, the ended ones as history
+        return saved
+
+    summary = transaction(source, work)
     assigned = {c for w in wanted for c in w.members}
     return EpcnImportSummary(summary, len(current), len(assigned), outside, unknown, sorted(unknown_here),
                              sorted({p.code for p in here.values()} - assigned))
