@@ -36,16 +36,22 @@ class Period:
 
 
 def configuration_on(periods: Iterable[Period], day: dt.date) -> list[Period]:
-    """The periods current on ``day``, one per practice (where a source gives a practice two
-    current periods the later-starting one counts), in PCN name then practice code order."""
+    """The periods current on ``day``, one per practice, in PCN name then practice code order.
+    Where a source gives a practice two current periods (the January 2025 ePCN has practices in
+    U04503 from 1 to 2 July 2024 and in U17156 from 1 July 2024, open) the later-starting one
+    counts, and of two starting the same day the one lasting longer (an open one)."""
     best: dict[str, Period] = {}
     for p in periods:
         if not p.current_on(day):
             continue
         known = best.get(p.practice)
-        if known is None or (p.start or dt.date.min) > (known.start or dt.date.min):
+        if known is None or _rank(p) > _rank(known):
             best[p.practice] = p
     return sorted(best.values(), key=lambda p: (p.pcn_name.casefold(), p.pcn_code, p.practice))
+
+
+def _rank(p: Period) -> tuple[dt.date, dt.date]:
+    return p.start or dt.date.min, p.end or dt.date.max
 
 
 def first_start(periods: Iterable[Period]) -> dt.date | None:

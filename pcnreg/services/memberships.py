@@ -94,7 +94,7 @@ def configuration_on(system: System | None, day: dt.date) -> list[dom.Period]:
 def configuration_csv(system: System | None, day: dt.date) -> str:
     rows = configuration_on(system, day)
     names = dict(db.session.execute(select(Practice.code, Practice.name).where(
-        Practice.code.in_({p.practice for p in rows}))).tuples()) if rows else {}
+        Practice.code.in_({p.practice for p in rows}))).all()) if rows else {}
     return write_csv([[day.isoformat(), p.pcn_code, p.pcn_name, p.practice, names.get(p.practice, ""),
                           p.start.isoformat() if p.start else "", p.end.isoformat() if p.end else "", p.source]
                       for p in rows], CSV_COLUMNS)
@@ -159,7 +159,7 @@ def practice_history(code: str) -> PracticeHistory:
     name = db.session.scalar(select(Practice.name).where(Practice.code == code))
     rows = list(db.session.scalars(select(CommissionerPeriod).where(CommissionerPeriod.practice_code == code)))
     names = dict(db.session.execute(select(Commissioner.code, Commissioner.name).where(
-        Commissioner.code.in_({r.commissioner_code for r in rows}))).tuples()) if rows else {}
+        Commissioner.code.in_({r.commissioner_code for r in rows}))).all()) if rows else {}
     commissioners = sorted((CommissionerRow(r.commissioner_code, names.get(r.commissioner_code), r.kind, r.system_code,
                                             r.start_date, r.end_date, r.source) for r in rows),
                            key=lambda r: (r.source, r.start or dt.date.min))
@@ -207,7 +207,7 @@ def configuration_page(system: System, day: dt.date) -> ConfigurationPage:
     periods = stored(system)
     rows = dom.configuration_on(periods, day)
     names = dict(db.session.execute(select(Practice.code, Practice.name).where(
-        Practice.code.in_({p.practice for p in rows}))).tuples()) if rows else {}
+        Practice.code.in_({p.practice for p in rows}))).all()) if rows else {}
     return ConfigurationPage(day, [ConfigurationRow(p.pcn_code, p.pcn_name, p.practice, names.get(p.practice, ""),
                                                     p.start, p.end, p.source) for p in rows],
                              len({(p.pcn_code, p.pcn_name) for p in rows}), len(periods), dom.first_start(periods))
