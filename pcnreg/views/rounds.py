@@ -3,6 +3,7 @@ national viewer), a new round for a system and contract year, and a system's org
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -96,7 +97,7 @@ def system_configuration(system_id: int):
     found = _system_or_404(system_id)
     text = (request.args.get("date") or "").strip()
     problem = None
-    day = clock.now().astimezone(UK).date()
+    day = clock.now().astimezone(ZoneInfo(UK)).date()
     if text:
         try:
             day = dt.date.fromisoformat(text)
