@@ -104,6 +104,7 @@ class EpcnImportSummary:
     unknown: int                     # practices pcnreg does not know
     unknown_here: list[str]          # unknown practices whose parent CCG is one of the system's
     unassigned: list[str]            # practices of the system that are in no PCN of the workbook
+    periods: int = 0                 # relationships stored as dated memberships (ended ones too)
 
     @property
     def version(self) -> int | None:
@@ -115,7 +116,8 @@ class EpcnImportSummary:
                 f"{self.outside:,} of other systems and {self.unknown:,} unknown to pcnreg left out",
                 f"  Unknown practices of this system's CCGs: {', '.join(self.unknown_here) or 'none'}",
                 f"  Practices of this system in no PCN of the workbook (unassigned): "
-                f"{', '.join(self.unassigned) or 'none'}"]
+                f"{', '.join(self.unassigned) or 'none'}",
+                f"  {self.periods:,} relationships of the workbook kept as dated memberships (ended ones too)"]
 
 
 def _by_code(practices: list[Practice]) -> dict[str, Practice]:
@@ -204,13 +206,14 @@ def import_workbook(rnd: RegistrationRound, data: bytes, *, author: str, reason:
                                                           replace=True)
         except config_svc.EditError as exc:
             raise ImportFailed([ImportProblem(None, None, str(exc))]) from exc
-        memberships.store_workbook(book, source)     # every relationship, the ended ones as history
+        stored.append(memberships.store_workbook(book, source))     # every relationship, ended ones as history
         return saved
 
+    stored: list[int] = []
     summary = transaction(source, work)
     assigned = {c for w in wanted for c in w.members}
     return EpcnImportSummary(summary, len(current), len(assigned), outside, unknown, sorted(unknown_here),
-                             sorted({p.code for p in here.values()} - assigned))
+                             sorted({p.code for p in here.values()} - assigned), stored[0])
 
 
 # --- comparing versions -------------------------------------------------------------------------------
