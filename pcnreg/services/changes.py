@@ -17,7 +17,7 @@ from ..domain import membership_changes as dom
 from ..domain.deadlines import change_takes_effect
 from ..extensions import db
 from ..models import Membership, MembershipChange, Pcn, Practice, Registration, RegistrationRound
-from . import audit, clock
+from . import audit, clock, memberships
 from . import configuration as config_svc
 from .errors import ServiceError
 from .registration import actor
@@ -81,9 +81,7 @@ def give_notice(rnd: RegistrationRound, practice_code: str, to_pcn: str, reason:
         date_problems.append(f"The change cannot take effect before {requests_dom.long_date(earliest)}")
     elif not requests_dom.is_quarter_start(effective):
         date_problems.append("A change takes effect on the first day of a quarter (1 January, April, July or October)")
-    from .memberships import last_applied_for
-
-    last = last_applied_for(code)
+    last = memberships.last_applied_for(code)
     if last is not None and effective <= last:
         date_problems.append(requests_dom.before_last_applied(code, effective, last))
     if date_problems:
@@ -129,8 +127,6 @@ def apply_due(rnd: RegistrationRound) -> list[MembershipChange]:
     names = ", ".join(f"{c.practice_code} → {db.session.get(Pcn, c.to_pcn_id).name}" for c in due)
     version = config_svc._save(rnd, state, kind="scheduled", author=actor(),
                                reason=f"Approved membership changes from {due[0].effective_from}: {names}")
-    from . import memberships
-
     for c in due:
         c.state, c.applied_version_id = dom.perform("apply", _facts(rnd, c, today=today)), version.id
         memberships.record_change(rnd, c)
