@@ -67,3 +67,28 @@ def test_a_lookup_contradicting_a_stored_one_of_the_same_date(app, db, demo_roun
     city.lookup = "SICBL22"
     db.session.commit()
     onboarding.check_lookup_history(SimpleNamespace(organisations=moved, source={"organisations": "mine.csv"}))
+
+
+@pytest.mark.skipif(not (GEODATA / "ePCN-2019-12.xlsx").is_file(), reason="needs ../shared/geodata")
+def test_onboarding_stores_the_dated_memberships_and_says_which_date_it_took(app, db):
+    """2019/20: reference date 1 January 2019, before the December 2019 ePCN's relationships
+    (1 October and 1 December 2019): the configuration the workbook first records is taken, the
+    round's members are the Nottinghamshire partners pandas reads, and every relationship is kept."""
+    from test_onboard import ERA_2019, onboard, round_state
+
+    from pcnreg.models import MembershipPeriod
+
+    result = onboard(app.test_cli_runner(), "E54000014", "2019/20", "Notts dated 2019/20", ERA_2019)
+    assert result.exit_code == 0, result.output
+    assert "no relationship is current on the reference date 1 January 2019" in result.output
+    assert "1 December 2019" in result.output
+    partners = pd.read_excel(GEODATA / "ePCN-2019-12.xlsx", sheet_name="PCN Core Partner Details", dtype=str)
+    details = pd.read_excel(GEODATA / "ePCN-2019-12.xlsx", sheet_name="PCN Details", dtype=str)
+    lookup = pd.read_csv(GEODATA / "ccg19-stp19-lookup-england.csv", dtype=str)
+    notts = set(lookup[lookup["STP19CD"] == "E54000014"]["CCG19CDH"])
+    led = set(details[details["Current Clinical Commissioning Group Code"].isin(notts)]["PCN Code"])
+    ours = partners[partners["PCN Code"].isin(led)]
+    _, members = round_state("Notts dated 2019/20")
+    assert {(code, pcn) for pcn, codes in members.items() for code in codes} == \
+        set(zip(ours["Partner Organisation Code"], ours["PCN Code"], strict=True))
+    assert db.session.query(MembershipPeriod).count() == len(partners)
