@@ -36,7 +36,7 @@ def test_a_nottingham_city_practice_from_04k_to_52r(app, db, runner, demo_round,
     lookup19 = pd.read_csv(GEODATA / "ccg19-stp19-lookup-england.csv", dtype=str).set_index("CCG19CDH")
     lookup22 = pd.read_csv(GEODATA / "sicbl22-icb22-nhser22-lookup-england.csv", dtype=str,
                            encoding="utf-8-sig").set_index("SICBL22CDH")
-    both = old.join(new, lsuffix="_old", rsuffix="_new", how="inner")
+    both = old.merge(new, left_index=True, right_index=True, suffixes=("_old", "_new"))
     city = both[(both["14_old"] == "04K") & (both["14_new"] == "52R") & (both["12_new"] == "A")].index
     code = sorted(city)[0]
     then, now = old.loc[code], new.loc[code]
