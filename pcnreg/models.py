@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Numeric,
@@ -111,6 +112,9 @@ class Commissioner(db.Model):
     ons_code: Mapped[str | None] = mapped_column(String(9))
     kind: Mapped[str] = mapped_column(String(7), default="ccg", server_default="ccg")
     system_id: Mapped[int] = mapped_column(ForeignKey("system.id"))
+    # The lookup that last gave its system, by its columns' name and year ("CCG19", "SICBL22"):
+    # two lookups of the same date cannot put it in two systems (services/onboarding.py).
+    lookup: Mapped[str | None] = mapped_column(String(16))
     # The place whose committee the commissioner's practices answer to (may be none).
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
     # Own boundary as WKB in EPSG:27700, when the geodata gives one.
@@ -1083,3 +1087,48 @@ class OrganisationLink(db.Model):
     effective: Mapped[dt.date | None] = mapped_column(Date)
     evidence: Mapped[str] = mapped_column(String(500))    # e.g. "43 of 43 practices"
     source: Mapped[str] = mapped_column(String(200))      # the two files compared
+
+
+class MembershipPeriod(db.Model):
+    """A practice's relationship with a PCN from a start date to an end date (both inclusive, as
+    the ePCN's relationship columns; no end: open), kept as history (``domain.memberships``):
+    from an ePCN workbook (``source`` the file's name, the ended relationships too) or from an
+    applied in-year change (``change_id``). "The configuration on date D" is a query over them."""
+
+    __tablename__ = "membership_period"
+    __table_args__ = (
+        CheckConstraint("end_date IS NULL OR start_date IS NULL OR start_date <= end_date", name="dates"),
+        Index("ix_membership_period_practice", "practice_code"),
+        Index("ix_membership_period_source", "source"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_code: Mapped[str] = mapped_column(String(6))
+    pcn_code: Mapped[str] = mapped_column(String(16), default="")
+    pcn_name: Mapped[str] = mapped_column(String(200))
+    practice_commissioner: Mapped[str] = mapped_column(String(5), default="")
+    pcn_commissioner: Mapped[str] = mapped_column(String(5), default="")
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(200))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("registration_round.id"))
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("membership_change.id"))
+
+
+class CommissionerPeriod(db.Model):
+    """Which commissioner a practice had from one date to another (both inclusive; no end:
+    open), from two epraccur files and the lookups of their eras (``domain.memberships``);
+    stored by ``pcnreg organisations lineage`` with the lineage links, per ``source``."""
+
+    __tablename__ = "commissioner_period"
+    __table_args__ = (
+        CheckConstraint("kind IS NULL OR kind IN ('ccg', 'sub_icb')", name="kind"),
+        Index("ix_commissioner_period_practice", "practice_code"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_code: Mapped[str] = mapped_column(String(6))
+    commissioner_code: Mapped[str] = mapped_column(String(5))
+    kind: Mapped[str | None] = mapped_column(String(7))
+    system_code: Mapped[str | None] = mapped_column(String(16))
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(200))

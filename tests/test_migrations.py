@@ -34,7 +34,7 @@ TABLES = {
     "place_local_authority",
     "lsoa_registration_load", "lsoa_registration", "lsoa_registered_total", "neighbourhood",
     "neighbourhood_lsoa", "neighbourhood_settings",
-    "state_generation", "organisation_link",
+    "state_generation", "organisation_link", "membership_period", "commissioner_period",
 }
 
 

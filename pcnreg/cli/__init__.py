@@ -32,6 +32,7 @@ def register(app_cli: click.Group) -> None:
         areas,
         audit,
         backup,
+        configuration,
         demo,
         election,
         epcn,
@@ -53,6 +54,6 @@ def register(app_cli: click.Group) -> None:
         imports.import_group, geodata.geodata_group, users.users_group,
         backup.backup_command, backup.restore_command, backup.check_command,
         round.round_group, epcn.epcn_group, election.election_group, onboard.onboard,
-        places.places_group, organisations.organisations_group,
+        places.places_group, organisations.organisations_group, configuration.configuration_group,
     ):
         app_cli.add_command(command)

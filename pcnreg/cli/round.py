@@ -8,6 +8,7 @@ local time). Exit status 0; 1 when the round or the instant is not valid.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -55,12 +56,17 @@ def status_command(round_name: str | None, as_of: str | None, as_json: bool) -> 
 @click.option("--to", "to_pcn", required=True, help="The PCN (id or name) the practice moves to.")
 @click.option("--reason", required=True)
 @click.option("--round", "round_name", help="Round name or id (default: the most recent).")
+@click.option("--effective-from", "effective_from", type=click.DateTime(["%Y-%m-%d"]),
+              help="A later quarter start (YYYY-MM-DD) than the earliest the notice rule gives; never on or "
+                   "before the practice's last applied change.")
 @with_appcontext
-def change_notice_command(practice: str, to_pcn: str, reason: str, round_name: str | None) -> None:
+def change_notice_command(practice: str, to_pcn: str, reason: str, round_name: str | None,
+                          effective_from: dt.datetime | None) -> None:
     """After go-live: record a practice's notice of a move (effective next quarter after 28 days)."""
     from ..services import changes
 
-    change = _run(lambda rnd: changes.give_notice(rnd, practice, to_pcn, reason), round_name)
+    day = effective_from.date() if effective_from else None
+    change = _run(lambda rnd: changes.give_notice(rnd, practice, to_pcn, reason, day), round_name)
     click.echo(f"Change {change.id}: {change.practice_code} from {change.notice_given_on}, takes effect from "
                f"{change.effective_from} once the commissioner approves it")
 

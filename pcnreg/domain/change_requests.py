@@ -38,6 +38,7 @@ class Facts:
     target_pcn: str | None                 # the PCN it moves to (name), None: unknown
     pending: bool                          # the practice already has a notified or approved change
     last_applied: dt.date | None           # the latest effective date of an applied change
+    practice_last_applied: dt.date | None = None   # ... of a change applied to this practice (any round)
 
 
 def contract_year(year: str | None, reference_date: dt.date) -> tuple[dt.date, dt.date]:
@@ -92,10 +93,20 @@ def _date(facts: Facts, effective: dt.date | None, earliest: dt.date) -> list[Pr
     if facts.last_applied is not None and effective < facts.last_applied:
         out.append(Problem("effective_from", f"The date is before the last change applied in this round "
                                              f"({long_date(facts.last_applied)}): choose a later date"))
+    if facts.practice_last_applied is not None and effective <= facts.practice_last_applied:
+        out.append(Problem("effective_from", before_last_applied(facts.practice_code, effective,
+                                                                 facts.practice_last_applied)))
     if not first <= effective <= last:
         out.append(Problem("effective_from", f"The date is outside the {facts.year_name} contract year "
                                              f"({long_date(first)} to {long_date(last)})"))
     return out
+
+
+def before_last_applied(practice: str, effective: dt.date, last: dt.date) -> str:
+    """A change of a practice dated on or before the last change applied to it would rewrite its
+    recorded history (``domain.memberships``): refused."""
+    return (f"{practice}'s last applied change took effect on {long_date(last)}: a new change cannot take effect "
+            f"on or before it ({long_date(effective)}); choose a later date")
 
 
 def notice_problems(facts: Facts, reason: str, effective: dt.date | None) -> list[Problem]:

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..domain.codes import is_pcn_code, is_practice_code
+from ..domain.memberships import Period, configuration_on
 from .csvio import ImportFailed, ImportProblem, parse_extract_date, read_rows
 from .epcn import Workbook
 
@@ -44,20 +45,29 @@ class Grouping:
     as_of: dt.date | None = None
     ended: int = 0                                                 # relationships not current
     unallocated: list[str] = field(default_factory=list)          # practices the source puts in no PCN
+    book: Workbook | None = None                                   # the ePCN workbook read (its dated relationships)
 
     def pcns_of(self, commissioners: set[str]) -> list[PcnRecord]:
         return sorted((p for p in self.pcns.values() if p.commissioner in commissioners), key=lambda p: p.code)
 
 
-def from_workbook(book: Workbook) -> Grouping:
-    """The current grouping of an ePCN workbook."""
-    out = Grouping(book.era, "ePCN workbook")
-    closed = {p.ref for p in book.pcns if p.close_date is not None}
+def from_workbook(book: Workbook, on: dt.date | None = None) -> Grouping:
+    """The grouping of an ePCN workbook: its current relationships (no end date, PCN not closed),
+    or with ``on`` the relationships current on that date (``domain.memberships``: started on or
+    before it, ended on or after it, in a PCN not closed before it)."""
+    out = Grouping(book.era, "ePCN workbook", as_of=on, book=book)
     by_ref = {p.ref: p for p in book.pcns}
-    for partner in book.partners:
-        if not partner.current or partner.pcn in closed:
-            out.ended += 1
-            continue
+    if on is None:
+        closed = {p.ref for p in book.pcns if p.close_date is not None}
+        taken = [p for p in book.partners if p.current and p.pcn not in closed]
+    else:
+        periods = {id(p): Period(p.practice_code, p.pcn, "", p.start_date,
+                                 min((d for d in (p.end_date, by_ref[p.pcn].close_date) if d), default=None))
+                   for p in book.partners}
+        current = {(p.practice, p.pcn_code, p.start) for p in configuration_on(periods.values(), on)}
+        taken = [p for p in book.partners if (p.practice_code, p.pcn, p.start_date) in current]
+    out.ended = len(book.partners) - len(taken)
+    for partner in taken:
         pcn = by_ref[partner.pcn]
         out.pcns.setdefault(pcn.code or pcn.ref, PcnRecord(pcn.code or pcn.ref, pcn.name, pcn.commissioner_code))
         out.members[partner.practice_code] = pcn.code or pcn.ref

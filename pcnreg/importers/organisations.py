@@ -57,6 +57,9 @@ class Organisations:
     era: str
     systems: dict[str, SystemRecord] = field(default_factory=dict)
     commissioners: dict[str, CommissionerRecord] = field(default_factory=dict)
+    vintage: str = ""                # the commissioner columns' name and year ("CCG19", "SICBL22"): its date
+    rows: dict[str, int] = field(default_factory=dict)         # commissioner -> its (first) row
+    code_column: str = ""            # the header of the commissioner ODS code column ("CCG19CDH")
 
     def commissioners_of(self, system_code: str) -> list[CommissionerRecord]:
         return sorted((c for c in self.commissioners.values() if c.system == system_code), key=lambda c: c.code)
@@ -124,8 +127,8 @@ def read_organisations(text: str) -> Organisations:
     era = _era(columns, header_row, "an organisation lookup (commissioner to system)", system=True)
     comm, system = ERAS[era]
     index = {k: header.index(v) for k, v in columns.items()}
-    out = Organisations(era)
-    first: dict[str, int] = {}
+    out = Organisations(era, vintage=columns[comm + "CD"].upper()[:-2], code_column=columns[comm + "CDH"])
+    first = out.rows
     for row, values in rows:
         if len(values) != len(header):
             problems.append(ImportProblem(row, "columns", f"has {len(values)} columns; the header has {len(header)}"))

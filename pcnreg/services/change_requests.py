@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from ..domain import change_requests as rules
 from ..extensions import db
 from ..models import Membership, MembershipChange, Pcn, Practice, RegistrationRound
-from . import audit, changes
+from . import audit, changes, memberships
 from .registration import actor
 from .transactions import one_transaction
 
@@ -90,7 +90,8 @@ def _facts(rnd: RegistrationRound, code: str, to_pcn: str) -> tuple[rules.Facts,
                         round_name=rnd.name,
                         live=live, practice_known=practice is not None, practice_code=code,
                         current_pcn=current.name if current else None, target_pcn=target.name if target else None,
-                        pending=pending, last_applied=last_applied(rnd))
+                        pending=pending, last_applied=last_applied(rnd),
+                        practice_last_applied=memberships.last_applied_for(code) if practice is not None else None)
     return facts, practice, target
 
 

@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from ..domain import change_requests as requests_dom
 from ..domain import edits
 from ..domain import membership_changes as dom
 from ..domain.deadlines import change_takes_effect
 from ..extensions import db
 from ..models import Membership, MembershipChange, Pcn, Practice, Registration, RegistrationRound
-from . import audit, clock
+from . import audit, clock, memberships
 from . import configuration as config_svc
 from .errors import ServiceError
 from .registration import actor
@@ -51,8 +52,11 @@ def changes(rnd: RegistrationRound) -> list[MembershipChange]:
 
 
 @_commit
-def give_notice(rnd: RegistrationRound, practice_code: str, to_pcn: str, reason: str) -> MembershipChange:
-    """Record a practice's notice (today, UK time) that it moves to ``to_pcn`` (id or name)."""
+def give_notice(rnd: RegistrationRound, practice_code: str, to_pcn: str, reason: str,
+                effective_from: dt.date | None = None) -> MembershipChange:
+    """Record a practice's notice (today, UK time) that it moves to ``to_pcn`` (id or name), from
+    the earliest date the notice rule gives, or from ``effective_from`` (a later quarter start,
+    after the practice's last applied change: ``domain.change_requests``)."""
     if not _live(rnd):
         raise ChangeError(dom.notice_problems(round_name=rnd.name, live=False))
     code = (practice_code or "").strip().upper()
@@ -70,8 +74,20 @@ def give_notice(rnd: RegistrationRound, practice_code: str, to_pcn: str, reason:
     if problems:
         raise ChangeError(problems)
     today = _today(rnd)
+    earliest = change_takes_effect(today)
+    effective = effective_from or earliest
+    date_problems = []
+    if effective < earliest:
+        date_problems.append(f"The change cannot take effect before {requests_dom.long_date(earliest)}")
+    elif not requests_dom.is_quarter_start(effective):
+        date_problems.append("A change takes effect on the first day of a quarter (1 January, April, July or October)")
+    last = memberships.last_applied_for(code)
+    if last is not None and effective <= last:
+        date_problems.append(requests_dom.before_last_applied(code, effective, last))
+    if date_problems:
+        raise ChangeError(date_problems)
     change = MembershipChange(round_id=rnd.id, practice_code=code, from_pcn_id=current, to_pcn_id=target.id,
-                              notice_given_on=today, effective_from=change_takes_effect(today),
+                              notice_given_on=today, effective_from=effective,
                               reason=reason.strip(), state=dom.STATES[0], recorded_by=actor())
     db.session.add(change)
     db.session.flush()
@@ -113,4 +129,5 @@ def apply_due(rnd: RegistrationRound) -> list[MembershipChange]:
                                reason=f"Approved membership changes from {due[0].effective_from}: {names}")
     for c in due:
         c.state, c.applied_version_id = dom.perform("apply", _facts(rnd, c, today=today)), version.id
+        memberships.record_change(rnd, c)
     return due

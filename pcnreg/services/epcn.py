@@ -22,7 +22,9 @@ from ..importers import epcn as reader
 from ..importers.csvio import ImportFailed, ImportProblem, neutralise, write_csv
 from ..models import Pcn, Practice, RegistrationRound
 from . import configuration as config_svc
+from . import memberships
 from . import rounds as rounds_svc
+from .imports import transaction
 
 SHEETS = {"details": reader.DETAILS, "partners": reader.PARTNERS}
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -102,6 +104,7 @@ class EpcnImportSummary:
     unknown: int                     # practices pcnreg does not know
     unknown_here: list[str]          # unknown practices whose parent CCG is one of the system's
     unassigned: list[str]            # practices of the system that are in no PCN of the workbook
+    periods: int = 0                 # relationships stored as dated memberships (ended ones too)
 
     @property
     def version(self) -> int | None:
@@ -113,7 +116,8 @@ class EpcnImportSummary:
                 f"{self.outside:,} of other systems and {self.unknown:,} unknown to pcnreg left out",
                 f"  Unknown practices of this system's CCGs: {', '.join(self.unknown_here) or 'none'}",
                 f"  Practices of this system in no PCN of the workbook (unassigned): "
-                f"{', '.join(self.unassigned) or 'none'}"]
+                f"{', '.join(self.unassigned) or 'none'}",
+                f"  {self.periods:,} relationships of the workbook kept as dated memberships (ended ones too)"]
 
 
 def _by_code(practices: list[Practice]) -> dict[str, Practice]:
@@ -196,14 +200,20 @@ def import_workbook(rnd: RegistrationRound, data: bytes, *, author: str, reason:
         if existing is not None:
             taken.add(existing.id)
         wanted.append(config_svc.WantedPcn(pcn.name, codes, existing, pcn.code or None))
-    try:
-        summary = config_svc.save_grouping(rnd, wanted, author=author, reason=reason, source=source)
-    except ImportFailed as exc:
-        exc.source = exc.source or source
-        raise
+    def work() -> config_svc.ConfigImportSummary:
+        try:
+            saved = config_svc._save_grouping.__wrapped__(rnd, wanted, author=author, reason=reason, source=source,
+                                                          replace=True)
+        except config_svc.EditError as exc:
+            raise ImportFailed([ImportProblem(None, None, str(exc))]) from exc
+        stored.append(memberships.store_workbook(book, source))     # every relationship, ended ones as history
+        return saved
+
+    stored: list[int] = []
+    summary = transaction(source, work)
     assigned = {c for w in wanted for c in w.members}
     return EpcnImportSummary(summary, len(current), len(assigned), outside, unknown, sorted(unknown_here),
-                             sorted({p.code for p in here.values()} - assigned))
+                             sorted({p.code for p in here.values()} - assigned), stored[0])
 
 
 # --- comparing versions -------------------------------------------------------------------------------

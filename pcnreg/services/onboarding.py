@@ -34,6 +34,8 @@ from sqlalchemy import select
 
 from ..domain import rules as rules_mod
 from ..domain.contract_years import ContractYear
+from ..domain.dates import uk_date
+from ..domain.memberships import configuration_date
 from ..domain.versioning import ConfigState, changes_between
 from ..extensions import db
 from ..importers import groupings
@@ -55,7 +57,7 @@ from ..models import (
     RegistrationRound,
     System,
 )
-from . import audit, contract_years
+from . import audit, contract_years, memberships
 from . import rounds as rounds_svc
 from .imports import transaction
 
@@ -290,6 +292,28 @@ def _upsert(model, rows: dict, records: list, values_of: Callable[[object], dict
     return f"{added} added, {changed} changed"
 
 
+def check_lookup_history(inputs: Inputs) -> None:
+    """Refuse a lookup that puts a commissioner in another system than a lookup of the same
+    date loaded before did (same columns and year, e.g. two CCG19 lookups): a code cannot be in
+    two systems at once. Lookups of other dates may move it (02Q: 2019 South Yorkshire and
+    Bassetlaw, 2022 Nottingham and Nottinghamshire ICB)."""
+    org = inputs.organisations
+    if not org.vintage:
+        return
+    known = {c.code: c for c in db.session.scalars(select(Commissioner).where(
+        Commissioner.lookup == org.vintage, Commissioner.code.in_(list(org.commissioners))))}
+    problems = []
+    for code, record in sorted(org.commissioners.items()):
+        stored = known.get(code)
+        if stored is not None and stored.system.code != record.system:
+            problems.append(ImportProblem(org.rows.get(code), org.code_column, (
+                f"{inputs.source['organisations']} (--organisations): {code} is in system {record.system} here, but "
+                f"a {org.vintage} lookup loaded before puts it in {stored.system.code} ({stored.system.name}) at "
+                "the same date: a commissioner is in one system at a time (nothing written)")))
+    if problems:
+        raise ImportFailed(problems)
+
+
 def write_organisations(inputs: Inputs) -> list[str]:
     """Upsert every system and commissioner of the lookup, the local authorities and the
     commissioner x local authority overlaps (caller's transaction). Returns what changed."""
@@ -304,6 +328,8 @@ def write_organisations(inputs: Inputs) -> list[str]:
     out.append("commissioners " + _upsert(
         Commissioner, commissioners, sorted(org.commissioners.values(), key=lambda c: c.code),
         lambda r: {"name": r.name, "kind": r.kind, "ons_code": r.ons_code, "system_id": systems[r.system].id}, source))
+    for code in org.commissioners:
+        commissioners[code].lookup = org.vintage or None      # the date its system is known at
 
     las = {la.code: la for la in db.session.scalars(select(LocalAuthority))}
     la_added = 0
@@ -364,11 +390,9 @@ def _round(system: System, name: str, year: ContractYear, inputs: Inputs) -> tup
             raise ImportFailed([ImportProblem(None, "--round", (
                 f"{name!r} is already a round of another system ({rnd.system.name}); choose another name"))])
         return rnd, []
-    reference = year.value("reference_date")
+    reference = reference_date(year, inputs)
     notes = []
-    if reference is None:
-        dates = sorted({r.as_of for r in inputs.list_sizes if r.as_of})
-        reference = dates[-1] if dates else dt.date(int(year.year[:4]), 4, 1)
+    if year.value("reference_date") is None:
         notes.append(f"reference date not set for {year.year}: list sizes counted as at {reference.isoformat()} "
                      f"(the list-size file's date; change it on the round's settings page)")
     values = {k: year.value(k) for k in ("opens", "submission_deadline", "committee_date", "confirmation_date",
@@ -388,6 +412,34 @@ def _round(system: System, name: str, year: ContractYear, inputs: Inputs) -> tup
             db.session.add(FundingRate(kind=spec.kind, title=spec.title, amount=spec.amount, basis=spec.basis,
                                        valid_from=spec.valid_from, valid_to=spec.valid_to, source=spec.source))
     return rnd, [f"round created ({year.year})"] + notes
+
+
+def reference_date(year: ContractYear, inputs: Inputs) -> dt.date:
+    """A new round's reference date: the contract year's, else the list-size file's date, else
+    1 April of the year."""
+    reference = year.value("reference_date")
+    if reference is None:
+        dates = sorted({r.as_of for r in inputs.list_sizes if r.as_of})
+        reference = dates[-1] if dates else dt.date(int(year.year[:4]), 4, 1)
+    return reference
+
+
+def date_grouping(inputs: Inputs, year: ContractYear) -> str | None:
+    """A round's configuration is the memberships current on its reference date: an ePCN
+    workbook's grouping is taken as on that date (``domain.memberships.configuration_date``: its
+    first recorded date when every relationship it records starts later). Returns a note."""
+    book = inputs.grouping.book
+    if book is None:
+        return None
+    reference = reference_date(year, inputs)
+    periods = memberships.periods_from_workbook(book, inputs.source["configuration"])
+    on = configuration_date(periods, reference)
+    inputs.grouping = groupings.from_workbook(book, on=on)
+    if on != reference:
+        return (f"{inputs.source['configuration']}: no relationship is current on the reference date "
+                f"{uk_date(reference)} (its relationships start later): the configuration it first records, "
+                f"on {uk_date(on)}, is taken")
+    return f"{inputs.source['configuration']}: the configuration current on the reference date {uk_date(reference)}"
 
 
 @dataclass
@@ -554,6 +606,14 @@ def write_system(plan: Plan, year: ContractYear, inputs: Inputs, boundaries=None
     return summary
 
 
+def _write_periods(inputs: Inputs) -> list[str]:
+    """The ePCN workbook's relationships as dated memberships (the ended ones as history)."""
+    if inputs.grouping.book is None:
+        return []
+    n = memberships.store_workbook(inputs.grouping.book, inputs.source["configuration"])
+    return [f"membership periods {n} stored from {inputs.source['configuration']}"]
+
+
 def onboard(codes: Sequence[str], *, year: str, round_pattern: str, files: Files,
             progress: Progress = _quiet) -> OnboardReport:
     """Set up the systems named (or ``["all"]``) for ``year`` from ``files`` (module docstring).
@@ -565,6 +625,7 @@ def onboard(codes: Sequence[str], *, year: str, round_pattern: str, files: Files
     start = time.perf_counter()
     inputs = read_inputs(files, progress)
     check_eras(inputs, spec)
+    dated = date_grouping(inputs, spec)
     systems = resolve_systems(inputs.organisations, codes)
     names = {s.code: round_name(round_pattern, s, len(systems) > 1) for s in systems}
     taken = {r.name: r.system.code for r in db.session.scalars(select(RegistrationRound)
@@ -582,7 +643,10 @@ def onboard(codes: Sequence[str], *, year: str, round_pattern: str, files: Files
             problems += exc.problems
     if problems:
         raise ImportFailed(problems)
+    check_lookup_history(inputs)
     report = OnboardReport(spec.year, inputs.organisations.era, read_seconds=time.perf_counter() - start)
+    if dated:
+        report.notes.append(dated)
     boundaries = None
     if files.blocks is not None:
         boundaries = _read_boundaries(files, inputs, plans)
@@ -592,7 +656,8 @@ def onboard(codes: Sequence[str], *, year: str, round_pattern: str, files: Files
         report.notes.append(f"Not set by the {spec.year} contract-year file (the commissioner sets them): "
                             + ", ".join(spec.not_set()))
     start = time.perf_counter()
-    report.organisations_changed = transaction(inputs.source["organisations"], lambda: write_organisations(inputs))
+    report.organisations_changed = transaction(inputs.source["organisations"], lambda: write_organisations(inputs)
+                                               + _write_periods(inputs))
     for plan in progress("Writing the systems", plans):
         report.systems.append(transaction(plan.record.code, lambda p=plan: write_system(p, spec, inputs, boundaries)))
     report.write_seconds = time.perf_counter() - start

@@ -2,6 +2,9 @@
 national viewer), a new round for a system and contract year, and a system's organisations."""
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -14,6 +17,7 @@ from ..models import RegistrationRound, System
 from ..services import contract_years, overview, round_setup
 from ..services import places as places_svc
 from . import guard
+from .formatting import UK
 from .round_forms import NewRoundForm, SettingsForm
 
 bp = Blueprint("rounds", __name__)
@@ -81,6 +85,39 @@ def system(system_id: int):
     came_from, went_to = lineage.of_codes(codes)
     return render_template("rounds/system.html", system=found, rounds=rounds, came_from=came_from, went_to=went_to,
                            relations=lineage.RELATION_TITLES)
+
+
+# --- dated memberships and practices' history -------------------------------------------------------------
+
+@bp.get("/systems/<int:system_id>/configuration")
+def system_configuration(system_id: int):
+    """The system's configuration on a date (``?date=YYYY-MM-DD``, default today)."""
+    from ..services import clock, memberships
+
+    found = _system_or_404(system_id)
+    text = (request.args.get("date") or "").strip()
+    problem = None
+    day = clock.now().astimezone(ZoneInfo(UK)).date()
+    if text:
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            problem = f"{text[:40]!r} is not a date: enter it as YYYY-MM-DD, for example 2020-06-01"
+    page = memberships.configuration_page(found, day)
+    return render_template("rounds/configuration_on.html", system=found, page=page, problem=problem,
+                           text=text or day.isoformat()), 400 if problem else 200
+
+
+@bp.get("/systems/<int:system_id>/practices/<practice_code>/history")
+def practice_history(system_id: int, practice_code: str):
+    """A practice's commissioners and PCN memberships over time."""
+    from ..services import memberships
+
+    found = _system_or_404(system_id)
+    if not memberships.practice_of_system(found, practice_code):
+        abort(404)
+    return render_template("rounds/practice_history.html", system=found,
+                           history=memberships.practice_history(practice_code))
 
 
 # --- places and committees of a system (the commissioner's data) -----------------------------------------

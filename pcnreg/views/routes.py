@@ -103,6 +103,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "rounds.new": needs(ROUND, new_round_target),
     "rounds.system": needs(VIEW, system_target),
     "rounds.places": needs(VIEW, system_target),
+    "rounds.system_configuration": needs(VIEW, system_target),    # dated memberships: the system's data
+    "rounds.practice_history": needs(VIEW, system_target),
     "rounds.settings": needs(VIEW, round_target),
     "rounds.save_settings": needs(ROUND, round_target),
     "rounds.add_place": needs(EDIT, system_target),        # places and committees: the system's data

@@ -48,7 +48,10 @@ CONTRACT = {
         "--practices", "--round", "--system", "--year",
     ], []),
     "organisations": ([], []),
-    "organisations lineage": (["--after", "--after-lookup", "--before", "--before-lookup", "--since"], []),
+    "organisations lineage": (["--after", "--after-lookup", "--after-lookup-from", "--before", "--before-lookup",
+                               "--since"], []),   # issue #13: --after-lookup-from dates the later era
+    "configuration": ([], []),                       # issue #13: dated memberships
+    "configuration on": (["--date", "--system"], []),
     "places": ([], []),
     "places add": (["--commissioner", "--local-authority", "--system"], ["name"]),
     "places list": (["--system"], []),
@@ -58,7 +61,7 @@ CONTRACT = {
     "round": ([], []),
     "round apply-changes": (["--round"], []),
     "round change-instruction": (["--output", "--round"], []),   # issue #13: the ODS change instruction
-    "round change-notice": (["--reason", "--round", "--to"], ["practice"]),
+    "round change-notice": (["--effective-from", "--reason", "--round", "--to"], ["practice"]),
     "round decide-change": (["--approve", "--note", "--refuse", "--round"], ["change_id"]),
     "round status": (["--as-of", "--json", "--round"], []),
     "users": ([], []),

@@ -65,6 +65,8 @@ EXPECTED: dict[str, str | dict[str, str]] = {
     "api.rounds": INSTANCE,                     # the API's list is every round, unfiltered: a grant over all
     # reading the round
     "rounds.system": READ, "rounds.places": READ, "rounds.settings": READ,
+    # the system's configuration on a date and a practice's history: the system's data, read by all
+    "rounds.system_configuration": READ, "rounds.practice_history": READ,
     "main.dashboard": READ, "main.practices": READ, "main.findings": READ, "main.pcn": READ,
     "main.versions": READ, "main.compare": READ, "main.configuration_csv": READ, "main.findings_csv": READ,
     "maps.configuration": READ, "maps.pcn": READ,
@@ -167,6 +169,7 @@ def demo(app, db, demo_round):
     reg_svc.submit(rnd, newark)
     app.config.pop("PCNREG_NOW")
     params["file_id"] = next(iter(reg_svc.signatures(rnd, newark).values())).file_id
+    params["practice_code"] = members[0]          # a practice of the system (its history page)
     params["commissioner_id"] = db.session.scalar(select(Commissioner.id).where(Commissioner.code == "04H"))
     # -- committee params --
     from test_committee import committee_objects  # a meeting with Newark on its agenda
