@@ -1,6 +1,7 @@
 """The ODS change instruction of a round (``domain.change_instruction``): the differences from
 its predecessor round when it was rolled forward, its in-year membership changes (approved or
-applied) and the changes of its PCNs' accepted annual returns (``services.cycle``), as CSV text for the commissioner's download and `pcnreg round change-instruction`."""
+applied) and the changes of its PCNs' accepted annual returns (``services.cycle``), as CSV text
+for the commissioner's download and `pcnreg round change-instruction`."""
 from __future__ import annotations
 
 from sqlalchemy import select
