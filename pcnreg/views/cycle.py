@@ -68,6 +68,13 @@ class ReviewForm(PageForm):
                          validators=[Optional(), Length(max=2000, message="The note must be 2,000 characters or fewer")])
 
 
+@bp.app_context_processor
+def inject() -> dict:
+    from ..services import funding as funding_svc
+
+    return {"year_funding": funding_svc.year_funding}
+
+
 # --- helpers ----------------------------------------------------------------------------------------------
 
 def _may(endpoint: str, form: dict | None = None, **view_args) -> bool:
