@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from pcnreg.extensions import db as _db
 
-from .harness import ensure_user, sign_in
+from .harness import AXE_JS, axe_violations, ensure_user, sign_in
 
 NOW = "2026-05-10T10:00:00+01:00"
 LEAD = ("cycle-lead@pcnreg.test", "Cycle journey lead 42")
@@ -47,6 +47,9 @@ def test_an_annual_return_from_the_lead_to_the_change_instruction(page, open_pag
     page.get_by_role("button", name="Save the dates").click()
     expect(page.locator("main")).to_contain_text("The cycle's dates were saved")
     expect(page.locator("main")).to_contain_text("30 June 2026")
+    problems: dict[str, list[str]] = {}
+    if AXE_JS.is_file():
+        problems["cycle"] = axe_violations(page)
 
     # Newark's lead adds a new Clinical Director and makes the return
     lead = open_page(signed_in=False)
@@ -63,12 +66,18 @@ def test_an_annual_return_from_the_lead_to_the_change_instruction(page, open_pag
     lead.get_by_role("button", name="Make the annual return").click()
     expect(lead.locator("main")).to_contain_text("Made, waiting for review")
     screenshot(lead, "made")
+    if AXE_JS.is_file():
+        problems["annual return"] = axe_violations(lead)
 
     # the commissioner accepts it; the change instruction lists it
     page.goto(f"/rounds/{round_id}/pcns/{newark_id}/annual-return")
     page.get_by_label("Accept the return").check()
     page.get_by_role("button", name="Record the review").click()
     expect(page.locator("main")).to_contain_text("Accepted")
+    if AXE_JS.is_file():
+        page.goto(f"/rounds/{round_id}/year-end")
+        problems["year-end"] = axe_violations(page)
+    assert not any(problems.values()), problems                        # serious accessibility problems
     response = page.request.get(f"/rounds/{round_id}/changes/ods-change-instruction.csv")
     assert response.ok
     rows = [r for r in csv.DictReader(io.StringIO(response.text())) if r["Change"] == "Clinical Director"]
