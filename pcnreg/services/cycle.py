@@ -78,7 +78,7 @@ def dates(rnd: RegistrationRound) -> dict[str, CycleDate]:
         else:
             value = getattr(settings, name) if settings else None
             out[name] = CycleDate(name, cycle.FIELD_TITLES[name], value,
-                                  f"set by the commissioner ({settings.updated_by})" if value else None, False)
+                                  f"set by the commissioner, {settings.updated_by}" if value else None, False)
     return out
 
 
