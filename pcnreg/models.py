@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .domain import elections, membership_changes, workflow
+from .domain import cycle, elections, membership_changes, workflow
 from .extensions import db
 
 
@@ -1132,3 +1132,75 @@ class CommissionerPeriod(db.Model):
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(200))
+
+
+# --- the yearly cycle (domain.cycle): opt-out window, annual returns -----------------------------------
+
+ANNUAL_RETURN_STATES = cycle.STATES
+
+
+class CycleSettings(db.Model):
+    """The cycle's dates the commissioner set on a round where the contract-year file gives none
+    (a date the file gives, with its source, is the file's)."""
+
+    __tablename__ = "cycle_settings"
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"), primary_key=True)
+    opt_out_opens: Mapped[dt.date | None] = mapped_column(Date)
+    opt_out_closes: Mapped[dt.date | None] = mapped_column(Date)
+    return_deadline: Mapped[dt.date | None] = mapped_column(Date)
+    updated_by: Mapped[str] = mapped_column(String(254))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OptOut(db.Model):
+    """A practice that opted out of the round's contract year, inside the window, with its reason."""
+
+    __tablename__ = "opt_out"
+    __table_args__ = (UniqueConstraint("round_id", "practice_code", name="uq_opt_out_round_practice"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    practice_code: Mapped[str] = mapped_column(String(6))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AnnualReturn(db.Model):
+    """A PCN's annual return: "no change", or the changes it notifies (``AnnualReturnChange``)."""
+
+    __tablename__ = "annual_return"
+    __table_args__ = (
+        UniqueConstraint("round_id", "pcn_id", name="uq_annual_return_round_pcn"),
+        CheckConstraint(_in("state", ANNUAL_RETURN_STATES), name="state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"))
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("pcn.id"))
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    no_change: Mapped[bool] = mapped_column(default=False)
+    made_by: Mapped[str | None] = mapped_column(String(254))
+    made_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(254))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    pcn: Mapped[Pcn] = relationship()
+    changes: Mapped[list[AnnualReturnChange]] = relationship(
+        back_populates="annual_return", order_by="AnnualReturnChange.id", cascade="all, delete-orphan")
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class AnnualReturnChange(db.Model):
+    """One change a PCN's annual return notifies (``domain.cycle.CHANGE_KINDS``)."""
+
+    __tablename__ = "annual_return_change"
+    __table_args__ = (CheckConstraint(_in("kind", cycle.CHANGE_KINDS), name="kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("annual_return.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    practice_code: Mapped[str | None] = mapped_column(String(6))
+    details: Mapped[str | None] = mapped_column(Text)
+    effective: Mapped[dt.date] = mapped_column(Date)
+
+    annual_return: Mapped[AnnualReturn] = relationship(back_populates="changes")

@@ -35,6 +35,7 @@ TABLES = {
     "lsoa_registration_load", "lsoa_registration", "lsoa_registered_total", "neighbourhood",
     "neighbourhood_lsoa", "neighbourhood_settings",
     "state_generation", "organisation_link", "membership_period", "commissioner_period",
+    "cycle_settings", "opt_out", "annual_return", "annual_return_change",
 }
 
 

@@ -55,6 +55,12 @@ class RateSpec:
     valid_from: dt.date
     valid_to: dt.date
     source: str
+    #: what the rate is paid per head of: "registered_list" or "adjusted_population"
+    population: str = "registered_list"
+
+
+#: what a rate may be paid per head of
+POPULATIONS = ("registered_list", "adjusted_population")
 
 
 @dataclass(frozen=True)
@@ -159,13 +165,17 @@ def parse(data: object, source: str) -> ContractYear:
             continue
         start = _date(rate["valid_from"], f"{where}.valid_from", problems)
         end = _date(rate["valid_to"], f"{where}.valid_to", problems)
-        if rate["basis"] not in ("year", "period"):
+        population = rate.get("population", "registered_list")
+        if population not in POPULATIONS:
+            problems.append(f"{where}.population: {population!r} is not {' or '.join(POPULATIONS)}")
+        elif rate["basis"] not in ("year", "period"):
             problems.append(f"{where}.basis: {rate['basis']!r} is not year or period")
         elif start and end:
             if start > end:
                 problems.append(f"{where}: valid_from is after valid_to")
             else:
-                rates.append(RateSpec(rate["kind"], rate["title"], amount, rate["basis"], start, end, rate["source"]))
+                rates.append(RateSpec(rate["kind"], rate["title"], amount, rate["basis"], start, end, rate["source"],
+                                      population))
     if problems:
         raise ContractYearError(source, problems)
     return ContractYear(year, str(data.get("about", "")), values, tuple(rates))

@@ -61,3 +61,46 @@ def annual(list_size: int, rate: Rate) -> Decimal | None:
 def cd_wte(list_size: int) -> Decimal:
     """The Clinical Director time the contribution is meant to fund, in whole-time equivalents."""
     return (CD_WTE_PER_50K * list_size / 50_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# --- funding per contract year, from the year's file (``domain.contract_years.RateSpec``) -------------
+
+POPULATION_TITLES = {"registered_list": "registered list", "adjusted_population": "adjusted population"}
+
+
+@dataclass(frozen=True)
+class YearLine:
+    """One funding line of a contract year for a PCN: its rate, what it is paid per head of, and
+    the amount over the rate's period; None where the PCN's population of that kind is not known."""
+
+    kind: str
+    title: str
+    rate: Decimal
+    population: str                     # "registered_list" | "adjusted_population"
+    basis: str                          # "year" (pro rata over its period) | "period"
+    valid_from: dt.date
+    valid_to: dt.date
+    source: str
+    amount: Decimal | None
+    note: str = ""
+
+    @property
+    def population_title(self) -> str:
+        return POPULATION_TITLES.get(self.population, self.population)
+
+
+def year_line(spec, list_size: int | None) -> YearLine:
+    """``spec`` (a contract-year file's rate) for a PCN of ``list_size`` registered patients: a rate
+    per registered patient is computed over its whole period; a rate per head of adjusted
+    population is not (pcnreg holds registered lists only), and says so."""
+    rate = Rate(spec.kind, spec.title, spec.amount, spec.basis, spec.valid_from, spec.valid_to)
+    if spec.population != "registered_list":
+        return YearLine(spec.kind, spec.title, spec.amount, spec.population, spec.basis, spec.valid_from,
+                        spec.valid_to, spec.source, None,
+                        "Not computed: this part is paid per head of adjusted population, which pcnreg does not "
+                        "hold (it knows registered lists only)")
+    if list_size is None:
+        return YearLine(spec.kind, spec.title, spec.amount, spec.population, spec.basis, spec.valid_from,
+                        spec.valid_to, spec.source, None, "Not computed: the registered list size is not known")
+    return YearLine(spec.kind, spec.title, spec.amount, spec.population, spec.basis, spec.valid_from, spec.valid_to,
+                    spec.source, entitlement(list_size, rate, spec.valid_from))

@@ -12,6 +12,8 @@ REGISTRATION = "registration"
 ELECTION = "election"
 MEMBERSHIP_CHANGE = "membership_change"
 OUTCOME = "outcome"
+ANNUAL_RETURN = "annual_return"
+PARTICIPATION = "participation"
 
 TITLES: dict[str, dict[str, str]] = {
     REGISTRATION: {
@@ -32,6 +34,11 @@ TITLES: dict[str, dict[str, str]] = {
         "approved": "Approved", "approved_with_conditions": "Approved with conditions", "deferred": "Deferred",
         "rejected": "Rejected", "agreed": "Agreed", "refused": "Refused",
     },
+    ANNUAL_RETURN: {
+        "not_started": "Not started", "draft": "Draft", "submitted": "Made, waiting for review",
+        "accepted": "Accepted", "changes_requested": "Changes asked for",
+    },
+    PARTICIPATION: {"taking_part": "Taking part", "opted_out": "Opted out"},
 }
 
 # NHS.UK tag colours (nhsuk-tag--<colour>); the committee map's fills follow the same families.
@@ -51,6 +58,9 @@ TAGS: dict[str, dict[str, str]] = {
         "approved": "green", "approved_with_conditions": "aqua-green", "deferred": "orange", "rejected": "red",
         "agreed": "green", "refused": "red",
     },
+    ANNUAL_RETURN: {"not_started": "grey", "draft": "grey", "submitted": "blue", "accepted": "green",
+                    "changes_requested": "orange"},
+    PARTICIPATION: {"taking_part": "green", "opted_out": "red"},
 }
 
 # Map fills per registration state, after the tag colours above (grey, blue, purple, green,

@@ -109,7 +109,9 @@ def missing(draft: Draft, *, stages: tuple[Stage, ...] = ("core",)) -> list[Miss
         if not draft.own_account_allowed:
             out.append(Missing("payee", "This contract year needs a nominated payee practice, not the PCN's own account"))
     elif not draft.payee:
-        out.append(Missing("payee", "No nominated payee"))
+        out.append(Missing("payee", "No nominated payee practice and no own account: name a payee practice or say "
+                                    "the PCN is paid into its own account" if draft.own_account_allowed
+                           else "No nominated payee"))
     elif draft.payee not in members:
         out.append(Missing("payee", f"The nominated payee {draft.practice(draft.payee)} is not a member practice",
                                draft.payee))

@@ -1,6 +1,7 @@
 """The ODS change instruction of a round (``domain.change_instruction``): the differences from
-its predecessor round when it was rolled forward, and its in-year membership changes (approved
-or applied), as CSV text for the commissioner's download and `pcnreg round change-instruction`."""
+its predecessor round when it was rolled forward, its in-year membership changes (approved or
+applied) and the changes of its PCNs' accepted annual returns (``services.cycle``), as CSV text
+for the commissioner's download and `pcnreg round change-instruction`."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from ..domain.change_requests import contract_year
 from ..domain.versioning import ConfigState
 from ..extensions import db
 from ..importers.csvio import write_csv
-from ..models import ConfigVersion, MembershipChange, Pcn, Practice, RegistrationRound
+from ..models import Commissioner, ConfigVersion, MembershipChange, Pcn, Practice, RegistrationRound
 from . import configuration as config_svc
 
 SOURCES = {"notice": "in-year change: the practice's notice, approved", "assignment":
@@ -22,7 +23,8 @@ def _refs(rnd: RegistrationRound) -> dict[int, Pcn]:
 
 
 def _ref(pcn: Pcn, key: str | None = None) -> ci.PcnRef:
-    return ci.PcnRef(key or str(pcn.id), pcn.code, pcn.name)
+    lead = pcn.lead_commissioner
+    return ci.PcnRef(key or str(pcn.id), pcn.code, pcn.name, lead.code if lead else "", lead.name if lead else "")
 
 
 def _before_in_year(rnd: RegistrationRound) -> ConfigState:
@@ -65,16 +67,32 @@ def in_year_rows(rnd: RegistrationRound) -> list[ci.Row]:
     return ci.in_year_rows(moves)
 
 
+RETURN_SOURCE = "annual return, accepted by the commissioner"
+
+
+def return_rows(rnd: RegistrationRound) -> list[ci.Row]:
+    from . import cycle as cycle_svc
+
+    details = {"payee": "nominated payee practice", "own_account": "paid into the PCN's own account"}
+    return ci.return_rows(ci.ReturnChange(c.kind, _ref(p), c.practice_code, c.effective,
+                                          c.details or details.get(c.kind, ""), RETURN_SOURCE)
+                          for p, c in cycle_svc.accepted_changes(rnd))
+
+
 def rows(rnd: RegistrationRound) -> list[ci.Row]:
-    return ci.ordered(roll_forward_rows(rnd) + in_year_rows(rnd))
+    return ci.ordered(roll_forward_rows(rnd) + in_year_rows(rnd) + return_rows(rnd))
 
 
 def csv_text(rnd: RegistrationRound) -> str:
     found = rows(rnd)
     codes = {r.practice for r in found if r.practice}
-    names = dict(db.session.execute(select(Practice.code, Practice.name).where(Practice.code.in_(codes))).all()) \
-        if codes else {}
-    return write_csv(ci.table(found, names), ci.COLUMNS)
+    names, parents = {}, {}
+    if codes:
+        for code, name, sub_icb, sub_icb_name in db.session.execute(
+                select(Practice.code, Practice.name, Commissioner.code, Commissioner.name)
+                .join(Commissioner, Commissioner.id == Practice.commissioner_id).where(Practice.code.in_(codes))):
+            names[code], parents[code] = name, (sub_icb, sub_icb_name)
+    return write_csv(ci.table(found, names, parents), ci.COLUMNS)
 
 
 def file_name(rnd: RegistrationRound) -> str:

@@ -67,3 +67,39 @@ def entitlements(rnd: RegistrationRound) -> FundingTable:
         rows.append(FundingRow(pcn.key, pcn.name, size, [funding.entitlement(size, r, rnd.go_live) for r in in_force],
                                funding.annual(size, core) if core else None, funding.cd_wte(size)))
     return FundingTable(rnd.go_live, in_force, rows)
+
+
+@dataclass
+class YearFunding:
+    """A PCN's funding lines for its round's contract year (``domain.funding.year_line``)."""
+
+    year: str | None
+    list_size: int | None
+    lines: list[funding.YearLine]
+    notice: str | None = None           # why there are no lines ("not set")
+
+    @property
+    def known_total(self) -> Decimal:
+        return sum((ln.amount for ln in self.lines if ln.amount is not None), Decimal("0.00"))
+
+    @property
+    def partial(self) -> bool:
+        return any(ln.amount is None for ln in self.lines)
+
+
+def year_funding(rnd: RegistrationRound, list_size: int | None) -> YearFunding:
+    """The funding lines of the round's contract year for a PCN of ``list_size`` registered patients,
+    from the year's file; "not set" when no source gives a rate for the year."""
+    from . import contract_years
+
+    if not rnd.contract_year:
+        return YearFunding(None, list_size, [], "The round has no contract year: its funding rates are not set.")
+    try:
+        spec = contract_years.load(rnd.contract_year)
+    except ValueError as exc:
+        return YearFunding(rnd.contract_year, list_size, [], f"The contract-year file cannot be read: {exc}")
+    if not spec.funding_rates:
+        return YearFunding(rnd.contract_year, list_size, [],
+                           f"Not set: no source gives a funding rate for {rnd.contract_year}, so none is shown "
+                           "(add the year's rates, with their source, to its contract-year file).")
+    return YearFunding(rnd.contract_year, list_size, [funding.year_line(r, list_size) for r in spec.funding_rates])

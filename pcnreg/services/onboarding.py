@@ -405,7 +405,8 @@ def _round(system: System, name: str, year: ContractYear, inputs: Inputs) -> tup
     audit.record(action="round.create", object_type="round", object_id=str(rnd.id), round_id=rnd.id,
                  after={"name": name, "system": system.code, "contract_year": year.year,
                         "not_set": year.not_set()})
-    for spec in year.funding_rates:
+    # the funding table multiplies by registered lists: an adjusted-population rate is left out
+    for spec in [r for r in year.funding_rates if r.population == "registered_list"]:
         exists = db.session.scalar(select(FundingRate).where(FundingRate.kind == spec.kind,
                                                              FundingRate.valid_from == spec.valid_from))
         if exists is None:

@@ -79,7 +79,8 @@ def create_round(system_id: int, year: str, values: RoundValues, *, from_round_i
         rolled_from_version_id=source.head_version_id if source else None)
     db.session.add(rnd)
     db.session.flush()
-    for rate in spec.funding_rates:
+    # the funding table multiplies by registered lists: an adjusted-population rate is left out
+    for rate in [r for r in spec.funding_rates if r.population == "registered_list"]:
         if db.session.scalar(select(FundingRate.id).where(FundingRate.kind == rate.kind,
                                                           FundingRate.valid_from == rate.valid_from)) is None:
             db.session.add(FundingRate(kind=rate.kind, title=rate.title, amount=rate.amount, basis=rate.basis,

@@ -28,3 +28,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(changes_bp)
     from .payment import bp as payment_bp
     app.register_blueprint(payment_bp)
+    from .cycle import bp as cycle_bp
+    app.register_blueprint(cycle_bp)

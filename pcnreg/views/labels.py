@@ -2,7 +2,8 @@
 from the one home of state titles and colours (``domain.labels``).
 
 ``state_title(kind, state)`` — "Under review"; ``tag_colour(kind, state)`` — an NHS.UK tag colour
-("purple"); ``kind`` is "registration", "election", "membership_change" or "outcome".
+("purple"); ``kind`` is "registration", "election", "membership_change", "outcome",
+"annual_return" or "participation" (taking part or opted out).
 """
 from __future__ import annotations
 

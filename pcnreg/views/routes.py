@@ -246,6 +246,16 @@ ROUTE_RULES: dict[str, Rule] = {
     "changes.assign": needs(ROUND, assign_target),
     "changes.instruction_csv": needs(ROUND, round_target),   # the ODS change instruction: the commissioner's
     "payment.own_account": needs(PREPARE, this_pcn),         # paid into its own account (from 2023/24)
+    # the yearly cycle (views/cycle.py): opt-out window, annual returns, the year-end check
+    "cycle.page": needs(VIEW, round_target),
+    "cycle.settings": needs(ROUND, round_target),            # dates no contract-year file gives
+    "cycle.opt_out": needs(PREPARE, notice_target),          # the practice's own (its form names it)
+    "cycle.annual_return": needs(VIEW, round_target),
+    "cycle.add_change": needs(PREPARE, this_pcn),
+    "cycle.submit_return": needs(PREPARE, this_pcn),
+    "cycle.review_return": needs(ROUND, this_pcn),           # the commissioner over the PCN
+    "cycle.year_end": needs(VIEW, round_target),
+    "cycle.year_end_csv": needs(VIEW, round_target),
     # users
     "auth.users": needs(MANAGE, whole_instance),
     "auth.new_user": needs(MANAGE, whole_instance),

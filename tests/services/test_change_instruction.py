@@ -14,7 +14,7 @@ from test_change_pages import live  # noqa: F401  (the live demo round: a fixtur
 
 from pcnreg.domain import change_instruction as ci
 from pcnreg.extensions import db as _db
-from pcnreg.models import Membership, Pcn, Practice
+from pcnreg.models import Commissioner, Membership, Pcn, Practice
 from pcnreg.services import change_instruction as instruction_svc
 from pcnreg.services import change_requests as req_svc
 from pcnreg.services import configuration as config_svc
@@ -38,21 +38,32 @@ def names(codes) -> dict[str, str]:
     return dict(_db.session.execute(select(Practice.code, Practice.name).where(Practice.code.in_(list(codes)))).all())
 
 
-def expect(change, pcn: Pcn, practice, effective: str, start: str, end: str, source: str) -> dict:
+def parents(codes) -> dict[str, tuple[str, str]]:
+    """Practice code -> (its commissioner's code, name): the practice's parent sub-ICB location."""
+    return {code: (c, n) for code, c, n in _db.session.execute(
+        select(Practice.code, Commissioner.code, Commissioner.name)
+        .join(Commissioner, Commissioner.id == Practice.commissioner_id).where(Practice.code.in_(list(codes))))}
+
+
+def expect(change, pcn: Pcn, practice, effective: str, start: str, end: str, source: str, details: str = "") -> dict:
+    lead = pcn.lead_commissioner
+    parent = parents([practice])[practice] if practice else ("", "")
     return {"Change": change, "PCN Code": pcn.code or "", "PCN Name": pcn.name,
             "Partner Organisation Code": practice or "", "Partner Name": names([practice])[practice] if practice else "",
+            "Practice Parent Sub ICB Loc Code": parent[0], "Practice Parent Sub ICB Loc Name": parent[1],
+            "PCN Parent Sub ICB Loc Code": lead.code if lead else "", "PCN Parent Sub ICB Loc Name": lead.name if lead else "",
             "Effective Date": effective, "Practice to PCN Relationship Start Date": start,
-            "Practice to PCN Relationship End Date": end, "Source": source}
+            "Practice to PCN Relationship End Date": end, "Details": details, "Source": source}
 
 
 def test_the_column_names_are_the_epcn_core_partner_headers(geodata):
     openpyxl = pytest.importorskip("openpyxl")
     workbook = openpyxl.load_workbook(geodata / "ePCN-2025-01.xlsx", read_only=True)
     header = next(workbook["PCN Core Partner Details"].iter_rows(max_row=1, values_only=True))
-    flattened = {" ".join(str(h).split()) for h in header if h}
+    flattened = [" ".join(str(h).split()) for h in header if h]
     shared = [c for c in ci.COLUMNS if c in flattened]
-    assert shared == ["PCN Code", "PCN Name", "Partner Organisation Code", "Partner Name",
-                      "Practice to PCN Relationship Start Date", "Practice to PCN Relationship End Date"]
+    # every ePCN column about a practice's relationship, the sub-ICB locations' too, in the ePCN's order
+    assert shared == [c for c in flattened if c != "Practice Sub ICB Loc and PCN Sub ICB Loc Match"]
     assert set(ci.CORE_PARTNER_HEADERS.values()) <= set(header)
 
 

@@ -31,7 +31,8 @@ def text(response) -> str:
 # role's demo user -> what their home must say (literal expectations, not read from the code)
 HOMES = {
     "pcn.lead@demo.pcnreg.example": ["Registration of Newark", "Newark: due in 21 days", "Draft",
-                                     "No nominated payee", "No named accountable Clinical Director",
+                                     # 2026/27 allows the PCN's own account: the home says so
+                                     "No nominated payee practice and no own account", "No named accountable Clinical Director",
                                      "Open the registration"],
     "practice.rep@demo.pcnreg.example": ["Ashfield House (C84067)", "Ashfield South: due in 21 days",
                                          "Ashfield House (C84067) has not confirmed its membership",

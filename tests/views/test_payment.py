@@ -48,6 +48,9 @@ def _items(draft) -> list[str]:
 def test_what_is_missing_depends_on_the_year():
     base = {"pcn_key": "1", "pcn_name": "P", "members": ("A1", "B2")}
     assert _items(reg.Draft(**base)) == ["No nominated payee"]
+    assert _items(reg.Draft(**base, own_account_allowed=True)) == [
+        "No nominated payee practice and no own account: name a payee practice or say the PCN is paid into its own "
+        "account"]
     assert _items(reg.Draft(**base, own_account=True, own_account_allowed=True)) == []
     assert _items(reg.Draft(**base, own_account=True, own_account_allowed=False)) == [
         "This contract year needs a nominated payee practice, not the PCN's own account"]

@@ -127,6 +127,12 @@ EXPECTED: dict[str, str | dict[str, str]] = {
     "changes.decide": MANAGE_ROUND, "changes.apply": MANAGE_ROUND, "changes.assign": "SAAARRRRR",
     "changes.instruction_csv": MANAGE_ROUND,
     "payment.own_account": PREPARE_NEWARK,
+    # the yearly cycle: reading it is reading the round; the round's dates are the whole system's
+    # commissioners'; a practice opts out (a commissioner or its PCN lead on its behalf); Newark's
+    # return is its lead's, reviewed by the commissioners over Newark (04H, not 04K)
+    "cycle.page": READ, "cycle.annual_return": READ, "cycle.year_end": READ, "cycle.year_end_csv": READ,
+    "cycle.settings": MANAGE_ROUND, "cycle.opt_out": "SAAAAARRR",
+    "cycle.add_change": PREPARE_NEWARK, "cycle.submit_return": PREPARE_NEWARK, "cycle.review_return": MANAGE_ROUND,
     "committee.create_meeting": MANAGE_ROUND, "committee.add_to_agenda": MANAGE_ROUND,
     "committee.condition_met": MANAGE_ROUND,
     "api.create_meeting": MANAGE_ROUND, "api.add_to_agenda": MANAGE_ROUND, "api.confirm_coverage": MANAGE_ROUND,
