@@ -13,6 +13,7 @@ from ..importers.csvio import ImportFailed
 from ..services import maps, pages
 from ..services import neighbourhoods as nb
 from ..services import rounds as rounds_svc
+from . import guard
 from .common import round_or_404
 from .forms import Choice, MultiChoice, PageForm, strip
 
@@ -87,8 +88,10 @@ def _render(rnd, failed: PageForm | None = None, status: int | None = None):
         if failed is not None and type(failed) is type(form):
             forms[name] = failed
     names = {r.key: r.name for r in facts.rows}
+    may_group = guard.permitted(guard.current_principal(), "neighbourhoods.save_group", {"round_id": rnd.id})
     return render_template("neighbourhoods.html", rnd=rnd, facts=facts, names=names, failed=failed,
-                           kinds=cm.KINDS, overlap_rule=nb.OVERLAP_RULE, **forms), status or (400 if failed is not None else 200)
+                           kinds=cm.KINDS, overlap_rule=nb.OVERLAP_RULE, may_group=may_group,
+                           **forms), status or (400 if failed is not None else 200)
 
 
 @bp.get("/rounds/<int:round_id>/neighbourhoods")
@@ -190,7 +193,7 @@ class GroupForm(PageForm):
     service_field = None
 
     def offer(self, choices: nb.GroupingChoices) -> GroupForm:
-        self.basis.choices = [(b, nb.BASES[b]) for b in choices.bases] or list(nb.BASES.items())
+        self.basis.choices = list(nb.BASES.items())       # an unavailable one: the service says why
         self.pcns.choices = [(k, name) for k, name, *_ in choices.pcns]
         return self
 
@@ -198,7 +201,10 @@ class GroupForm(PageForm):
 def _render_group(rnd, form: GroupForm, choices: nb.GroupingChoices, status: int = 200):
     hints = {k: f"{c} catchment LSOAs, {a} area LSOAs; now best matched to {now or 'no neighbourhood'}"
              for k, _, c, a, now in choices.pcns}
+    basis_hints = {b: ("not available: no LSOA registrations are loaded" if b == "catchment"
+                       else "not available: no geodata is installed") for b in nb.BASES if b not in choices.bases}
     return render_template("neighbourhood_group.html", rnd=rnd, form=form, choices=choices, hints=hints,
+                           basis_hints=basis_hints,
                            kinds=cm.KINDS, settings=nb.settings_of(rnd)), status
 
 
