@@ -573,6 +573,7 @@ class NeighbourhoodRow:
     population: int | None          # registered patients living there (None: no registrations)
     target: int
     pcns: list[tuple[str, str, float]]   # (key, name, share of the PCN in it) for PCNs matched to it
+    resident: int | None = None     # resident population (None: not known, see ``CatchmentFacts.resident_note``)
 
 
 @dataclass
@@ -596,6 +597,7 @@ class CatchmentFacts:
     moved_patients: int
     catchments: dict[str, frozenset[str]]
     geodata: bool
+    resident_note: str = ""
 
 
 def page_facts(data) -> CatchmentFacts:
@@ -646,10 +648,16 @@ def page_facts(data) -> CatchmentFacts:
         kind = inputs.kinds[name]
         nb_rows.append(NeighbourhoodRow(name, kind, lsoa_count.get(name, 0), population.get(name) if inputs.counts else None,
                                         inputs.settings.size_of(kind), matched))
+    groups: dict[str, set[str]] = {}
+    for lsoa, name in inputs.neighbourhood_of.items():
+        groups.setdefault(name, set()).add(lsoa)
+    resident, resident_note = resident_population(groups)
+    for row in nb_rows:
+        row.resident = resident.get(row.name) if resident is not None else None
     summary = json.loads(load.summary) if load is not None else {}
     return CatchmentFacts(inputs.settings, load, summary, rows, diffs, nb_rows,
                           basis if inputs.neighbourhood_of else None,
-                          sum(d.patients for d in diffs), catch, geo is not None)
+                          sum(d.patients for d in diffs), catch, geo is not None, resident_note)
 
 
 def _block_geometries(rnd: RegistrationRound) -> dict[str, object]:
@@ -903,11 +911,11 @@ class AlignmentFact:
     share: float                     # share of its patients (or area) inside it
     threshold: float                 # the round's alignment threshold
     basis: str                       # 'registrations' or 'area'
-    message: str | None              # the finding's message when below the threshold
+    message: str | None              # the rule's finding, when it ran (it needs the round's geography)
 
     @property
     def below(self) -> bool:
-        return self.message is not None
+        return self.share < self.threshold - 1e-12
 
 
 def alignment_facts(data, keys) -> dict[str, AlignmentFact]:
@@ -942,3 +950,63 @@ def neighbourhood_geometries(rnd: RegistrationRound) -> dict[str, object]:
 def neighbourhoods_key(rnd: RegistrationRound) -> str:
     """What the round's neighbourhoods are made of, for a cache key."""
     return json.dumps(_inputs_key(rnd)[3])
+
+
+# --- resident population of the neighbourhoods -------------------------------------------------------------------
+
+POPULATION_FILE = "lsoa11-population-mid2018-england.csv"
+POPULATION_SOURCE = "ONS mid-2018 estimates for 2011 LSOAs (lsoa11-population-mid2018-england.csv)"
+
+
+def _geodata_file(name: str) -> Path | None:
+    folder = current_app.config.get("GEODATA_PATH") if has_app_context() else None
+    path = Path(folder) / name if folder else None
+    return path if path is not None and path.is_file() else None
+
+
+@lru_cache(maxsize=2)
+def _lookup_table(path: str, mtime: float) -> LsoaLookup:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return read_lsoa_lookup(fh)
+
+
+@lru_cache(maxsize=2)
+def _population_table(path: str, mtime: float) -> dict[str, int]:
+    import csv
+
+    out: dict[str, int] = {}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        for row in csv.DictReader(fh):
+            code, value = (row.get("lsoa11cd") or "").strip(), (row.get("population_mid2018") or "").strip()
+            if code and value.replace(",", "").isdigit():
+                out[code] = int(value.replace(",", ""))
+    return out
+
+
+def resident_population(groups: dict[str, set[str]]) -> tuple[dict[str, int] | None, str]:
+    """(neighbourhood -> resident population, or None when not known; a sentence saying which).
+    Known only for 2011 LSOAs (``POPULATION_FILE``); the vintage is told by the ONS LSOA 2011 -> 2021
+    lookup (codes found in one vintage only)."""
+    if not groups:
+        return None, ""
+    codes = set().union(*groups.values())
+    lookup_path = default_lookup()
+    if lookup_path is None:
+        return None, (f"Resident population not known: the LSOA vintage cannot be told without {LOOKUP_FILE} "
+                      "in the geodata folder.")
+    table = _lookup_table(str(lookup_path), lookup_path.stat().st_mtime)
+    vintage = vintage_of(codes, table)
+    if vintage == "lsoa21" or (vintage is None and codes & table.only21):
+        return None, ("Resident population not known for the 2021 LSOA vintage: the population estimates at hand "
+                      f"({POPULATION_FILE}) are for 2011 LSOAs.")
+    path = _geodata_file(POPULATION_FILE)
+    if path is None:
+        return None, f"Resident population not known: {POPULATION_FILE} is not in the geodata folder."
+    population = _population_table(str(path), path.stat().st_mtime)
+    out = {name: sum(population.get(c, 0) for c in lsoas) for name, lsoas in groups.items()}
+    missing = sorted(c for c in codes if c not in population)
+    note = f"Resident population: {POPULATION_SOURCE}."
+    if missing:
+        note += (f" {len(missing):,} LSOAs have no estimate and count as 0: " + ", ".join(missing[:10])
+                 + (" …" if len(missing) > 10 else ""))
+    return out, note
