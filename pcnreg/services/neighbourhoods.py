@@ -651,7 +651,7 @@ def page_facts(data) -> CatchmentFacts:
     groups: dict[str, set[str]] = {}
     for lsoa, name in inputs.neighbourhood_of.items():
         groups.setdefault(name, set()).add(lsoa)
-    resident, resident_note = resident_population(groups)
+    resident, resident_note = resident_population(groups, blocks)
     for row in nb_rows:
         row.resident = resident.get(row.name) if resident is not None else None
     summary = json.loads(load.summary) if load is not None else {}
@@ -983,20 +983,23 @@ def _population_table(path: str, mtime: float) -> dict[str, int]:
     return out
 
 
-def resident_population(groups: dict[str, set[str]]) -> tuple[dict[str, int] | None, str]:
+def resident_population(groups: dict[str, set[str]], blocks: set[str] | frozenset = frozenset()
+                        ) -> tuple[dict[str, int] | None, str]:
     """(neighbourhood -> resident population, or None when not known; a sentence saying which).
     Known only for 2011 LSOAs (``POPULATION_FILE``); the vintage is told by the ONS LSOA 2011 -> 2021
-    lookup (codes found in one vintage only)."""
+    lookup from the codes found in one vintage only, among the neighbourhoods' LSOAs and the
+    system's ``blocks`` (most codes are the same in both vintages)."""
     if not groups:
         return None, ""
     codes = set().union(*groups.values())
+    every = codes | set(blocks)
     lookup_path = default_lookup()
     if lookup_path is None:
         return None, (f"Resident population not known: the LSOA vintage cannot be told without {LOOKUP_FILE} "
                       "in the geodata folder.")
     table = _lookup_table(str(lookup_path), lookup_path.stat().st_mtime)
-    vintage = vintage_of(codes, table)
-    if vintage == "lsoa21" or (vintage is None and codes & table.only21):
+    vintage = vintage_of(every, table)
+    if vintage == "lsoa21" or (vintage is None and every & table.only21):
         return None, ("Resident population not known for the 2021 LSOA vintage: the population estimates at hand "
                       f"({POPULATION_FILE}) are for 2011 LSOAs.")
     path = _geodata_file(POPULATION_FILE)
