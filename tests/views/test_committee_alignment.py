@@ -60,7 +60,7 @@ def test_meeting_page_and_pack_show_the_agenda_alignment(app, db, demo_round, cl
 def test_no_neighbourhoods_no_alignment_table(app, db, demo_round, client):
     demo = make_demo(app)
     body = text(client.get(demo["base"]))
-    assert "No neighbourhoods are defined for this round: no alignment to show." in body
+    assert "No alignment to show: the round has no neighbourhoods" in body
     assert "Neighbourhood alignment of" not in text(client.get(f"{demo['base']}/pack"))
 
 
