@@ -12,7 +12,9 @@
 - the page and round-state benchmarks of ``benchmarks/pages.py`` (main pages against a static
   asset, derive after one move against derive_all, a national-size round's pages).
 
-``python -m benchmarks pages`` runs only the page and round-state benchmarks (quicker).
+``python -m benchmarks pages`` runs only the page and round-state benchmarks (quicker);
+``python -m benchmarks lsoa-import`` only the streamed import of a national-size LSOA
+registrations file (``benchmarks/lsoa_import.py``: time and peak memory).
 
 Runs on a temporary SQLite database (or PCNREG_DATABASE_URL if set). Timings are medians of
 several repetitions; only the ratios are meant to be compared between machines.
@@ -84,6 +86,15 @@ def pages_only() -> int:
 def main() -> int:
     if sys.argv[1:] == ["pages"]:
         return pages_only()
+    if sys.argv[1:] == ["lsoa-import"]:
+        from .lsoa_import import run as run_lsoa_import
+
+        os.environ.setdefault("PCNREG_SECRET_KEY", "benchmark")
+        os.environ.setdefault("PCNREG_INSTANCE", tempfile.mkdtemp(prefix="pcnreg-bench-"))
+        from pcnreg.config import default_geodata
+
+        geodata = default_geodata(os.environ)
+        return run_lsoa_import(Path(geodata)) if geodata else 1
     tmp = Path(tempfile.mkdtemp(prefix="pcnreg-bench-"))
     os.environ.setdefault("PCNREG_INSTANCE", str(tmp))
     os.environ.setdefault("PCNREG_SECRET_KEY", "benchmark")

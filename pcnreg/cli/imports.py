@@ -4,7 +4,8 @@
     import list-sizes FILE                           gp-reg-pat-prac-all.csv
     import configuration FILE --round NAME --author NAME --reason TEXT [--replace]
     import lsoa-registrations FILE --round NAME [--lsoa-lookup FILE]   gp-reg-pat-prac-lsoa-all.csv (streamed)
-    import neighbourhoods FILE --round NAME                          lsoa_code, neighbourhood[, kind]
+    import neighbourhoods FILE --round NAME                          lsoa_code, neighbourhood[, kind], or
+                                                                     polygons (.geojson, .gpkg, zipped .shp)
 
 Each prints a summary; a refused file prints its problems to stderr and exits with status 1
 (nothing is written).
@@ -135,7 +136,9 @@ def lsoa_registrations(file: Path, round_name: str, lsoa_lookup: Path | None) ->
 @click.option("--round", "round_name", required=True, metavar="NAME", help="The registration round.")
 @with_appcontext
 def neighbourhoods(file: Path, round_name: str) -> None:
-    """Import a round's neighbourhoods: CSV of lsoa_code, neighbourhood[, kind single|multi]
+    """Import a round's neighbourhoods: CSV of lsoa_code, neighbourhood[, kind single|multi], or
+    polygons (.geojson, .json, .gpkg, zipped shapefile .zip) with name[, kind] columns, each LSOA
+    going to the neighbourhood covering the largest part of its area, when at least half
     (replaces the round's neighbourhoods)."""
     from ..services.neighbourhoods import import_neighbourhoods
     from ..services.rounds import get_round

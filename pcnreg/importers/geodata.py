@@ -552,3 +552,128 @@ def _polygon_layer(path: Path) -> str | None:
         if kind and "polygon" in str(kind).lower():
             return str(name)
     return None
+
+
+# --- neighbourhood layers ------------------------------------------------------------------------
+
+#: The most vertices and features an uploaded neighbourhood layer may have (a whole ICB's
+#: neighbourhoods drawn from LSOA boundaries stay well below both).
+MAX_NEIGHBOURHOOD_VERTICES = 2_000_000
+MAX_NEIGHBOURHOOD_FEATURES = 2_000
+NEIGHBOURHOOD_NAME_COLUMNS = ("name", "neighbourhood", "neighbourhood_name", "nbhd_name", "nbhd")
+NEIGHBOURHOOD_KIND_COLUMNS = ("kind", "neighbourhood_kind", "type")
+
+
+@dataclass
+class NeighbourhoodFeature:
+    """One polygon of an uploaded neighbourhood layer (EPSG:27700, valid, snapped)."""
+
+    number: int                  # 1-based position in the file
+    name: str
+    kind: str                    # as written (empty when the file has no kind column)
+    geometry: BaseGeometry
+
+
+@dataclass
+class NeighbourhoodLayer:
+    format: str
+    name_column: str
+    kind_column: str | None
+    features: list[NeighbourhoodFeature]
+    notes: list[str] = field(default_factory=list)
+
+
+def _column(available: list[str], options: tuple[str, ...]) -> str | None:
+    lower = {c.lower(): c for c in available}
+    return next((lower[o] for o in options if o in lower), None)
+
+
+def read_neighbourhood_layer(data: bytes, filename: str, max_bytes: int,
+                             max_vertices: int = MAX_NEIGHBOURHOOD_VERTICES,
+                             max_features: int = MAX_NEIGHBOURHOOD_FEATURES) -> NeighbourhoodLayer:
+    """The polygons of an uploaded neighbourhood layer (GeoJSON, GeoPackage or zipped shapefile,
+    recognised by content), each with its name (column ``name`` or ``neighbourhood``, any case)
+    and optional kind (``kind``), reprojected to EPSG:27700. An invalid polygon is repaired
+    (``make_valid``, said in ``notes`` naming the feature); a feature without a name, with an
+    empty or non-polygon geometry or outside Great Britain is a problem naming the feature and
+    field. Raises ``ImportFailed`` (source = ``filename``) listing every problem."""
+    check_size(len(data), max_bytes)
+    fmt = sniff(data)
+    if fmt is None:
+        raise ImportFailed([_problem(
+            "the file is not a CSV, GeoJSON, GeoPackage or zipped shapefile (recognised by its content, "
+            f"which starts with {data[:8]!r})")], source=filename)
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="pcnreg-upload-") as tmp:
+        path = Path(tmp) / f"upload{_SUFFIX[fmt]}"
+        path.write_bytes(data)
+        try:
+            if fmt == "shp-zip":
+                _check_zip_size(path, filename, max_bytes * ZIP_EXPANSION_LIMIT)
+            layer = _polygon_layer(path) if fmt == "gpkg" else None
+            frame = _read_frame(path, fmt, filename, layer)
+            if len(frame) > max_features:
+                raise _fail(filename, f"the file has {len(frame):,} features; at most {max_features:,} "
+                                      "neighbourhoods are accepted")
+            good = frame.geometry.values[~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()]
+            vertices = int(shapely.get_num_coordinates(good).sum()) if len(good) else 0
+            if vertices > max_vertices:
+                raise _fail(filename, f"the file has {vertices:,} vertices; at most {max_vertices:,} are accepted: "
+                                      "simplify the polygons (a 1 m tolerance keeps their shape) and upload it again")
+            frame = _to_bng(frame, filename, notes)
+        except ImportFailed as exc:
+            message = exc.problems[0].message if exc.problems else ""
+            if message.startswith(("the file has", "the zip file")):
+                raise ImportFailed(exc.problems, source=filename) from None
+            raise _plain_failure(exc, fmt, filename) from None
+        except Exception:       # noqa: BLE001 anything else a reader or projection raises: plain words
+            raise ImportFailed([_problem(_PLAIN.get(fmt, "the file cannot be read"))], source=filename) from None
+    available = [c for c in frame.columns if c != frame.geometry.name]
+    name_col = _column(available, NEIGHBOURHOOD_NAME_COLUMNS)
+    kind_col = _column(available, NEIGHBOURHOOD_KIND_COLUMNS)
+    if name_col is None:
+        raise ImportFailed([ImportProblem(None, "name", (
+            f"column is missing (one of {', '.join(NEIGHBOURHOOD_NAME_COLUMNS)}); the file has: "
+            f"{', '.join(map(str, available)) or 'no columns'}"))], source=filename)
+    if not len(frame):
+        raise _fail(filename, "the file has no features")
+    problems: list[ImportProblem] = []
+    features: list[NeighbourhoodFeature] = []
+    names = frame[name_col].tolist()
+    kinds = frame[kind_col].tolist() if kind_col else [""] * len(frame)
+    minx, miny, maxx, maxy = BNG_BOUNDS
+    for number, (geom, raw_name, raw_kind) in enumerate(zip(frame.geometry.values, names, kinds), 1):
+        name = _clean_code(raw_name)
+        label = f"feature {number}" + (f" ({name[:60]})" if name else "")
+        if not name:
+            problems.append(ImportProblem(None, name_col, f"{label} has no name"))
+            continue
+        if len(name) > 200:
+            problems.append(ImportProblem(None, name_col, f"{label}: the name is longer than 200 characters"))
+            continue
+        try:
+            valid, reason = validate(geom)
+        except Exception:  # noqa: BLE001 GEOS on absurd coordinates
+            valid, reason = None, "its coordinates do not make a shape"
+        if valid is None:
+            problems.append(ImportProblem(None, "geometry", f"{label}: not a usable polygon ({reason})"))
+            continue
+        x0, y0, x1, y1 = valid.bounds
+        if not (minx <= x0 and miny <= y0 and x1 <= maxx and y1 <= maxy):
+            problems.append(ImportProblem(None, "geometry", (
+                f"{label} lies outside Great Britain (is the file's coordinate reference system right? "
+                "GeoJSON must be in longitude/latitude, EPSG:4326)")))
+            continue
+        if reason:
+            notes.append(f"{filename}: {label} {_repair_note(reason)} and was repaired (make_valid)")
+        snapped, reason_after = _snapped(valid)
+        if snapped is None:
+            problems.append(ImportProblem(None, "geometry", f"{label}: {reason_after} after snapping to the "
+                                                            f"{SNAP_METRES:g} m grid"))
+            continue
+        features.append(NeighbourhoodFeature(number, name, _clean_code(raw_kind), snapped))
+        if len(problems) > MAX_REPORTED:
+            break
+    if problems:
+        raise ImportFailed(problems, source=filename)
+    return NeighbourhoodLayer(fmt, name_col, kind_col, features, notes)

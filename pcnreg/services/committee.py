@@ -36,7 +36,7 @@ from ..models import (
     Registration,
     RegistrationRound,
 )
-from . import audit, clock, registration
+from . import audit, clock, neighbourhoods, registration
 from . import rounds as rounds_svc
 from .registration import CONCURRENT, RegistrationError
 from .transactions import one_transaction
@@ -314,6 +314,7 @@ class AgendaRow:
     added: list[str] = field(default_factory=list)       # members now that were not in the snapshot
     removed: list[str] = field(default_factory=list)     # members of the snapshot no longer in the PCN
     gone: bool = False                                   # the PCN is no longer in the configuration
+    alignment: object | None = None                      # neighbourhoods.AlignmentFact now (None: no neighbourhoods)
 
     @property
     def name(self) -> str:
@@ -394,6 +395,7 @@ def meeting_view(rnd: RegistrationRound, meeting: Meeting) -> MeetingView:
     taken = decisions(meeting)
     by_subject = {d.subject_key: d for d in taken}
     rows = []
+    alignment = neighbourhoods.alignment_facts(data, [str(item.pcn_id) for item in meeting.items])
     for item in meeting.items:
         pcn = item.pcn
         snap = registration.snapshot_of(item.submission)
@@ -407,7 +409,7 @@ def meeting_view(rnd: RegistrationRound, meeting: Meeting) -> MeetingView:
                               decision=by_subject.get(f"registration:{pcn.id}"), requests=requests,
                               added=sorted(now - then) if key in data.pcns else [],
                               removed=sorted(then - now) if key in data.pcns else [],
-                              gone=key not in data.pcns))
+                              gone=key not in data.pcns, alignment=alignment.get(key)))
     rows.sort(key=lambda r: (r.name.casefold(), r.pcn.id))
     return MeetingView(meeting, rows, taken, submitted_pcns(rnd))
 
@@ -427,8 +429,16 @@ def meeting_map(rnd: RegistrationRound, meeting: Meeting) -> tuple[str, str]:
     Raises ``maps.MapUnavailable`` without geodata."""
     from . import maps
 
-    return maps.state_map_with_key(rnd, f"m{meeting.id}", states(rnd),
-                                   {str(item.pcn_id) for item in meeting.items})
+    agenda = {str(item.pcn_id) for item in meeting.items}
+    facts = neighbourhoods.alignment_facts(rounds_svc.build_configuration(rnd), agenda)
+    if not facts:
+        return maps.state_map_with_key(rnd, f"m{meeting.id}", states(rnd), agenda)
+    texts = {k: (f"{100 * a.share:.1f}% in {a.best or 'no neighbourhood'} "
+                 f"({'below' if a.below else 'at or above'} the {100 * a.threshold:.0f}% threshold)")
+             for k, a in facts.items()}
+    return maps.state_map_with_key(rnd, f"m{meeting.id}", states(rnd), agenda, alignment=texts,
+                                   neighbourhoods=lambda: neighbourhoods.neighbourhood_geometries(rnd),
+                                   neighbourhoods_key=neighbourhoods.neighbourhoods_key(rnd))
 
 
 def area_png(snapshot: dict) -> bytes | None:

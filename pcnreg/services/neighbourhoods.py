@@ -291,12 +291,14 @@ class NeighbourhoodSummary:
     source: str
     neighbourhoods: dict[str, tuple[str, int]]          # name -> (kind, LSOAs)
     replaced: int
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [f"{self.source}: {len(self.neighbourhoods)} neighbourhoods, "
                 f"{sum(n for _, n in self.neighbourhoods.values()):,} LSOAs"
                 + (f" (replacing {self.replaced})" if self.replaced else "")] + [
-            f"  {name}: {cm.KINDS[kind].lower()}, {n} LSOAs" for name, (kind, n) in sorted(self.neighbourhoods.items())]
+            f"  {name}: {cm.KINDS[kind].lower()}, {n} LSOAs" for name, (kind, n) in sorted(self.neighbourhoods.items())
+        ] + self.notes
 
 
 def parse_neighbourhoods(text: str, known: set[str] | None) -> dict[str, tuple[str, list[str]]]:
@@ -354,14 +356,128 @@ def parse_neighbourhoods(text: str, known: set[str] | None) -> dict[str, tuple[s
     return out
 
 
+GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
+#: How an uploaded polygon layer gives each LSOA its neighbourhood (said on the page and in the summary).
+OVERLAP_RULE = ("each LSOA of the system goes to the neighbourhood covering the largest part of its area, "
+                "when that part is at least half of the LSOA")
+MIN_OVERLAP = 0.5
+
+
+def is_polygon_file(source: str, data: bytes) -> bool:
+    """Whether an upload is a polygon layer (by its name's extension; a name without one of the
+    known extensions: by its content) rather than a CSV of LSOA -> neighbourhood."""
+    from ..importers.geodata import sniff
+
+    name = source.lower()
+    if name.endswith(".csv"):
+        return False
+    if name.endswith(GEO_SUFFIXES):
+        return True
+    return sniff(data[:64]) is not None
+
+
+def assign_lsoas(features, blocks: dict[str, object], min_overlap: float = MIN_OVERLAP
+                 ) -> tuple[dict[str, tuple[int, float]], dict[str, float]]:
+    """(block code -> (index of the feature covering the largest part of it, that share),
+    block code -> the largest share for blocks left out, below ``min_overlap``). ``features``:
+    geometries in EPSG:27700; ``blocks``: code -> geometry in EPSG:27700."""
+    import shapely
+    from shapely.strtree import STRtree
+
+    codes = sorted(blocks)
+    geoms = [blocks[c] for c in codes]
+    tree = STRtree(geoms)
+    best: dict[str, tuple[int, float]] = {}
+    for index, feature in enumerate(features):
+        shapely.prepare(feature)
+        for i in tree.query(feature, predicate="intersects"):
+            block = geoms[i]
+            area = block.area
+            if not area:
+                continue
+            share = shapely.intersection(feature, block).area / area
+            code = codes[i]
+            if share > best.get(code, (-1, 0.0))[1] + 1e-12:
+                best[code] = (index, share)
+    kept = {c: v for c, v in best.items() if v[1] >= min_overlap - 1e-9}
+    short = {c: v[1] for c, v in best.items() if c not in kept}
+    return kept, short
+
+
+def _parse_polygons(rnd: RegistrationRound, data: bytes, source: str, max_bytes: int
+                    ) -> tuple[dict[str, tuple[str, list[str]]], list[str]]:
+    """A polygon layer -> (name -> (kind, LSOAs), notes); ``ImportFailed`` naming file, feature and field."""
+    from ..importers.geodata import read_neighbourhood_layer
+
+    layer = read_neighbourhood_layer(data, source, max_bytes)
+    blocks = _block_geometries(rnd)
+    if not blocks:
+        raise ImportFailed([ImportProblem(None, None, (
+            "the round's system has no LSOA boundaries installed: a polygon layer needs them (install the "
+            "geodata, or upload a CSV of lsoa_code, neighbourhood, kind)"))], source=source)
+    problems: list[ImportProblem] = []
+    kinds: dict[str, tuple[str, int]] = {}
+    for f in layer.features:
+        kind = KIND_WORDS.get(f.kind.strip().lower() or "single")
+        if kind is None:
+            problems.append(ImportProblem(None, layer.kind_column, (
+                f"feature {f.number} ({f.name}): {f.kind[:40]!r} is not single or multi")))
+            continue
+        if f.name in kinds and kinds[f.name][0] != kind:
+            problems.append(ImportProblem(None, layer.kind_column, (
+                f"feature {f.number} ({f.name}): {f.name} is {kinds[f.name][0]} in feature {kinds[f.name][1]}: "
+                "one kind per neighbourhood")))
+            continue
+        kinds.setdefault(f.name, (kind, f.number))
+    if problems:
+        raise ImportFailed(problems, source=source)
+    assigned, short = assign_lsoas([f.geometry for f in layer.features], blocks)
+    out: dict[str, tuple[str, list[str]]] = {name: (kind, []) for name, (kind, _) in kinds.items()}
+    for code, (index, _) in sorted(assigned.items()):
+        out[layer.features[index].name][1].append(code)
+    for name, (_, lsoas) in out.items():
+        if not lsoas:
+            numbers = ", ".join(str(f.number) for f in layer.features if f.name == name)
+            problems.append(ImportProblem(None, "geometry", (
+                f"feature {numbers} ({name}) covers at least half of no LSOA of {rnd.name}'s system: "
+                "is it the right area, in the right coordinate reference system?")))
+    if problems:
+        raise ImportFailed(problems, source=source)
+    notes = list(layer.notes)
+    notes.append(f"{source}: LSOAs assigned by the largest overlap: {OVERLAP_RULE}")
+    if short:
+        notes.append(f"{source}: {len(short):,} LSOAs of the system touched by a neighbourhood are less than half "
+                     "inside any and are left out: " + ", ".join(sorted(short)[:10]) + (" …" if len(short) > 10 else ""))
+    outside = len(blocks) - len(assigned)
+    if outside:
+        notes.append(f"{source}: {outside:,} of the system's {len(blocks):,} LSOAs are in no neighbourhood")
+    return out, notes
+
+
 @one_transaction(lambda: NeighbourhoodError(CONCURRENT))
 def import_neighbourhoods(rnd: RegistrationRound, data: bytes, *, source: str, max_bytes: int) -> NeighbourhoodSummary:
-    """Replace a round's neighbourhoods with those of a CSV (one transaction, audited)."""
-    text = decode(data, max_bytes, header=True)
-    parsed = parse_neighbourhoods(text, block_codes(rnd) or None)
+    """Replace a round's neighbourhoods with those of an upload (one transaction, audited): a CSV
+    of LSOA -> neighbourhood, or a polygon layer (GeoJSON, GeoPackage, zipped shapefile; see
+    ``OVERLAP_RULE``). A bad file raises ``ImportFailed`` and writes nothing."""
+    if is_polygon_file(source, data):
+        parsed, notes = _parse_polygons(rnd, data, source, max_bytes)
+        how = "polygons"
+    else:
+        text = decode(data, max_bytes, header=True)
+        parsed, notes, how = parse_neighbourhoods(text, block_codes(rnd) or None), [], "csv"
+    summary = _replace_neighbourhoods(rnd, parsed, action="neighbourhoods.import", source=source, after={
+        "sha256": hashlib.sha256(data).hexdigest(), "format": how})
+    summary.notes = notes
+    return summary
+
+
+def _replace_neighbourhoods(rnd: RegistrationRound, parsed: dict[str, tuple[str, list[str]]], *, action: str,
+                            source: str, after: dict) -> NeighbourhoodSummary:
+    """Replace every neighbourhood of the round with ``parsed`` (inside the caller's transaction)."""
     old = {n.name: n.kind for n in db.session.scalars(select(Neighbourhood).where(Neighbourhood.round_id == rnd.id))}
     db.session.execute(delete(NeighbourhoodLsoa).where(NeighbourhoodLsoa.round_id == rnd.id))
     db.session.execute(delete(Neighbourhood).where(Neighbourhood.round_id == rnd.id))
+    db.session.flush()
     for name, (kind, lsoas) in sorted(parsed.items()):
         row = Neighbourhood(round_id=rnd.id, name=name, kind=kind)
         db.session.add(row)
@@ -369,9 +485,9 @@ def import_neighbourhoods(rnd: RegistrationRound, data: bytes, *, source: str, m
         _insert(NeighbourhoodLsoa, ({"round_id": rnd.id, "neighbourhood_id": row.id, "lsoa_code": c}
                                     for c in sorted(lsoas)))
     summary = NeighbourhoodSummary(source, {n: (k, len(v)) for n, (k, v) in parsed.items()}, len(old))
-    audit.record(action="neighbourhoods.import", object_type="round", object_id=str(rnd.id),
+    audit.record(action=action, object_type="round", object_id=str(rnd.id),
                  before={"neighbourhoods": old} if old else None,
-                 after={"source": source, "sha256": hashlib.sha256(data).hexdigest(),
+                 after={"source": source, **after,
                         "neighbourhoods": {n: {"kind": k, "lsoas": c} for n, (k, c) in summary.neighbourhoods.items()}},
                  round_id=rnd.id)
     return summary
@@ -457,6 +573,7 @@ class NeighbourhoodRow:
     population: int | None          # registered patients living there (None: no registrations)
     target: int
     pcns: list[tuple[str, str, float]]   # (key, name, share of the PCN in it) for PCNs matched to it
+    resident: int | None = None     # resident population (None: not known, see ``CatchmentFacts.resident_note``)
 
 
 @dataclass
@@ -480,6 +597,7 @@ class CatchmentFacts:
     moved_patients: int
     catchments: dict[str, frozenset[str]]
     geodata: bool
+    resident_note: str = ""
 
 
 def page_facts(data) -> CatchmentFacts:
@@ -530,10 +648,16 @@ def page_facts(data) -> CatchmentFacts:
         kind = inputs.kinds[name]
         nb_rows.append(NeighbourhoodRow(name, kind, lsoa_count.get(name, 0), population.get(name) if inputs.counts else None,
                                         inputs.settings.size_of(kind), matched))
+    groups: dict[str, set[str]] = {}
+    for lsoa, name in inputs.neighbourhood_of.items():
+        groups.setdefault(name, set()).add(lsoa)
+    resident, resident_note = resident_population(groups, blocks)
+    for row in nb_rows:
+        row.resident = resident.get(row.name) if resident is not None else None
     summary = json.loads(load.summary) if load is not None else {}
     return CatchmentFacts(inputs.settings, load, summary, rows, diffs, nb_rows,
                           basis if inputs.neighbourhood_of else None,
-                          sum(d.patients for d in diffs), catch, geo is not None)
+                          sum(d.patients for d in diffs), catch, geo is not None, resident_note)
 
 
 def _block_geometries(rnd: RegistrationRound) -> dict[str, object]:
@@ -636,3 +760,256 @@ def catchment_map(rnd: RegistrationRound) -> str:
         "Filled: nearest-practice areas; dashed outline: catchments; thick blue line: neighbourhoods"]),
         ("PCNs", items)])).add_to(m)
     return m.get_root().render()
+
+
+# --- grouping PCNs into a neighbourhood on a page ------------------------------------------------------------
+
+BASES = {"catchment": "their catchments (where their patients live)",
+         "area": "their nearest-practice areas"}
+
+
+@dataclass
+class GroupingChoices:
+    """What the grouping page offers: the round's PCNs with their LSOAs by each basis."""
+
+    pcns: list[tuple[str, str, int, int, str | None]]   # (key, name, catchment LSOAs, area LSOAs, neighbourhood now)
+    bases: list[str]                                     # the bases available ("catchment" needs registrations)
+    neighbourhoods: dict[str, str]                       # name -> kind
+    members: dict[str, list[str]]                        # neighbourhood -> PCN keys matched to it
+
+
+def _pcn_lsoas(data, basis: str) -> dict[str, frozenset[str]]:
+    if basis == "catchment":
+        return dict(page_facts(data).catchments)
+    geo = data.config.geography
+    return {k: frozenset(v) for k, v in (geo.pcn_blocks.items() if geo is not None else ())}
+
+
+def grouping_choices(rnd: RegistrationRound) -> GroupingChoices:
+    from . import rounds as rounds_svc
+
+    data = rounds_svc.build_configuration(rnd)
+    facts = page_facts(data)
+    geo = data.config.geography
+    area = {k: len(v) for k, v in geo.pcn_blocks.items()} if geo is not None else {}
+    bases = (["catchment"] if facts.load is not None else []) + (["area"] if area else [])
+    inputs = load_inputs(rnd)
+    kinds = dict(inputs.kinds) if inputs else {}
+    members: dict[str, list[str]] = {}
+    rows = []
+    for r in sorted(facts.rows, key=lambda r: r.name.casefold()):
+        rows.append((r.key, r.name, r.catchment, area.get(r.key, 0), r.best))
+        if r.best:
+            members.setdefault(r.best, []).append(r.key)
+    return GroupingChoices(rows, bases, kinds, members)
+
+
+@dataclass
+class GroupResult:
+    name: str
+    kind: str
+    basis: str
+    pcns: list[str]
+    lsoas: int
+    edited: bool
+    moved: dict[str, int]            # other neighbourhood -> LSOAs taken from it
+    emptied: list[str]               # neighbourhoods left without LSOAs (removed)
+
+    def message(self) -> str:
+        out = (f"{self.name} ({cm.KINDS[self.kind].lower()}) {'now has' if self.edited else 'was made with'} "
+               f"{self.lsoas:,} LSOAs: those of {BASES[self.basis]} of {', '.join(self.pcns)}.")
+        if self.moved:
+            out += " LSOAs taken from " + ", ".join(f"{n} ({c:,})" for n, c in sorted(self.moved.items())) + "."
+        if self.emptied:
+            out += " Removed, left without LSOAs: " + ", ".join(self.emptied) + "."
+        return out
+
+
+@one_transaction(lambda: NeighbourhoodError(CONCURRENT))
+def group_neighbourhood(rnd: RegistrationRound, name: str, kind: str, pcn_keys: list[str], basis: str
+                        ) -> GroupResult:
+    """Make (or, for a name in use, replace) the neighbourhood ``name`` of ``kind`` from the LSOAs
+    of the chosen PCNs (their catchments or their nearest-practice areas). LSOAs of other
+    neighbourhoods move to it; a neighbourhood left empty is removed. One transaction, audited."""
+    from . import rounds as rounds_svc
+
+    name = " ".join((name or "").split())
+    problems: dict[str | None, list[str]] = {}
+    if not name:
+        problems.setdefault("name", []).append("Enter a name for the neighbourhood")
+    elif len(name) > 200:
+        problems.setdefault("name", []).append("The name must be 200 characters or fewer")
+    if kind not in cm.KINDS:
+        problems.setdefault("kind", []).append("Choose the kind of neighbourhood")
+    if basis not in BASES:
+        problems.setdefault("basis", []).append("Choose whose LSOAs make the neighbourhood")
+    data = rounds_svc.build_configuration(rnd)
+    names = {p.key: p.name for p in data.config.pcns}
+    keys = list(dict.fromkeys(str(k) for k in pcn_keys or ()))
+    if not keys:
+        problems.setdefault("pcns", []).append("Choose at least one PCN")
+    elif any(k not in names for k in keys):
+        problems.setdefault("pcns", []).append("Choose PCNs of this round from the list")
+    if basis == "catchment" and current_load(rnd) is None:
+        problems.setdefault("basis", []).append(
+            "No LSOA registrations are loaded: catchments are not known; choose their nearest-practice areas")
+    if basis == "area" and (data.config.geography is None or not data.config.geography.pcn_blocks):
+        problems.setdefault("basis", []).append("No geodata is installed: the PCNs have no areas")
+    if problems:
+        raise NeighbourhoodError.per_field(problems)
+    by_pcn = _pcn_lsoas(data, basis)
+    lsoas = sorted(set().union(*(by_pcn.get(k, frozenset()) for k in keys)))
+    if not lsoas:
+        raise NeighbourhoodError(f"The chosen PCNs have no LSOAs in {BASES[basis]}", "pcns")
+    rows = {n.name: n for n in db.session.scalars(select(Neighbourhood).where(Neighbourhood.round_id == rnd.id))}
+    by_id = {n.id: n.name for n in rows.values()}
+    before = dict(db.session.execute(select(NeighbourhoodLsoa.lsoa_code, NeighbourhoodLsoa.neighbourhood_id)
+                                     .where(NeighbourhoodLsoa.round_id == rnd.id)).all())
+    target = rows.get(name)
+    edited = target is not None
+    old = None
+    if target is None:
+        target = Neighbourhood(round_id=rnd.id, name=name, kind=kind)
+        db.session.add(target)
+        db.session.flush()
+    else:
+        old = {"kind": target.kind, "lsoas": sum(1 for v in before.values() if v == target.id)}
+        target.kind = kind
+    moved: dict[str, int] = {}
+    for code in lsoas:
+        other = before.get(code)
+        if other is not None and other != target.id:
+            moved[by_id[other]] = moved.get(by_id[other], 0) + 1
+    db.session.execute(delete(NeighbourhoodLsoa).where(NeighbourhoodLsoa.round_id == rnd.id,
+                                                      (NeighbourhoodLsoa.neighbourhood_id == target.id)
+                                                      | NeighbourhoodLsoa.lsoa_code.in_(lsoas)))
+    db.session.flush()
+    _insert(NeighbourhoodLsoa, ({"round_id": rnd.id, "neighbourhood_id": target.id, "lsoa_code": c} for c in lsoas))
+    left = set(db.session.scalars(select(NeighbourhoodLsoa.neighbourhood_id)
+                                  .where(NeighbourhoodLsoa.round_id == rnd.id).distinct()))
+    emptied = sorted(n.name for n in rows.values() if n.id not in left and n.id != target.id)
+    for n in emptied:
+        db.session.delete(rows[n])
+    result = GroupResult(name, kind, basis, [names[k] for k in keys], len(lsoas), edited, moved, emptied)
+    audit.record(action="neighbourhoods.group", object_type="round", object_id=str(rnd.id),
+                 before={"neighbourhood": name, **old} if old else None,
+                 after={"neighbourhood": name, "kind": kind, "basis": basis, "lsoas": len(lsoas),
+                        "pcns": [data.pcns[k].code or names[k] for k in keys], "moved_from": moved,
+                        "removed": emptied}, round_id=rnd.id)
+    return result
+
+
+# --- alignment of chosen PCNs (the committee's agenda) ----------------------------------------------------------
+
+@dataclass
+class AlignmentFact:
+    """A PCN against the round's neighbourhoods, now: what the ``neighbourhood_alignment`` rule reads."""
+
+    key: str
+    best: str | None                 # best-matching neighbourhood
+    kind: str | None
+    share: float                     # share of its patients (or area) inside it
+    threshold: float                 # the round's alignment threshold
+    basis: str                       # 'registrations' or 'area'
+    message: str | None              # the rule's finding, when it ran (it needs the round's geography)
+
+    @property
+    def below(self) -> bool:
+        return self.share < self.threshold - 1e-12
+
+
+def alignment_facts(data, keys) -> dict[str, AlignmentFact]:
+    """PCN key -> ``AlignmentFact`` for the PCNs ``keys`` of a loaded round (``rounds.RoundData``);
+    empty when the round has no neighbourhoods."""
+    geo = data.config.geography
+    inputs = (geo.catchments if geo is not None else None) or load_inputs(data.round)
+    if inputs is None or not inputs.neighbourhood_of:
+        return {}
+    wanted = {str(k) for k in keys}
+    members = {p.key: p.members for p in data.config.pcns if p.key in wanted and p.members}
+    pcn_blocks = {k: v for k, v in (geo.pcn_blocks.items() if geo is not None else ()) if k in wanted}
+    weights, basis = cm.weights_for(inputs, members, pcn_blocks)
+    found = {f.subject.key: f.message for f in data.findings if f.rule == "neighbourhood_alignment"}
+    out = {}
+    for key, a in cm.alignment(weights, inputs.neighbourhood_of, basis).items():
+        if a.total:
+            out[key] = AlignmentFact(key, a.best, inputs.kinds.get(a.best) if a.best else None, a.share,
+                                     inputs.settings.alignment_threshold, basis, found.get(key))
+    return out
+
+
+def neighbourhood_geometries(rnd: RegistrationRound) -> dict[str, object]:
+    """Neighbourhood name -> the union of its LSOAs' boundaries (EPSG:27700; empty without geodata)."""
+    inputs = load_inputs(rnd)
+    groups: dict[str, set[str]] = {}
+    for lsoa, name in (inputs.neighbourhood_of.items() if inputs else ()):
+        groups.setdefault(name, set()).add(lsoa)
+    return _unions(groups, _block_geometries(rnd)) if groups else {}
+
+
+def neighbourhoods_key(rnd: RegistrationRound) -> str:
+    """What the round's neighbourhoods are made of, for a cache key."""
+    return json.dumps(_inputs_key(rnd)[3])
+
+
+# --- resident population of the neighbourhoods -------------------------------------------------------------------
+
+POPULATION_FILE = "lsoa11-population-mid2018-england.csv"
+POPULATION_SOURCE = "ONS mid-2018 estimates for 2011 LSOAs (lsoa11-population-mid2018-england.csv)"
+
+
+def _geodata_file(name: str) -> Path | None:
+    folder = current_app.config.get("GEODATA_PATH") if has_app_context() else None
+    path = Path(folder) / name if folder else None
+    return path if path is not None and path.is_file() else None
+
+
+@lru_cache(maxsize=2)
+def _lookup_table(path: str, mtime: float) -> LsoaLookup:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return read_lsoa_lookup(fh)
+
+
+@lru_cache(maxsize=2)
+def _population_table(path: str, mtime: float) -> dict[str, int]:
+    import csv
+
+    out: dict[str, int] = {}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        for row in csv.DictReader(fh):
+            code, value = (row.get("lsoa11cd") or "").strip(), (row.get("population_mid2018") or "").strip()
+            if code and value.replace(",", "").isdigit():
+                out[code] = int(value.replace(",", ""))
+    return out
+
+
+def resident_population(groups: dict[str, set[str]], blocks: set[str] | frozenset = frozenset()
+                        ) -> tuple[dict[str, int] | None, str]:
+    """(neighbourhood -> resident population, or None when not known; a sentence saying which).
+    Known only for 2011 LSOAs (``POPULATION_FILE``); the vintage is told by the ONS LSOA 2011 -> 2021
+    lookup from the codes found in one vintage only, among the neighbourhoods' LSOAs and the
+    system's ``blocks`` (most codes are the same in both vintages)."""
+    if not groups:
+        return None, ""
+    codes = set().union(*groups.values())
+    every = codes | set(blocks)
+    lookup_path = default_lookup()
+    if lookup_path is None:
+        return None, (f"Resident population not known: the LSOA vintage cannot be told without {LOOKUP_FILE} "
+                      "in the geodata folder.")
+    table = _lookup_table(str(lookup_path), lookup_path.stat().st_mtime)
+    vintage = vintage_of(every, table)
+    if vintage == "lsoa21" or (vintage is None and every & table.only21):
+        return None, ("Resident population not known for the 2021 LSOA vintage: the population estimates at hand "
+                      f"({POPULATION_FILE}) are for 2011 LSOAs.")
+    path = _geodata_file(POPULATION_FILE)
+    if path is None:
+        return None, f"Resident population not known: {POPULATION_FILE} is not in the geodata folder."
+    population = _population_table(str(path), path.stat().st_mtime)
+    out = {name: sum(population.get(c, 0) for c in lsoas) for name, lsoas in groups.items()}
+    missing = sorted(c for c in codes if c not in population)
+    note = f"Resident population: {POPULATION_SOURCE}."
+    if missing:
+        note += (f" {len(missing):,} LSOAs have no estimate and count as 0: " + ", ".join(missing[:10])
+                 + (" …" if len(missing) > 10 else ""))
+    return out, note

@@ -3,9 +3,9 @@ the map document, the catchments' GeoJSON, and three changes (the LSOA registrat
 neighbourhoods CSV, the round's settings), each one call of ``services.neighbourhoods``."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf.file import FileField
-from wtforms import DecimalField, IntegerField
+from wtforms import DecimalField, IntegerField, StringField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from ..domain import catchments as cm
@@ -13,8 +13,9 @@ from ..importers.csvio import ImportFailed
 from ..services import maps, pages
 from ..services import neighbourhoods as nb
 from ..services import rounds as rounds_svc
+from . import guard
 from .common import round_or_404
-from .forms import Choice, PageForm
+from .forms import Choice, MultiChoice, PageForm, strip
 
 bp = Blueprint("neighbourhoods", __name__)
 
@@ -42,9 +43,11 @@ class RegistrationsForm(_FileForm):
 
 
 class NeighbourhoodsForm(_FileForm):
-    """The neighbourhoods CSV (lsoa_code, neighbourhood, kind)."""
+    """The neighbourhoods: a CSV (lsoa_code, neighbourhood, kind) or a polygon layer (GeoJSON,
+    GeoPackage, zipped shapefile) with name and kind columns."""
 
-    neighbourhoods_file = FileField("Neighbourhoods (CSV: lsoa_code, neighbourhood, kind)", validators=[_has_file])
+    neighbourhoods_file = FileField("Neighbourhoods (CSV, GeoJSON, GeoPackage or zipped shapefile)",
+                                    validators=[_has_file])
     service_field = "neighbourhoods_file"
 
 
@@ -85,8 +88,10 @@ def _render(rnd, failed: PageForm | None = None, status: int | None = None):
         if failed is not None and type(failed) is type(form):
             forms[name] = failed
     names = {r.key: r.name for r in facts.rows}
+    may_group = guard.permitted(guard.current_principal(), "neighbourhoods.save_group", {"round_id": rnd.id})
     return render_template("neighbourhoods.html", rnd=rnd, facts=facts, names=names, failed=failed,
-                           kinds=cm.KINDS, **forms), status or (400 if failed is not None else 200)
+                           kinds=cm.KINDS, overlap_rule=nb.OVERLAP_RULE, may_group=may_group,
+                           **forms), status or (400 if failed is not None else 200)
 
 
 @bp.get("/rounds/<int:round_id>/neighbourhoods")
@@ -152,7 +157,7 @@ def upload_neighbourhoods(round_id: int):
         except ImportFailed as exc:
             form.add_import_failure(exc, filename)
         else:
-            flash(summary.lines()[0], "success")
+            flash(" ".join([summary.lines()[0], *summary.notes]), "success")
             return _back(rnd)
     return _render(rnd, form)
 
@@ -172,3 +177,63 @@ def settings(round_id: int):
             flash("The catchment and neighbourhood settings are saved; the findings are updated.", "success")
             return _back(rnd)
     return _render(rnd, form)
+
+
+# --- grouping PCNs into a neighbourhood ----------------------------------------------------------------------------
+
+class GroupForm(PageForm):
+    """A neighbourhood made of the chosen PCNs' LSOAs (the service checks the choices)."""
+
+    name = StringField("Neighbourhood name", filters=[strip])
+    kind = Choice("Kind", invalid="Choose the kind of neighbourhood",
+                  choices=[(k, t) for k, t in cm.KINDS.items()])
+    basis = Choice("Make it of the chosen PCNs'", invalid="Choose whose LSOAs make the neighbourhood",
+                   choices=list(nb.BASES.items()))
+    pcns = MultiChoice("PCNs in the neighbourhood", validate_choice=False)
+    service_field = None
+
+    def offer(self, choices: nb.GroupingChoices) -> GroupForm:
+        self.basis.choices = list(nb.BASES.items())       # an unavailable one: the service says why
+        self.pcns.choices = [(k, name) for k, name, *_ in choices.pcns]
+        return self
+
+
+def _render_group(rnd, form: GroupForm, choices: nb.GroupingChoices, status: int = 200):
+    hints = {k: f"{c} catchment LSOAs, {a} area LSOAs; now best matched to {now or 'no neighbourhood'}"
+             for k, _, c, a, now in choices.pcns}
+    basis_hints = {b: ("not available: no LSOA registrations are loaded" if b == "catchment"
+                       else "not available: no geodata is installed") for b in nb.BASES if b not in choices.bases}
+    return render_template("neighbourhood_group.html", rnd=rnd, form=form, choices=choices, hints=hints,
+                           basis_hints=basis_hints,
+                           kinds=cm.KINDS, settings=nb.settings_of(rnd)), status
+
+
+@bp.get("/rounds/<int:round_id>/neighbourhoods/group")
+def group(round_id: int):
+    rnd = round_or_404(round_id)
+    choices = nb.grouping_choices(rnd)
+    form = GroupForm(formdata=None).offer(choices)
+    name = (request.args.get("name") or "")[:200]
+    form.basis.data = choices.bases[0] if choices.bases else "catchment"
+    form.kind.data = "single"
+    if name in choices.neighbourhoods:          # editing: its kind and the PCNs matched to it now
+        form.name.data, form.kind.data = name, choices.neighbourhoods[name]
+        form.pcns.data = choices.members.get(name, [])
+    return _render_group(rnd, form, choices)
+
+
+@bp.post("/rounds/<int:round_id>/neighbourhoods/group")
+def save_group(round_id: int):
+    rnd = round_or_404(round_id)
+    choices = nb.grouping_choices(rnd)
+    form = GroupForm().offer(choices)
+    if form.validate_on_submit():
+        try:
+            result = nb.group_neighbourhood(rnd, form.name.data or "", form.kind.data, form.pcns.data or [],
+                                            form.basis.data)
+        except nb.NeighbourhoodError as exc:
+            form.add_service_error(exc)
+        else:
+            flash(result.message(), "success")
+            return redirect(url_for("neighbourhoods.page", round_id=rnd.id) + "#neighbourhoods")
+    return _render_group(rnd, form, choices, 400)

@@ -169,6 +169,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "neighbourhoods.upload_registrations": needs(EDIT, round_target),
     "neighbourhoods.upload_neighbourhoods": needs(EDIT, round_target),
     "neighbourhoods.settings": needs(EDIT, round_target),
+    "neighbourhoods.group": needs(EDIT, round_target),            # the grouping form: for those who may change it
+    "neighbourhoods.save_group": needs(EDIT, round_target),
     "epcn.workbook_xlsx": needs(VIEW, round_target),        # ePCN downloads are reading the round
     "epcn.sheet_csv": needs(VIEW, round_target),
     "epcn.import_workbook": needs(EDIT, round_target),      # a whole-system grouping

@@ -6,9 +6,6 @@ and the ONS lookup (the system's LSOAs), never copied from pcnreg's output.
 from __future__ import annotations
 
 import io
-import random
-import time
-import tracemalloc
 
 import pandas as pd
 import pytest
@@ -184,48 +181,8 @@ def test_bad_files_are_refused_naming_row_and_field(staffs, runner, tmp_path):
     assert _db.session.scalar(select(func.count()).select_from(Neighbourhood)) == 0
 
 
-def _synthetic(path, size_mb: float = 30.0) -> int:
-    """The Staffordshire file plus rows of made-up practices elsewhere in England, to ~size_mb."""
-    rnd = random.Random(14)
-    target = int(size_mb * 1024 * 1024)
-    lookup = pd.read_csv(GEODATA / "lsoa21-sicbl24-icb24-lad22-lookup-england.csv", dtype=str, encoding="utf-8-sig")
-    codes = sorted(lookup.LSOA21CD)                  # LSOA 2021 codes, as the Staffordshire file's
-    del lookup
-    with open(path, "w", newline="") as out:
-        out.write(LSOA_FILE.read_text())
-        written = out.tell()
-        n = 0
-        while written < target:
-            practice = f"Z{n // 120:05d}"
-            line = (f"GP_PRAC_PAT_LIST,2025-10-01,{practice},SYNTHETIC PRACTICE {n // 120},"
-                    f"{rnd.choice(codes)},ALL,{rnd.randrange(1, 400)}\n")
-            out.write(line)
-            written += len(line)
-            n += 1
-    return path.stat().st_size
-
-
-def test_streamed_import_of_a_national_size_file(staffs, tmp_path):
-    path = tmp_path / "gp-reg-pat-prac-lsoa-all.csv"
-    size = _synthetic(path)
-    assert size > 30 * 1024 * 1024
-    tracemalloc.start()
-    started = time.perf_counter()
-    with open(path, "rb") as stream:
-        summary = nb.import_lsoa_registrations(staffs, stream, source=path.name)
-    elapsed = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(f"\nsynthetic national file: {size / 1048576:.1f} MB, {summary.rows:,} rows, "
-          f"import {elapsed:.1f} s, peak {peak / 1048576:.1f} MB (tracemalloc)")
-    assert summary.practices == 141 and summary.other_practices > 1000
-    assert summary.vintage == "lsoa21" and not summary.split_lsoas
-    # Streamed: memory grows with England's LSOAs (their totals, ~35,000) and the round's practice x LSOA
-    # counts, not with the rows; reading the file whole would take several times its size.
-    assert peak < min(size / 2, 16 * 1024 * 1024)
-    # the denominators now count the other practices' patients too: no longer a one-system extract
-    inputs = nb.load_inputs(staffs)
-    assert inputs.within is None
+# The streamed import of a synthetic national-size (~30 MB) file, within a memory bound, takes more
+# than 20 s here: it is a benchmark, ``python -m benchmarks lsoa-import`` (benchmarks/lsoa_import.py).
 
 
 def test_pages(staffs, runner, client):

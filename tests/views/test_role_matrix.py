@@ -106,6 +106,8 @@ EXPECTED: dict[str, str | dict[str, str]] = {
     "maps.revert_area": NO_GEODATA_CHANGE, "maps.record_adjacent": NO_GEODATA_CHANGE,
     "neighbourhoods.upload_registrations": SYSTEM_CHANGE, "neighbourhoods.upload_neighbourhoods": SYSTEM_CHANGE,
     "neighbourhoods.settings": SYSTEM_CHANGE, "epcn.import_workbook": SYSTEM_CHANGE,
+    # grouping PCNs into neighbourhoods: the round's data, so its form too is for commissioners of the system
+    "neighbourhoods.group": SYSTEM_CHANGE, "neighbourhoods.save_group": SYSTEM_CHANGE,
     "audit.round_audit": AUDIT, "audit.round_audit_csv": AUDIT, "audit.pcn_audit": AUDIT,
     "audit.pcn_audit_csv": AUDIT,
     # Newark's registration

@@ -131,10 +131,17 @@ def pcn_map_with_key(rnd: RegistrationRound, pcn_key: str) -> tuple[str, str]:
 
 
 def state_map_with_key(rnd: RegistrationRound, name: str, states: dict[str, str],
-                       highlighted: set[str] | frozenset = frozenset()) -> tuple[str, str]:
-    """``states.build_state_map`` cached like the other maps; the states and the highlighted PCNs
-    are part of the cache key (``name`` tells one such map from another, e.g. a meeting's)."""
+                       highlighted: set[str] | frozenset = frozenset(), alignment: dict[str, str] | None = None,
+                       neighbourhoods: Callable[[], dict[str, object]] | None = None,
+                       neighbourhoods_key: str = "") -> tuple[str, str]:
+    """``states.build_state_map`` cached like the other maps; the states, the highlighted PCNs,
+    the alignment texts and ``neighbourhoods_key`` (what the neighbourhoods are made of) are part
+    of the cache key (``name`` tells one such map from another, e.g. a meeting's).
+    ``neighbourhoods``: called on a miss for the neighbourhoods' geometries."""
     if not areas.has_geodata(rnd):
         raise MapUnavailable("No geodata is installed")
-    extra = json.dumps([sorted(states.items()), sorted(highlighted)])
-    return cached("states", rnd, None, lambda: build_state_map(rnd, states, set(highlighted)), extra=extra, name=name)
+    extra = json.dumps([sorted(states.items()), sorted(highlighted)]
+                       + ([sorted(alignment.items()), neighbourhoods_key] if alignment is not None else []))
+    return cached("states", rnd, None, lambda: build_state_map(
+        rnd, states, set(highlighted), alignment=alignment,
+        neighbourhoods=neighbourhoods() if neighbourhoods else None), extra=extra, name=name)
