@@ -88,9 +88,13 @@ def _render(rnd, failed: PageForm | None = None, status: int | None = None):
         if failed is not None and type(failed) is type(form):
             forms[name] = failed
     names = {r.key: r.name for r in facts.rows}
-    may_group = guard.permitted(guard.current_principal(), "neighbourhoods.save_group", {"round_id": rnd.id})
+    principal, args = guard.current_principal(), {"round_id": rnd.id}
+    may_group = guard.permitted(principal, "neighbourhoods.save_group", args)
+    may_load = guard.permitted(principal, "neighbourhoods.upload_neighbourhoods", args)
+    may_set = guard.permitted(principal, "neighbourhoods.settings", args)
     return render_template("neighbourhoods.html", rnd=rnd, facts=facts, names=names, failed=failed,
                            kinds=cm.KINDS, overlap_rule=nb.OVERLAP_RULE, may_group=may_group,
+                           may_load=may_load, may_set=may_set,
                            **forms), status or (400 if failed is not None else 200)
 
 

@@ -6,6 +6,7 @@ and the ONS lookup (the system's LSOAs), never copied from pcnreg's output.
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -185,11 +186,20 @@ def test_bad_files_are_refused_naming_row_and_field(staffs, runner, tmp_path):
 # than 20 s here: it is a benchmark, ``python -m benchmarks lsoa-import`` (benchmarks/lsoa_import.py).
 
 
-def test_pages(staffs, runner, client):
+def test_pages(staffs, runner, client, client_as):
     assert _load(runner).exit_code == 0
     rid = staffs.id
     page = client.get(f"/rounds/{rid}/neighbourhoods")
     assert page.status_code == 200 and b"LSOAs that change PCN" in page.data
+    html = page.get_data(as_text=True)
+    assert re.search(rf'<a href="/rounds/{rid}/pcns/\d+">[^<]+</a>', html) and "&lt;a href" not in html
+    assert "Load the neighbourhoods" in html and "Save the settings" in html
+    # a viewer reads the settings but is offered no upload or settings form
+    viewer = client_as("viewer", f"system:{staffs.system.code}").get(f"/rounds/{rid}/neighbourhoods")
+    seen = viewer.get_data(as_text=True)
+    assert viewer.status_code == 200 and "LSOAs that change PCN" in seen
+    assert "Load the neighbourhoods" not in seen and "Save the settings" not in seen
+    assert "Alignment threshold (%)" in seen and "50,000" in seen
     doc = client.get(f"/rounds/{rid}/neighbourhoods/map.html")
     assert doc.status_code == 200 and b"Catchments" in doc.data and b"unpkg" not in doc.data
     gj = client.get(f"/rounds/{rid}/catchments.geojson")
