@@ -111,6 +111,14 @@ def facts(e: Election, now: dt.datetime, **more) -> dom.Facts:
                      undecided=sum(c.status == "nominated" for c in live), electorate=len(members(e)), **more)
 
 
+def waiting_steps(e: Election, names: list[str], now: dt.datetime) -> dict[str, str]:
+    """Why each of these steps cannot be taken yet (e.g. nominations close later), for the page
+    to say instead of offering a button that would be refused; the reason a step asks for is
+    taken as given (the form asks for it)."""
+    f = facts(e, now, reason="given")
+    return {name: "; ".join(reasons) for name in names if (reasons := dom.MACHINE.refusals(name, f))}
+
+
 def _move(e: Election, name: str, now: dt.datetime, **more) -> None:
     before = state(e, now)
     try:

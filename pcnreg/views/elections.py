@@ -160,9 +160,11 @@ def _render_election(rnd, e, status: int = 200, lots_needed: bool = False, **for
     defaults.update(forms)
     failed = next((f for f in forms.values() if f is not None and f.has_errors), None)
     candidates = sorted(e.candidates, key=lambda c: c.id)
+    steps = _steps(state)
     show_turnout = state in ("voting_open", "voting_closed", "counted", "declared")
     return render_template(
-        "elections/election.html", rnd=rnd, e=e, state=state, steps=_steps(state), forms=defaults,
+        "elections/election.html", rnd=rnd, e=e, state=state, steps=steps, forms=defaults,
+        waiting=el.waiting_steps(e, [t.name for t in steps], clock.now()),
         failed=failed, candidates=candidates, standing=[c for c in candidates if c.status == "shortlisted"],
         names=dict(members), methods=dom.METHODS, tie_breaks=dom.TIE_BREAKS,
         turnout=el.turnout(e) if show_turnout else None, result=el.result(e),

@@ -205,7 +205,12 @@ def test_the_live_demo_election_declared_names_the_cd_on_the_registration(app, d
     registration = f"/rounds/{rnd.id}/pcns/{pcn.id}/registration"
     assert "No Clinical Director is recorded yet" in text(lead.get(registration))
     base = f"/rounds/{rnd.id}/elections/{e.id}"
+    # before nominations close, the page says when they can be closed instead of offering the button
+    early = text(ro.get(base))
+    assert re.search(r"Close nominations: Nominations close not before 17:00 on 15 December 2026", early), early
+    assert 'value="close_nominations"' not in early and 'value="cancel"' in early
     app.config["PCNREG_NOW"] = "2026-12-15T17:00:00+00:00"             # nominations close (5 days on, 17:00)
+    assert 'value="close_nominations"' in text(ro.get(base))
     for name in ("close_nominations", "start_panel"):
         assert ro.post(f"{base}/step", data={"step": name}).status_code == 302, name
     (candidate,) = el.get(e.id).candidates
