@@ -741,6 +741,15 @@ class GoLiveResult:
     not_live: list[str]          # "<PCN>: <state>"
 
 
+def go_live_waits(rnd: RegistrationRound) -> str | None:
+    """Why the round's PCNs cannot be marked live today (None: they can)."""
+    if rnd.go_live is None:
+        return "The round's go-live date is not set"
+    if clock.now() < deadlines.starts_at(rnd.go_live, rnd.timezone):
+        return f"The round's PCNs can be marked live from {uk_date(rnd.go_live)}"
+    return None
+
+
 @_commit
 def go_live(rnd: RegistrationRound) -> GoLiveResult:
     """On or after the go-live date: every confirmed PCN of the round becomes live."""

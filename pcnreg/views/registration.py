@@ -403,7 +403,8 @@ def _render_confirmation(rnd: RegistrationRound, errors: list[str] | None = None
     views = reg_svc.confirmation_view(rnd)
     return render_template("registration/confirmation.html", rnd=rnd, views=views, errors=errors or [],
                            form=rforms.TransitionForm(formdata=None),
-                           may_go_live=may("registration.go_live", round_id=rnd.id)), status
+                           may_go_live=may("registration.go_live", round_id=rnd.id),
+                           go_live_waits=reg_svc.go_live_waits(rnd)), status
 
 
 @bp.get("/rounds/<int:round_id>/confirmation")

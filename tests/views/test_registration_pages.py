@@ -362,12 +362,19 @@ def test_the_chase_list_and_its_csv(db, newark, client_as):
     assert ",=HYPERLINK" not in text
 
 
-def test_the_confirmation_page_lists_blockers_and_refuses(db, newark, client_as):
+def test_the_confirmation_page_lists_blockers_and_refuses(app, db, newark, client_as):
     rid = newark["round"].id
     commissioner = client_as("commissioner", "system:E54000014")
     html = commissioner.get(f"/rounds/{rid}/confirmation").get_data(as_text=True)
     assert "Newark is draft, not approved" in html and "Confirm 100% coverage" not in html
-    assert "Mark the round&#39;s PCNs live" in html
+    # before go-live the page says when, instead of a button that would be refused
+    assert "Mark the round&#39;s PCNs live" not in html
+    assert "The round&#39;s PCNs can be marked live from 1 July 2019" in html
+    assert f'href="/rounds/{rid}"' in html                      # back to the round
+    saved = app.config.get("PCNREG_NOW")
+    app.config["PCNREG_NOW"] = "2019-07-01T09:00:00+01:00"
+    assert "Mark the round&#39;s PCNs live" in commissioner.get(f"/rounds/{rid}/confirmation").get_data(as_text=True)
+    app.config["PCNREG_NOW"] = saved
     from pcnreg.models import Commissioner
 
     ccg = db.session.scalar(select(Commissioner).where(Commissioner.code == "04H"))
@@ -381,6 +388,7 @@ def test_the_confirmation_page_lists_blockers_and_refuses(db, newark, client_as)
     other = client_as("commissioner", "commissioner:04K")
     assert other.post(f"/rounds/{rid}/confirmation/{ccg.id}").status_code == 403
     assert other.post(f"/rounds/{rid}/go-live").status_code == 403
+    app.config["PCNREG_NOW"] = "2019-07-01T09:00:00+01:00"
     assert "Mark the round&#39;s PCNs live" not in other.get(f"/rounds/{rid}/confirmation").get_data(as_text=True)
 
 
