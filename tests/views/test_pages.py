@@ -71,7 +71,7 @@ def test_dashboard_shows_the_summary_and_pcns_by_place(client, rid):
     assert "1,092,110 of 1,092,110 registered patients (100.0%)" in text
     assert "13 PCNs in band, 0 below band, 9 above band" in text
     assert "0 errors and 9 warnings" in text
-    assert "complete" in text and "not complete" not in text
+    assert "grouping complete" in text and "not complete" not in text
     # each place and each commissioner
     for place in ("Mid Nottinghamshire", "Nottingham City", "South Nottinghamshire"):
         assert place in text

@@ -88,7 +88,7 @@ def test_move_out_of_any_pcn(client, rid):
     assert "Bakersfield Medical Centre" in text
     dashboard = visible(client.get(f"/rounds/{rid}"))
     assert "134 of 135 open practices" in dashboard
-    assert "not complete" in dashboard
+    assert "grouping not complete" in dashboard
 
 
 @pytest.mark.parametrize("data, message", [
