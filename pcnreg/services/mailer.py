@@ -26,7 +26,7 @@ def send(to: str, subject: str, body: str) -> None:
     """Send one plain-text message; MailError naming the problem when it cannot be sent."""
     config = current_app.config
     if not configured():
-        raise MailError("E-mail is not configured (PCNREG_SMTP_HOST): print the ballot letter instead")
+        raise MailError("This service has no e-mail server set up: print the ballot letter instead")
     message = EmailMessage()
     message["From"] = config.get("SMTP_FROM") or "pcnreg@localhost"
     message["To"] = to

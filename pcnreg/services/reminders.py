@@ -107,7 +107,7 @@ def message(rnd: RegistrationRound, reminder: PracticeReminder) -> tuple[str, st
 def send(rnd: RegistrationRound, commissioner: Commissioner) -> Report:
     """E-mail each practice the commissioner's chase list names; each send its own recorded step."""
     if not mailer.configured():
-        raise ReminderError("E-mail is not configured (PCNREG_SMTP_HOST): no reminder can be sent")
+        raise ReminderError("This service has no e-mail server set up: no reminder can be sent")
     if commissioner.system_id != rnd.system_id:
         raise ReminderError(f"{commissioner.name} is not a commissioner of this round's system")
     report = Report()

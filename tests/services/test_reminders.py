@@ -54,7 +54,7 @@ def test_due_names_the_practices_with_what_they_miss(app, db, current):
 
 def test_refused_without_smtp(app, db, current):
     rnd, commissioner = current
-    with pytest.raises(reminders.ReminderError, match="not configured"):
+    with pytest.raises(reminders.ReminderError, match="no e-mail server set up"):
         reminders.send(rnd, commissioner)
     assert sent_events(db) == []
 
