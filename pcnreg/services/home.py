@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..domain import labels, policy
 from ..extensions import db
@@ -24,12 +24,15 @@ from ..models import (
     Commissioner,
     Committee,
     Election,
+    Invite,
     Meeting,
     Membership,
     Pcn,
     Practice,
     RegistrationRound,
     System,
+    User,
+    utcnow,
 )
 from . import clock
 from . import elections as election_svc
@@ -231,6 +234,24 @@ def _rounds(principal: policy.Principal, role: str) -> Section:
                    items, ("See all rounds", "rounds.index", {}))
 
 
+def _system_admin() -> Section:
+    """The administrator's work: people's accounts and setting systems up from the national files."""
+    from . import jobs
+
+    users = db.session.scalar(select(func.count()).select_from(User).where(User.active.is_(True)))
+    pending = db.session.scalar(select(func.count()).select_from(Invite).where(
+        Invite.used_at.is_(None), Invite.expires_at > utcnow()))
+    items = [Item(f"Users: {users} active" + (f", {pending} invitation{'s' if pending != 1 else ''} not used yet"
+                                                   if pending else ""), ("auth.users", {})),
+             Item("Set up systems from the national files", ("onboarding.start", {}))]
+    latest = jobs.recent(3)
+    if latest:
+        items.append(Item("Set-up jobs", ("onboarding.job_list", {}),
+                          details=[f"Job {j.id}: {j.state}, started by {j.created_by}" for j in latest]))
+    return Section("system_admin", "Run the service", "Accounts, and systems set up from the national files.",
+                   items, ("Manage users", "auth.users", {}))
+
+
 def tasks(principal: policy.Principal, now: dt.datetime | None = None) -> list[Section]:
     now = now or clock.now()
     today = now.astimezone(ZoneInfo("Europe/London")).date()
@@ -251,6 +272,8 @@ def tasks(principal: policy.Principal, now: dt.datetime | None = None) -> list[S
             section = _commissioner(g, now)
         elif g.role in ("viewer", "system_admin") and not rounds_shown:
             section, rounds_shown = _rounds(principal, g.role), True
+            if g.role == "system_admin":
+                sections.append(_system_admin())
         if section is not None:
             sections.append(section)
     return sections

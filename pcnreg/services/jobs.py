@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy import select
+
 from ..extensions import db
 from ..importers.csvio import ImportFailed
 from ..models import Job, utcnow
@@ -78,3 +80,8 @@ def run(job_id: int) -> None:
 
 def get(job_id: int) -> Job | None:
     return db.session.get(Job, job_id)
+
+
+def recent(limit: int = 50) -> list[Job]:
+    """The latest jobs first (the jobs page and the administrator's home)."""
+    return list(db.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))

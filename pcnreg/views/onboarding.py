@@ -172,6 +172,11 @@ def choose():
                            problems=problems, folder=data_folder()), 400 if problems else 200
 
 
+@bp.get("/jobs")
+def job_list():
+    return render_template("onboarding/jobs.html", jobs=jobs.recent())
+
+
 @bp.get("/jobs/<int:job_id>")
 def job(job_id: int):
     found = jobs.get(job_id)

@@ -113,6 +113,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "onboarding.start": needs(IMPORT, whole_instance),     # systems are set up by a system administrator
     "onboarding.choose": needs(IMPORT, whole_instance),
     "onboarding.job": needs(IMPORT, whole_instance),
+    "onboarding.job_list": needs(IMPORT, whole_instance),
     "main.dashboard": needs(VIEW, round_target),
     "main.practices": needs(VIEW, round_target),
     "main.findings": needs(VIEW, round_target),

@@ -47,6 +47,8 @@ HOMES = {
                                                 "block confirmation of coverage", "Open the chase list"],
     "commissioner.04k@demo.pcnreg.example": ["Chase and confirm", "(04K)", "7 PCNs not submitted yet",
                                              "1 submitted PCN waiting for a committee agenda"],
+    "admin@demo.pcnreg.example": ["Rounds you can read", "Run the service", "Users: 8 active",
+                                  "Set up systems from the national files", "Manage users"],
     "viewer@demo.pcnreg.example": ["Rounds you can read", "2 rounds", "Nottingham and Nottinghamshire 2026/27",
                                    "Nottingham and Nottinghamshire 2019/20", "See all rounds"],
 }

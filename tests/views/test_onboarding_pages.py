@@ -41,6 +41,9 @@ def test_the_steps_from_the_data_folder_to_the_summary(folder_app, db, client):
     assert "Leicester, Leicestershire and Rutland (E54000015), round &#39;LLR 2019/20&#39;" in page
     rnd = db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == "LLR 2019/20"))
     assert db.session.scalar(select(func.count()).select_from(Membership).where(Membership.round_id == rnd.id)) > 100
+    # the jobs page lists it, linked to its page
+    listed = client.get("/jobs").get_data(as_text=True)
+    assert f'<a href="/jobs/{job_id}">Job {job_id}</a>' in listed and ">done<" in " ".join(listed.split()).replace("> ", ">").replace(" <", "<")
 
 
 def test_an_uploaded_file_of_the_wrong_era_fails_the_job_and_writes_nothing(folder_app, db, client):

@@ -88,6 +88,7 @@ EXPECTED: dict[str, str | dict[str, str]] = {
     "elections.letters": "SNRRRRNRR",          # the returning officer's print view: 404 once counted
     # the whole instance
     "onboarding.start": INSTANCE, "onboarding.choose": INSTANCE, "onboarding.job": "SNRRRRRRR",
+    "onboarding.job_list": INSTANCE,
     "auth.users": INSTANCE, "auth.new_user": INSTANCE, "auth.user": INSTANCE,
     "audit.user_audit": INSTANCE, "audit.user_audit_csv": INSTANCE,
     # the import page is the commissioners'; a file with no kind or round is about the whole
