@@ -59,6 +59,15 @@ def earliest_notice_date(today: dt.date) -> dt.date:
     return change_takes_effect(today)
 
 
+def closed_for_changes(year: tuple[dt.date, dt.date], today: dt.date) -> str | None:
+    """Why no notice or assignment can be made in this contract year any more (None: they can):
+    a notice given today would take effect after the year's last day."""
+    if earliest_notice_date(today) > year[1]:
+        return (f"The contract year ended on {long_date(year[1])}: a change given notice today could not take "
+                "effect within it. Membership changes now belong to the round of a later contract year.")
+    return None
+
+
 def long_date(day: dt.date) -> str:
     """1 October 2019."""
     return f"{day.day} {day:%B %Y}"

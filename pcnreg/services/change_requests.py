@@ -55,6 +55,11 @@ def contract_year(rnd: RegistrationRound) -> tuple[dt.date, dt.date]:
     return rules.contract_year(rnd.contract_year, rnd.reference_date)
 
 
+def closed(rnd: RegistrationRound) -> str | None:
+    """Why the round takes no more notices or assignments (its contract year is over), or None."""
+    return rules.closed_for_changes(contract_year(rnd), today(rnd))
+
+
 def _practice(code: str) -> Practice | None:
     return db.session.scalar(select(Practice).where(Practice.code == code)) if code else None
 

@@ -51,7 +51,7 @@ def _render_page(rnd, failed: cforms.DecideForm | None = None, status: int = 200
         apply_form=apply_form or cforms.ApplyForm(formdata=None), due=sum(r.due for r in rows), live=requests_svc.live(rnd),
         today=requests_svc.today(rnd), earliest=requests_svc.earliest_notice_date(rnd),
         year=requests_svc.contract_year(rnd), last_applied=requests_svc.last_applied(rnd),
-        colours=STATE_COLOURS, titles=STATE_TITLES,
+        colours=STATE_COLOURS, titles=STATE_TITLES, closed=requests_svc.closed(rnd),
         may_apply=_may("changes.apply", round_id=rnd.id), may_notice=_may("changes.notice", round_id=rnd.id),
         may_assign=_may("changes.assign", round_id=rnd.id),
         may_instruction=_may("changes.instruction_csv", round_id=rnd.id)), status
@@ -66,6 +66,7 @@ def _form_page(template: str, rnd, form, status: int = 200):
     return render_template(template, rnd=rnd, form=form, today=requests_svc.today(rnd),
                            earliest=requests_svc.earliest_notice_date(rnd), year=requests_svc.contract_year(rnd),
                            last_applied=requests_svc.last_applied(rnd), live=requests_svc.live(rnd),
+                           closed=requests_svc.closed(rnd),
                            unplaced=requests_svc.unplaced_practices(rnd) if template.endswith("assign.html") else []
                            ), status
 

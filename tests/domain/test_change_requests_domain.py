@@ -63,3 +63,18 @@ def test_an_assignment_needs_the_lmc_engagement_and_no_backdating():
         ("effective_from", "The change cannot take effect before 1 August 2019")}
     assert [p.message for p in rules.assignment_problems(facts(), None, D(2019, 8, 2), "x")] == [
         "The LMC's engagement cannot be in the future", "Enter the date the assignment takes effect"]
+
+
+YEAR_2019 = (dt.date(2019, 4, 1), dt.date(2020, 3, 31))
+
+
+@pytest.mark.parametrize("today, closed", [
+    (dt.date(2019, 12, 1), False),    # 28 days run to 29 December: takes effect 1 January 2020, in the year
+    (dt.date(2020, 1, 15), True),     # runs to 12 February: the next quarter starts 1 April 2020, after the year
+    (dt.date(2026, 12, 4), True),     # years after
+])
+def test_a_contract_year_closes_to_changes_when_no_notice_could_take_effect_in_it(today, closed):
+    reason = rules.closed_for_changes(YEAR_2019, today)
+    assert (reason is not None) == closed
+    if closed:
+        assert reason.startswith("The contract year ended on 31 March 2020")

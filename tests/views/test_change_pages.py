@@ -306,3 +306,20 @@ def test_a_practice_of_another_system_cannot_be_moved_in(live, client_as):
         f"/rounds/{rnd.id}/changes/notice", data={"practice": "C82001", "to_pcn": str(sherwood.id), "reason": "r"})
     assert response.status_code in (400, 403)
     assert counts() == before
+
+
+def test_a_round_whose_contract_year_is_over_offers_no_notice(app, live, client_as):
+    rnd, newark, sherwood, member = live
+    app.config["PCNREG_NOW"] = uk(2026, 12, 4, 10, 0)          # the 2019/20 round, seven years on
+    rep = client_as("practice_rep", f"practice:{member}")
+    commissioner = client_as("commissioner", "system:E54000014")
+    for client in (rep, commissioner):
+        page = client.get(f"/rounds/{rnd.id}/changes").get_data(as_text=True)
+        assert "The contract year ended on 31 March 2020" in page
+        assert f'href="/rounds/{rnd.id}/changes/notice"' not in page
+        form = client.get(f"/rounds/{rnd.id}/changes/notice").get_data(as_text=True)
+        assert "The contract year ended on 31 March 2020" in form and 'value="Give notice"' not in form \
+            and ">Give notice<" not in " ".join(form.split()).replace("> ", ">").replace(" <", "<")
+    # while the year runs, the page offers the notice
+    app.config["PCNREG_NOW"] = uk(2019, 8, 1, 10, 0)
+    assert f'href="/rounds/{rnd.id}/changes/notice"' in rep.get(f"/rounds/{rnd.id}/changes").get_data(as_text=True)
