@@ -60,6 +60,12 @@ def closed(rnd: RegistrationRound) -> str | None:
     return rules.closed_for_changes(contract_year(rnd), today(rnd))
 
 
+def destinations(rnd: RegistrationRound, practice_code: str) -> list[Pcn]:
+    """The PCNs a practice may give notice to join: every active PCN but its own."""
+    current = _current_pcn(rnd, _practice(_code(practice_code))) if practice_code else None
+    return [p for p in active_pcns(rnd) if current is None or p.id != current.id]
+
+
 def _practice(code: str) -> Practice | None:
     return db.session.scalar(select(Practice).where(Practice.code == code)) if code else None
 

@@ -76,8 +76,9 @@ def notice(round_id: int):
     rnd = round_or_404(round_id)
     pcns = requests_svc.active_pcns(rnd)
     if request.method == "GET":
-        form = cforms.NoticeForm(formdata=None, practice=(request.args.get("practice") or "").strip().upper()[:20])
-        return _form_page("changes/notice.html", rnd, form.pcn_choices(pcns))
+        code = (request.args.get("practice") or "").strip().upper()[:20]
+        form = cforms.NoticeForm(formdata=None, practice=code)
+        return _form_page("changes/notice.html", rnd, form.pcn_choices(requests_svc.destinations(rnd, code)))
     form = cforms.NoticeForm().pcn_choices(pcns)
     if form.validate_on_submit():
         try:

@@ -323,3 +323,13 @@ def test_a_round_whose_contract_year_is_over_offers_no_notice(app, live, client_
     # while the year runs, the page offers the notice
     app.config["PCNREG_NOW"] = uk(2019, 8, 1, 10, 0)
     assert f'href="/rounds/{rnd.id}/changes/notice"' in rep.get(f"/rounds/{rnd.id}/changes").get_data(as_text=True)
+
+
+def test_the_notice_form_offers_every_pcn_but_the_practices_own(live, client_as):
+    rnd, newark, sherwood, member = live
+    rep = client_as("practice_rep", f"practice:{member}")
+    form = rep.get(f"/rounds/{rnd.id}/changes/notice?practice={member}").get_data(as_text=True)
+    offered = set(re.findall(r'<option value="(\d+)"', form))
+    assert str(sherwood.id) in offered and str(newark.id) not in offered      # member is in Newark
+    # without a practice named, every PCN is offered
+    assert str(newark.id) in set(re.findall(r'<option value="(\d+)"', rep.get(f"/rounds/{rnd.id}/changes/notice").get_data(as_text=True)))
