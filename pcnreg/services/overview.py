@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..domain import policy
+from ..domain.change_requests import contract_year
 from ..domain.phases import PHASE_COLOURS, PHASE_TITLES, PHASES, RoundDates, phase
 from ..extensions import db
 from ..models import RegistrationRound, System
@@ -57,7 +58,8 @@ def today_for(rnd: RegistrationRound) -> dt.date:
 
 
 def round_phase(rnd: RegistrationRound) -> str:
-    return phase(RoundDates(rnd.opens, rnd.submission_deadline, rnd.go_live), today_for(rnd))
+    year_ends = contract_year(rnd.contract_year, rnd.reference_date)[1] if rnd.contract_year else None
+    return phase(RoundDates(rnd.opens, rnd.submission_deadline, rnd.go_live, year_ends), today_for(rnd))
 
 
 def figures(rnd: RegistrationRound, latest: tuple | None = None) -> Figures:

@@ -14,7 +14,8 @@ def test_rounds_system_and_places(app, page, demo_round, screenshot):
     rows = page.locator("table tbody tr")
     expect(rows).to_have_count(2)
     expect(page.get_by_role("link", name="Nottingham and Nottinghamshire 2019/20")).to_be_visible()
-    expect(rows.first).to_contain_text("Live")
+    expect(rows.filter(has_text="2019/20")).to_contain_text("Year ended")     # its contract year is over
+    expect(rows.filter(has_text="2026/27")).to_contain_text("Open for submissions")
     screenshot(page, "rounds")
     page.get_by_role("link", name="Nottingham and Nottinghamshire Health and Care").first.click()
     expect(page.locator("h1")).to_have_text("Nottingham and Nottinghamshire Health and Care")

@@ -39,7 +39,11 @@ def test_each_user_sees_the_rounds_they_may_read(app, db, two_systems, client, c
     local = client_as("commissioner", "system:E54000014")
     page = local.get("/rounds").get_data(as_text=True)
     assert round_names(page) == {notts.name}
-    assert "Live" in page                                             # 2019/20 went live on 1 July 2019
+    app.config["PCNREG_NOW"] = "2019-08-01T09:00:00+01:00"
+    assert ">Live<" in local.get("/rounds").get_data(as_text=True).replace("\n", "").replace(" ", "")  # live 1 July 2019
+    app.config["PCNREG_NOW"] = "2020-04-01T09:00:00+01:00"         # the 2019/20 contract year is over
+    page = local.get("/rounds").get_data(as_text=True)
+    assert "Year ended" in page and ">Live<" not in page.replace("\n", "").replace(" ", "")
     filtered = client.get("/rounds?system=E54000015").get_data(as_text=True)
     assert round_names(filtered) == {llr.name}
 
