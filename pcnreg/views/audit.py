@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, request, url_for
 
 from ..importers.csvio import write_csv
 from ..services import audit as audit_svc
@@ -34,10 +34,23 @@ def _csv(events, filename: str) -> Response:
     return Response(write_csv(rows, COLUMNS), mimetype="text/csv", headers=headers)
 
 
+PER_PAGE = 100
+
+
 def _render(title: str, events, csv_url: str, **context):
+    """One page of the trail (100 events, newest first; ``?page=N``); the CSV has them all."""
+    events = list(events)
+    pages = max(1, -(-len(events) // PER_PAGE))
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    shown = events[(number - 1) * PER_PAGE: number * PER_PAGE]
     pretty = {e.id: {k: json.loads(v) if v else None for k, v in (("before", e.before), ("after", e.after))}
-              for e in events}
-    return render_template("audit.html", title=title, events=events, pretty=pretty, csv_url=csv_url,
+              for e in shown}
+
+    def page_url(n: int) -> str:
+        return url_for(request.endpoint, **(request.view_args or {}), page=n)
+
+    return render_template("audit.html", title=title, events=shown, total=len(events), pretty=pretty,
+                           csv_url=csv_url, number=number, pages=pages, page_url=page_url,
                            verification=audit_svc.verify(), head=audit_svc.head(), **context)
 
 

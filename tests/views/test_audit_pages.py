@@ -1,0 +1,33 @@
+"""The audit trail page is paged (100 events a page, newest first) and leads back to its round;
+the CSV keeps every event."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from pcnreg.extensions import db as _db
+from pcnreg.models import AuditEvent
+
+
+def seqs(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<tr class="nhsuk-table__row">\s*<td class="nhsuk-table__cell">(\d+)</td>', html)]
+
+
+def test_the_trail_of_a_round_is_paged_and_the_csv_has_it_all(story, client):
+    history, _ = story
+    total = _db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.round_id == history.id))
+    assert total > 200                                  # the 2019/20 story: every registration step
+    first = client.get(f"/rounds/{history.id}/audit").get_data(as_text=True)
+    pages = -(-total // 100)
+    assert f"{total} events, newest first: page 1 of {pages}" in first
+    assert f'href="/rounds/{history.id}"' in first and "Older events" in first and "Newer events" not in first
+    one = seqs(first)
+    assert len(one) == 100 and one == sorted(one, reverse=True)
+    second = seqs(client.get(f"/rounds/{history.id}/audit?page=2").get_data(as_text=True))
+    assert second and max(second) < min(one)
+    last = client.get(f"/rounds/{history.id}/audit?page=9999").get_data(as_text=True)
+    assert f"page {pages} of {pages}" in last and "Older events" not in last
+    assert "page 1 of" in client.get(f"/rounds/{history.id}/audit?page=nonsense").get_data(as_text=True)
+    csv_lines = client.get(f"/rounds/{history.id}/audit.csv").get_data(as_text=True).splitlines()
+    assert len(csv_lines) == total + 2                  # header, every event, the head
