@@ -313,12 +313,15 @@ def test_band_exception_needs_reason_and_who(client, rid, data, message):
 
 def test_version_history_compare_and_restore(client, rid):
     newark = pcn_id("Newark")
+    # with one version there is nothing to compare
+    assert "Compare two versions" not in visible(client.get(f"/rounds/{rid}/versions"))
     client.post(f"/rounds/{rid}/move", data={"codes": "C84693", "to": str(newark), **WHO})
 
     history = visible(client.get(f"/rounds/{rid}/versions"))
     # who did it is the signed-in user (issue #16), not the "author" typed in a form
     assert "2 current move Moved 1 practice into Newark Test Administrator" in history
     assert "Jo Bloggs" not in history
+    assert "Compare two versions" in history and "Time (UK)" in history
     assert "Agreed at the committee of 23 May 2019 1" in history        # reason, then the parent
     assert "1 import Created 22 PCNs; placed 135 practices in 22 PCNs pcnreg demo" in history
     body = client.get(f"/rounds/{rid}/versions").get_data(as_text=True)
