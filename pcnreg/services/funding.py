@@ -103,3 +103,26 @@ def year_funding(rnd: RegistrationRound, list_size: int | None) -> YearFunding:
                            f"Not set: no source gives a funding rate for {rnd.contract_year}, so none is shown "
                            "(add the year's rates, with their source, to its contract-year file).")
     return YearFunding(rnd.contract_year, list_size, [funding.year_line(r, list_size) for r in spec.funding_rates])
+
+
+@dataclass
+class YearTable:
+    """Every PCN's funding lines of the round's contract year (the funding page when the round's
+    go-live has no rates recorded in the funding-rate table)."""
+
+    year: str | None
+    titles: list[str]
+    rows: list[tuple[int, str, int, YearFunding]]      # (PCN key, name, registered list, its lines)
+    notice: str | None = None
+
+
+def year_table(rnd: RegistrationRound) -> YearTable:
+    data = rounds_svc.build_configuration(rnd)
+    rows = []
+    for pcn in data.config.pcns:
+        size = data.config.pcn_total(pcn)
+        rows.append((pcn.key, pcn.name, size, year_funding(rnd, size)))
+    first = year_funding(rnd, None)
+    if not first.lines:
+        return YearTable(rnd.contract_year, [], [], first.notice)
+    return YearTable(rnd.contract_year, [ln.title for ln in first.lines], rows)

@@ -451,4 +451,6 @@ def funding(round_id: int):
     from ..services import funding as funding_svc
 
     rnd = round_or_404(round_id)
-    return render_template("registration/funding.html", rnd=rnd, table=funding_svc.entitlements(rnd))
+    table = funding_svc.entitlements(rnd)
+    return render_template("registration/funding.html", rnd=rnd, table=table,
+                           year=funding_svc.year_table(rnd) if table.notice else None)

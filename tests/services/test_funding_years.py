@@ -91,11 +91,19 @@ def test_funding_lines_of_each_year_recomputed_from_the_files(app, db, client):
     assert "only the registered list is known" in page
     assert text(client.get(f"/rounds/{r2024.id}/pcns/{pcn.id}")).count("Funding in 2024/25") == 1
 
+    # the round's funding page lists every PCN's lines of the year (no rate table for its go-live)
+    funding_page = text(client.get(f"/rounds/{r2024.id}/funding"))
+    newark_amounts = [f"£{by_kind[r['kind']].amount:,.2f}" for r in registered]
+    row = re.search(r"Newark (\S+) (.*?) (?:Nottingham|Rushcliffe|Sherwood|Principia|Mansfield|$)", funding_page)
+    assert "Funding per PCN in 2024/25" in funding_page and row and row.group(1) == f"{total:,}"
+    assert all(a in row.group(2) for a in newark_amounts) and "not computed" in row.group(2)
+
     # 2026/27: no source gives a rate
     assert rates("2026/27") == []
     pcn, _ = newark_total(r2026)
     page = text(client.get(f"/rounds/{r2026.id}/pcns/{pcn.id}/registration"))
     assert "Not set: no source gives a funding rate for 2026/27" in page
+    assert "Not set: no source gives a funding rate for 2026/27" in text(client.get(f"/rounds/{r2026.id}/funding"))
 
 
 def test_an_adjusted_population_rate_stays_out_of_the_entitlement_table(app, db):
