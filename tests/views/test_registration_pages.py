@@ -93,6 +93,7 @@ def test_a_pcn_lead_completes_the_draft_and_submits(db, newark, lead):
     assert "Registration of Newark" in html and "due in 5 days" in html
     # issue #16: a draft that misses something is not offered "submit" (its missing items are listed)
     assert "No nominated payee" in html and "Submit the registration" not in html
+    assert "The button to submit the registration appears here when" in html
 
     complete_draft(lead, newark)
     html = lead.get(newark["page"]).get_data(as_text=True)
