@@ -117,15 +117,20 @@ def _practice_rep(practice_id: int, now: dt.datetime) -> Section | None:
         return Section("practice_rep", title, f"Your practice is in no PCN of {rnd.name}: ask your commissioner.")
     status = reg_svc.status(rounds_svc.build_configuration(rnd), pcn, now=now)
     mine = [m for m in status.missing if m.practice == practice.code]
+    schedule1 = [m for m in status.schedule1_missing if m.practice == practice.code]
     tag, colour = _tag(status.state)
     href = ("registration.page", {"round_id": rnd.id, "pcn_id": pcn.id})
     items = [Item(f"{pcn.name}: {status.deadline.text}", None, tag, colour)]
     if status.state == "draft":
-        items += [Item(m.message, href) for m in mine] or [
-            Item(f"{practice.name} has confirmed and signed: nothing more is needed from your practice")]
+        items += [Item(m.message, href) for m in mine]
+    due = f" (due by {rnd.schedule1_deadline:%-d %B %Y})" if rnd.schedule1_deadline else ""
+    items += [Item(f"{m.message}{due}", href) for m in schedule1]
+    if not mine and not schedule1:
+        items.append(Item(f"{practice.name} has confirmed and signed: nothing more is needed from your practice"))
     summary = (f"{rnd.name}: confirm your practice's membership of {pcn.name} and sign the Network Agreement "
                f"for it" + (f" by {rnd.submission_deadline:%-d %B %Y}." if rnd.submission_deadline else "."))
-    return Section("practice_rep", title, summary, items, ("Confirm and sign for your practice", *href))
+    action = "Confirm and sign for your practice" if mine or schedule1 else "View the registration"
+    return Section("practice_rep", title, summary, items, (action, *href))
 
 
 def _committee_member(committee_id: int, today: dt.date) -> Section | None:

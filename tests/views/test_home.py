@@ -2,6 +2,7 @@
 current round; a visitor sees sign-in and the public results, and no menu."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -80,3 +81,24 @@ def test_menu_offers_import_only_to_who_may_import(demo):
     for email in ("viewer@demo.pcnreg.example", "pcn.lead@demo.pcnreg.example",
                   "committee.member@demo.pcnreg.example"):
         assert 'href="/import"' not in demo(email).get("/").get_data(as_text=True), email
+
+
+def test_a_practice_that_signed_the_core_parts_is_told_schedule_1_is_still_due(demo, app, story):
+    from pcnreg.models import Pcn, RegistrationRound
+    from pcnreg.services import demo_story, registration
+    from pcnreg.services.demo_story import STAND_IN_PDF
+
+    _, current = story
+    pcn = app.extensions["sqlalchemy"].session.scalar(
+        select(Pcn).where(Pcn.round_id == current.id, Pcn.name == demo_story.REP_PCN))
+    rnd = app.extensions["sqlalchemy"].session.get(RegistrationRound, current.id)
+    registration.confirm_member(rnd, pcn, demo_story.REP_PRACTICE)
+    sign = dict(signatory="Dr A Partner", file_name="agreement.pdf", content=STAND_IN_PDF)
+    registration.sign_agreement(rnd, pcn, demo_story.REP_PRACTICE, stage="core", signed_on=dt.date(2026, 12, 9), **sign)
+    home = text(demo("practice.rep@demo.pcnreg.example").get("/"))
+    assert "Schedule 1" in home and "(due by" in home, home
+    assert "nothing more is needed" not in home
+    registration.sign_agreement(rnd, pcn, demo_story.REP_PRACTICE, stage="schedule1", signed_on=dt.date(2026, 12, 9), **sign)
+    home = text(demo("practice.rep@demo.pcnreg.example").get("/"))
+    assert "Ashfield House has confirmed and signed: nothing more is needed from your practice" in home
+    assert "View the registration" in home and "Confirm and sign for your practice" not in home
