@@ -146,10 +146,15 @@ def practices(round_id: int):
     query = {k: v for k, v in form.filters().items() if v}
     if request.args.get("to"):
         query["to"] = request.args.get("to")
+    filtered = any(form.filters().values())
+    # The table of the whole list's pages is the same for every request of the state (and page,
+    # order and move target): rendered once; a search's results every time.
+    table_key = None if filtered or form.has_errors else (
+        "practice table", page.number, sort, direction, request.args.get("to", ""))
     return render_template("practices.html", rnd=rnd, data=data, form=form, rows=page.rows, page=page,
                            sort=sort, direction=direction, query=query,
-                           move_to=request.args.get("to", ""),
-                           filtered=any(form.filters().values())), _status(form)
+                           move_to=request.args.get("to", ""), table_key=table_key,
+                           filtered=filtered), _status(form)
 
 
 @bp.get("/rounds/<int:round_id>/findings")
