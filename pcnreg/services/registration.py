@@ -239,7 +239,7 @@ def status(data: rounds_svc.RoundData, pcn: Pcn, *, now: dt.datetime | None = No
     # Only a draft misses something: a submission is judged on its snapshot.
     missing = reg.missing(draft, stages=("core",)) if row.state == "draft" else []
     # Schedule 1 signatures are listed whatever the state: due by their own date, not to submit.
-    schedule1 = [m for m in reg.missing(draft, stages=("schedule1",)) if m.item == "agreement_schedule1"]
+    schedule1 = reg.unsigned(draft, "schedule1")
     key = str(pcn.id)
     total = data.pcn_total(key)
     # The lead commissioner's code as the round's state holds it (no query per PCN); a PCN not
