@@ -89,8 +89,10 @@ def test_kept_parts_of_the_pcn_page_and_practice_list_follow_every_change(app, c
     pcn_url, list_url = f"/rounds/{rnd.id}/pcns/{newark}", f"/rounds/{rnd.id}/practices"
     target_url = f"/rounds/{rnd.id}/pcns/{sherwood}"
 
+    more = [f"/rounds/{rnd.id}/findings", f"/rounds/{rnd.id}/map", f"/rounds/{rnd.id}/registrations"]
+
     def same_as_fresh(*urls):
-        for url in urls:
+        for url in [*urls, *more]:
             client.get(url)                   # fills what is kept for this state
             kept = visible(client.get(url))
             assert kept == _fresh(client, app, url), url
