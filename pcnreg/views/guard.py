@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from flask import Flask, abort, g, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user
+from sqlalchemy.orm import joinedload
 
 from ..domain import policy
 from ..domain.policy import AnyOf, Principal, Somewhere, Target  # noqa: F401  (re-exported)
@@ -184,7 +185,8 @@ def check_request():
     # session's identity map keeps a row only while something refers to it (one query, not two).
     round_id = as_id((request.view_args or {}).get("round_id", ""))
     if round_id is not None:
-        g.pcnreg_round = db.session.get(RegistrationRound, round_id)
+        g.pcnreg_round = db.session.get(RegistrationRound, round_id,
+                                        options=[joinedload(RegistrationRound.system)])   # the state key reads it
     if not rule.permits(principal, ask_from_request()):
         if _is_api():
             return _json(403, REFUSED)
