@@ -175,7 +175,7 @@ def _render_pcn(data: rounds_svc.RoundData, key: str, exception_form: forms.Exce
         row=pages.pcn_row(data, key), members=pages.practice_rows(data, pcn=key),
         findings=data.findings_for_pcn(key), exception=data.config.exceptions.get(key),
         exception_form=exception_form, targets=[p for p in data.config.pcns if p.key != key],
-        commissioner_names=pages.commissioner_names(data.round)), status
+        commissioner_names=lambda: pages.commissioner_names(data.round)), status
 
 
 @bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>")
