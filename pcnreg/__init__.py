@@ -53,9 +53,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .views import register_blueprints
 
     register_blueprints(app)
-    from .views import formatting, labels, nhs_table
+    from .views import formatting, fragments, labels, nhs_table
 
     nhs_table.init_app(app)              # one call per table
+    fragments.init_app(app)              # parts of pages rendered once per round state
     formatting.init_app(app)             # dates, times, numbers
     labels.init_app(app)                 # state titles, tag colours
 

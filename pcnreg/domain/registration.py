@@ -101,10 +101,7 @@ def missing(draft: Draft, *, stages: tuple[Stage, ...] = ("core",)) -> list[Miss
         if code not in draft.confirmations:
             out.append(Missing("confirmation", f"{draft.practice(code)} has not confirmed its membership", code))
     for stage in stages:
-        for code in draft.members:
-            if (code, stage) not in draft.signatures:
-                out.append(Missing(f"agreement_{stage}", f"{draft.practice(code)} has not signed the {STAGE_TITLES[stage]}",
-                                   code))
+        out += unsigned(draft, stage)
     if draft.own_account and not draft.payee:
         if not draft.own_account_allowed:
             out.append(Missing("payee", "This contract year needs a nominated payee practice, not the PCN's own account"))
@@ -130,6 +127,13 @@ def missing(draft: Draft, *, stages: tuple[Stage, ...] = ("core",)) -> list[Miss
                                f"Blocking error without an exception request: {finding.message}",
                                finding.subject.code if finding.subject.type == "practice" else None))
     return out
+
+
+def unsigned(draft: Draft, stage: Stage) -> list[Missing]:
+    """The members that have not signed ``stage`` of the Network Agreement (what ``missing``
+    lists for that stage)."""
+    return [Missing(f"agreement_{stage}", f"{draft.practice(code)} has not signed the {STAGE_TITLES[stage]}", code)
+            for code in draft.members if (code, stage) not in draft.signatures]
 
 
 def check_payee(code: str, members: tuple[str, ...]) -> str | None:

@@ -278,6 +278,44 @@ def notice_target(ask: Ask) -> Target | Somewhere:
     return _pcn_target(rnd, (), [code]) if _known_practice(code) else Somewhere(rnd.system_id)
 
 
+def notice_targets(ask: Ask, codes: Iterable[str]) -> dict[str, Target | Somewhere]:
+    """``notice_target`` of ``ask`` with each of ``codes`` as its practice field (a page listing a
+    notice link per practice), read together: three queries for all the codes instead of five
+    per code. The same targets as asking ``notice_target`` code by code."""
+    codes = list(dict.fromkeys(codes))
+    rnd = _round(ask)
+    if rnd is None:
+        return {c: Target() for c in codes}
+    wanted = {c: _change_practice_code(Ask.of(ask.view_args, {"practice": c}, ask.method)) for c in codes}
+    names = sorted({w for w in wanted.values() if w})
+    practices: dict[str, list] = {}
+    if names:
+        for pid, cid, code in db.session.execute(select(Practice.id, Practice.commissioner_id, Practice.code)
+                                                 .where(Practice.code.in_(names))):
+            practices.setdefault(code, []).append((pid, cid))
+    ids = {pid for found in practices.values() for pid, _ in found}
+    member_of: dict[int, set[int]] = {}
+    if ids:
+        for pid, pcn_id in db.session.execute(select(Membership.practice_id, Membership.pcn_id).where(
+                Membership.round_id == rnd.id, Membership.practice_id.in_(ids))):
+            member_of.setdefault(pid, set()).add(pcn_id)
+    all_pcns = {pcn_id for found in member_of.values() for pcn_id in found}
+    leads = dict(db.session.execute(select(Pcn.id, Pcn.lead_commissioner_id).where(
+        Pcn.round_id == rnd.id, Pcn.id.in_(all_pcns))).all()) if all_pcns else {}
+    out: dict[str, Target | Somewhere] = {}
+    for c, code in wanted.items():
+        found = practices.get(code) if code else None
+        if not found:
+            out[c] = Somewhere(rnd.system_id)
+            continue
+        pcn_ids = {pcn_id for pid, _ in found for pcn_id in member_of.get(pid, ()) if pcn_id in leads}
+        commissioners = {cid for _, cid in found}
+        commissioners |= {leads[i] if leads[i] is not None else NO_COMMISSIONER for i in pcn_ids}
+        out[c] = Target(system_id=rnd.system_id, commissioner_ids=frozenset(commissioners),
+                        pcn_ids=frozenset(pcn_ids), practice_ids=frozenset(pid for pid, _ in found))
+    return out
+
+
 def assign_target(ask: Ask) -> Target | Somewhere:
     rnd = _round(ask)
     if rnd is None:

@@ -58,7 +58,9 @@ def slug(text: str) -> str:
 _PER_STATE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _per_state(data: rounds_svc.RoundData, name: str, make):
+def per_state(data: rounds_svc.RoundData, name: str, make):
+    """``make()`` computed once for the state of ``data`` (by ``name``) and shared: what it
+    returns is read by every request of that state and must not be changed."""
     found = _PER_STATE.setdefault(data.state, {})
     if name not in found:
         found[name] = make()
@@ -93,7 +95,7 @@ def pcn_row(data: rounds_svc.RoundData, key: str) -> PcnRow:
 
 
 def pcn_rows(data: rounds_svc.RoundData) -> list[PcnRow]:
-    return list(_per_state(data, "pcn_rows", lambda: [pcn_row(data, p.key) for p in data.config.pcns]))
+    return list(per_state(data, "pcn_rows", lambda: [pcn_row(data, p.key) for p in data.config.pcns]))
 
 
 @dataclass
@@ -155,7 +157,7 @@ def practice_rows(data: rounds_svc.RoundData, *, q: str = "", place: str = "", c
         rows = [_practice_row(data, c) for c in members if c in data.config.practices]
         rows.sort(key=_LIST_ORDER)
     else:                              # every practice, in the list's order: once per state
-        rows = _per_state(data, "practice_rows", lambda: sorted(
+        rows = per_state(data, "practice_rows", lambda: sorted(
             (_practice_row(data, c) for c in data.config.practices), key=_LIST_ORDER))
     out = []
     for row in rows:

@@ -239,12 +239,16 @@ def status(data: rounds_svc.RoundData, pcn: Pcn, *, now: dt.datetime | None = No
     # Only a draft misses something: a submission is judged on its snapshot.
     missing = reg.missing(draft, stages=("core",)) if row.state == "draft" else []
     # Schedule 1 signatures are listed whatever the state: due by their own date, not to submit.
-    schedule1 = [m for m in reg.missing(draft, stages=("schedule1",)) if m.item == "agreement_schedule1"]
+    schedule1 = reg.unsigned(draft, "schedule1")
     key = str(pcn.id)
     total = data.pcn_total(key)
+    # The lead commissioner's code as the round's state holds it (no query per PCN); a PCN not
+    # in the state (retired) from its model.
+    held = data.state.pcn_by_key.get(key)
     return PcnStatus(
         key=key, name=pcn.name, code=pcn.code,
-        lead_commissioner=pcn.lead_commissioner.code if pcn.lead_commissioner else None,
+        lead_commissioner=held.lead_commissioner if held is not None else
+        (pcn.lead_commissioner.code if pcn.lead_commissioner else None),
         state=row.state,
         deadline=deadlines.status(row.state, now=now, deadline=rnd.submission_deadline, timezone=rnd.timezone,
                                   last_submitted_at=last_at, late_override=bool(row.late_override_at)),
@@ -259,6 +263,7 @@ def round_status(rnd: RegistrationRound, *, now: dt.datetime | None = None,
     data = data or rounds_svc.build_configuration(rnd)
     now = now or clock.now()
     records = Records.load(rnd)
+    data.pcns.preload([p.key for p in data.config.pcns])         # the models in one query
     return [status(data, data.pcns[p.key], now=now, records=records) for p in data.config.pcns]
 
 

@@ -187,7 +187,7 @@ def _exception_rows(rnd: RegistrationRound) -> list:
 
 def key_of(rnd: RegistrationRound) -> Key:
     found = tokens()
-    system = db.session.get(System, rnd.system_id)
+    system = rnd.system          # (kept by the round for the request's later reads)
     return Key(rnd.id, rnd.head_version_id,
                (rnd.name, rnd.reference_date, rnd.band_min, rnd.band_max, rnd.system_id, system.code, system.name),
                found.get("data", ""), found.get("geography", ""),

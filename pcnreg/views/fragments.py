@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 _FRAGMENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+MAX_PER_STATE = 256           # fragments kept per state (more are rendered every time)
 
 
 def per_state(state, name: str, render: Callable[[], str]) -> Markup:
@@ -29,5 +30,20 @@ def per_state(state, name: str, render: Callable[[], str]) -> Markup:
     if found is None:
         found = Markup(render())
         with _LOCK:
-            _FRAGMENTS.setdefault(state, {})[key] = found
+            kept = _FRAGMENTS.setdefault(state, {})
+            if len(kept) < MAX_PER_STATE:
+                kept[key] = found
     return found
+
+
+def state_fragment(state, key, render: Callable, *args, **kwargs) -> Markup:
+    """For templates: ``render(*args, **kwargs)`` (a macro) kept beside ``state`` by ``key`` (a
+    tuple of what else the markup depends on, e.g. the page number and sort order), or rendered
+    every time when ``key`` is None (e.g. a search's own results)."""
+    if key is None:
+        return Markup(render(*args, **kwargs))
+    return per_state(state, key, lambda: render(*args, **kwargs))
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals["state_fragment"] = state_fragment

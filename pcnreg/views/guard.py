@@ -29,11 +29,12 @@ from __future__ import annotations
 
 from flask import Flask, abort, g, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user
+from sqlalchemy.orm import joinedload
 
 from ..domain import policy
 from ..domain.policy import AnyOf, Principal, Somewhere, Target  # noqa: F401  (re-exported)
 from ..extensions import db
-from ..models import User
+from ..models import RegistrationRound, User
 from ..services import accounts
 from ..services.access import MAX_ID, NO_COMMISSIONER, Ask, as_id, decide  # noqa: F401  (re-exported)
 from .routes import PUBLIC, ROUTE_RULES, SIGNED_IN, Rule, needs, permitted, rule_for  # noqa: F401  (re-exported)
@@ -180,11 +181,21 @@ def check_request():
             return _json(401, SIGN_IN_API)
         target = request.full_path if request.method == "GET" and request.query_string else request.path
         return redirect(url_for("auth.sign_in", next=target))
+    # The URL's round, held for the request: the resolver and then the view read it, and the
+    # session's identity map keeps a row only while something refers to it (one query, not two).
+    round_id = as_id((request.view_args or {}).get("round_id", ""))
+    if round_id is not None:
+        g.pcnreg_round = db.session.get(RegistrationRound, round_id,
+                                        options=[joinedload(RegistrationRound.system)])   # the state key reads it
     if not rule.permits(principal, ask_from_request()):
         if _is_api():
             return _json(403, REFUSED)
         abort(403, description=REFUSED)
     return None
+
+
+def _forget_round(exc=None) -> None:
+    g.pop("pcnreg_round", None)
 
 
 # --- installation -----------------------------------------------------------------------------------------
@@ -205,3 +216,4 @@ def init_app(app: Flask) -> None:
     )
     login_manager.init_app(app)
     app.before_request(check_request)
+    app.teardown_request(_forget_round)

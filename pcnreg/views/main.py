@@ -146,10 +146,15 @@ def practices(round_id: int):
     query = {k: v for k, v in form.filters().items() if v}
     if request.args.get("to"):
         query["to"] = request.args.get("to")
+    filtered = any(form.filters().values())
+    # The table of the whole list's pages is the same for every request of the state (and page,
+    # order and move target): rendered once; a search's results every time.
+    table_key = None if filtered or form.has_errors else (
+        "practice table", page.number, sort, direction, request.args.get("to", ""))
     return render_template("practices.html", rnd=rnd, data=data, form=form, rows=page.rows, page=page,
                            sort=sort, direction=direction, query=query,
-                           move_to=request.args.get("to", ""),
-                           filtered=any(form.filters().values())), _status(form)
+                           move_to=request.args.get("to", ""), table_key=table_key,
+                           filtered=filtered), _status(form)
 
 
 @bp.get("/rounds/<int:round_id>/findings")
@@ -170,7 +175,7 @@ def _render_pcn(data: rounds_svc.RoundData, key: str, exception_form: forms.Exce
         row=pages.pcn_row(data, key), members=pages.practice_rows(data, pcn=key),
         findings=data.findings_for_pcn(key), exception=data.config.exceptions.get(key),
         exception_form=exception_form, targets=[p for p in data.config.pcns if p.key != key],
-        commissioner_names=pages.commissioner_names(data.round)), status
+        commissioner_names=lambda: pages.commissioner_names(data.round)), status
 
 
 @bp.get("/rounds/<int:round_id>/pcns/<int:pcn_id>")

@@ -174,6 +174,27 @@ def nhs_tag(text: str, colour: str | None = None) -> Markup:
     return _tag(str(text), colour, id(current_app.jinja_env))
 
 
+def nhs_details(summary: str, html: str) -> Markup:
+    """The NHS.UK details macro's output for a text ``summary`` and the ``html`` its caller block
+    would give (``{% call details({"summary": summary}) %}html{% endcall %}``), written here: a
+    table with a details element per row (the registrations) called the macro once per row.
+    A summary over several lines goes to the macro."""
+    if _per_cell() or "\n" in str(summary):
+        return _details_macro(summary, html)
+    return Markup('<details class="nhsuk-details">\n  <summary class="nhsuk-details__summary">\n'
+                  '    <span class="nhsuk-details__summary-text">\n      ') + escape(str(summary).strip()) + \
+        Markup('\n    </span>\n  </summary>\n  <div class="nhsuk-details__text">\n') + Markup(html) + \
+        Markup('\n  </div>\n</details>')
+
+
+def _details_macro(summary: str, html: str) -> Markup:
+    """The macro itself with ``html`` as its caller block."""
+    env = current_app.jinja_env
+    template = env.from_string('{% from "nhsuk/components/details/macro.jinja" import details %}'
+                               '{% call details({"summary": summary}) %}{{ html }}{% endcall %}')
+    return Markup(template.render(summary=summary, html=Markup(html)))
+
+
 _MEMO: dict = {}
 
 
@@ -194,4 +215,4 @@ def memo_markup(key: tuple, render, *args) -> Markup:
 def init_app(app) -> None:
     app.jinja_env.globals.update(nhs_table=nhs_table, nhs_tag=nhs_tag, nhs_select=nhs_select,
                                  choice_items=choice_items, pcn_choices=pcn_choices,
-                                 memo_markup=memo_markup)
+                                 memo_markup=memo_markup, nhs_details=nhs_details)

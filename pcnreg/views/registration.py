@@ -45,12 +45,20 @@ def may(endpoint: str, form: dict | None = None, **view_args) -> bool:
     return guard.permitted(guard.current_principal(), endpoint, view_args, form)
 
 
+def may_each(endpoint: str, field: str, values, **view_args) -> dict[str, bool]:
+    """``may`` for each of ``values`` as the form field ``field`` (value -> allowed), asked
+    together (``routes.permitted_each``: one read for all, where the resolver allows it)."""
+    from .routes import permitted_each
+
+    return permitted_each(guard.current_principal(), endpoint, field, list(values), view_args)
+
+
 local_time, uk_time = formatting.local_time, formatting.uk_time   # registered by the app factory
 
 
 @bp.app_context_processor
 def inject() -> dict:
-    return {"may": may, "stage_titles": reg.STAGE_TITLES, "cd_processes": reg.CD_PROCESSES}
+    return {"may": may, "may_each": may_each, "stage_titles": reg.STAGE_TITLES, "cd_processes": reg.CD_PROCESSES}
 
 
 # --- finding the objects of the URL ---------------------------------------------------------------------

@@ -34,6 +34,7 @@ from ..services.access import (
     move_target,
     new_round_target,
     notice_target,
+    notice_targets,
     round_target,
     split_target,
     system_target,
@@ -290,3 +291,29 @@ def permitted(principal: Principal, endpoint: str, view_args: Mapping[str, objec
         return rule.permits(principal, Ask.of(view_args, form, method))
     except (HTTPException, KeyError, ValueError):
         return False
+
+
+# Resolvers with a version that answers for many values of one field at once (field, bulk resolver):
+# the same targets, read together (a page showing a link per practice asks once, not per practice).
+_BULK: dict[Callable, tuple[str, Callable]] = {notice_target: ("practice", notice_targets)}
+
+
+def permitted_each(principal: Principal, endpoint: str, field: str, values: list[str],
+                   view_args: Mapping[str, object] | None = None, method: str | None = None) -> dict[str, bool]:
+    """``permitted`` for each of ``values`` as the form field ``field`` (value -> allowed): one
+    bulk read when the endpoint's resolver has one for that field, else value by value."""
+    from flask import current_app
+    from werkzeug.exceptions import HTTPException
+
+    rule = ROUTE_RULES.get(endpoint)
+    bulk = _BULK.get(rule.resolve) if rule is not None and rule.resolve is not None else None
+    if bulk is None or bulk[0] != field or not principal.authenticated:
+        return {v: permitted(principal, endpoint, view_args, {field: v}, method) for v in values}
+    if method is None:
+        methods = {m for r in current_app.url_map.iter_rules(endpoint) for m in (r.methods or ())}
+        method = "GET" if "GET" in methods else "POST"
+    try:
+        targets = bulk[1](Ask.of(view_args, None, method), values)
+    except (HTTPException, KeyError, ValueError):
+        return dict.fromkeys(values, False)
+    return {v: policy.decide_all(principal, rule.action, targets[v]) for v in values}

@@ -101,3 +101,26 @@ def test_the_guard_runs_before_the_csrf_check(app):
     names = [getattr(f, "__name__", "") for f in app.before_request_funcs[None]]
     assert "check_request" in names and "csrf_protect" in names
     assert names.index("check_request") < names.index("csrf_protect")
+
+
+def test_notice_targets_read_together_equal_the_resolver_asked_code_by_code(app, demo):
+    """The PCN page asks once for every member's notice link (``access.notice_targets``): the same
+    targets as ``notice_target`` asked per practice, and so the same answers for every role, for
+    members, practices in no PCN, codes typed in lower case or with spaces, and unknown codes."""
+    from pcnreg.services.access import Ask, notice_target, notice_targets
+    from pcnreg.views.routes import permitted_each
+
+    rnd, pcns, members, who = demo
+    in_pcns = {c for codes in members.values() for c in codes}
+    others = sorted(set(app.extensions["sqlalchemy"].session.scalars(select(Practice.code))) - in_pcns)[:3]
+    codes = [*members["Newark"], *others, members["Newark"][0].lower(), f" {members['Newark'][1]} ",
+             "ZZ9999", "", "C84067"]
+    ask = Ask.of({"round_id": rnd.id})
+    together = notice_targets(ask, codes)
+    one_by_one = {c: notice_target(Ask.of({"round_id": rnd.id}, {"practice": c})) for c in codes}
+    assert together == one_by_one
+    assert isinstance(together["ZZ9999"], Somewhere) and isinstance(together[codes[0]], Target)
+    for principal in who.values():
+        expected = {c: permitted(principal, "changes.notice", {"round_id": rnd.id}, {"practice": c}) for c in codes}
+        assert permitted_each(principal, "changes.notice", "practice", codes, {"round_id": rnd.id}) == expected
+    assert notice_targets(Ask.of({"round_id": 2_000_000_000}), ["C84067"]) == {"C84067": Target()}

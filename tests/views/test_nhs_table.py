@@ -98,3 +98,21 @@ def test_the_round_facts_follow_the_rounds_dates(client, app, db, demo_round):
     db.session.commit()
     page = client.get(f"/rounds/{rnd.id}").get_data(as_text=True)
     assert "1 August 2019" in page and "1 July 2019" not in page
+
+
+@pytest.mark.parametrize("summary, inner", [
+    ("3 missing", '\n  <ul class="nhsuk-list">\n    <li>A &amp; B</li>\n  </ul>\n'),
+    ("2 missing, 1 Schedule 1 signatures", "<p>x</p>"),
+    ("<b>not bold</b> & more", ""),
+    ("  padded  ", "\n<ul><li>one</li></ul>\n   "),
+])
+def test_nhs_details_writes_the_macros_markup(app, summary, inner):
+    """The registrations table's details (views/nhs_table.nhs_details): exactly what the NHS.UK
+    details macro writes around the same caller block."""
+    from pcnreg.views.nhs_table import nhs_details
+
+    with app.test_request_context():
+        expected = app.jinja_env.from_string(
+            '{% from "nhsuk/components/details/macro.jinja" import details %}'
+            '{% call details({"summary": summary}) %}{{ inner }}{% endcall %}').render(summary=summary, inner=Markup(inner))
+        assert str(nhs_details(summary, Markup(inner))) == expected

@@ -23,7 +23,7 @@ from ...extensions import db
 from ...models import AdjacentPair, Block, BlockAssignment, LocalAuthority, PcnArea, Place, RegistrationRound
 from .. import areas
 from .. import rounds as rounds_svc
-from ..pages import pcn_row
+from ..pages import pcn_row, per_state
 
 BAND_TEXT = {"in_band": "in band", "below": "below band", "above": "above band"}
 
@@ -63,7 +63,7 @@ def _key_order(key: str):
     return (0, int(key), "") if str(key).isdigit() else (1, 0, str(key))
 
 
-@dataclass
+@dataclass(frozen=True)
 class MapRow:
     """One PCN: the facts its map shows, for the accessible table beside the map."""
 
@@ -94,23 +94,30 @@ class MapRow:
 def map_rows(data: rounds_svc.RoundData) -> list[MapRow]:
     """Per PCN (in the configuration's order, by name): the facts the configuration map shows.
     Area and local authorities only with geodata; a local authority is listed when the
-    ``pcn_local_authorities`` rule counts it (``domain.rules.local_authority_shares``)."""
+    ``pcn_local_authorities`` rule counts it (``domain.rules.local_authority_shares``).
+
+    The rows follow from the round's state alone (its configuration, findings and geography):
+    computed once per state (``pages.per_state``) and shared, so a caller gets its own list of
+    rows it must not change (the rows are frozen)."""
+    return list(per_state(data, "map_rows", lambda: _map_rows(data)))
+
+
+def _map_rows(data: rounds_svc.RoundData) -> list[MapRow]:
     geo = data.config.geography
     palette = colours((p.key for p in data.config.pcns), geo)
     la_names = {code: name for code, (name, _, _) in geo.local_authorities.items()} if geo else {}
     rows = []
     for pcn in data.config.pcns:
         r = pcn_row(data, pcn.key)
-        row = MapRow(pcn.key, pcn.name, pcn.code, pcn.place, pcn.lead_commissioner, r.members, r.total,
-                     r.band, r.errors, r.warnings, palette[pcn.key])
+        more: dict = {}
         area = geo.pcn_areas.get(pcn.key) if geo else None
         if area is not None and not area.is_empty:
-            row.area_km2 = round(area.area / 1e6, 1)
-            row.source = geo.pcn_area_source.get(pcn.key)
             share = sorted(((v, c) for c, v in local_authority_shares(area, geo.local_authorities).items()),
                            reverse=True)
-            row.local_authorities = [f"{la_names[c]} ({100 * v:.1f}%)" for v, c in share]
-        rows.append(row)
+            more = {"area_km2": round(area.area / 1e6, 1), "source": geo.pcn_area_source.get(pcn.key),
+                    "local_authorities": [f"{la_names[c]} ({100 * v:.1f}%)" for v, c in share]}
+        rows.append(MapRow(pcn.key, pcn.name, pcn.code, pcn.place, pcn.lead_commissioner, r.members, r.total,
+                           r.band, r.errors, r.warnings, palette[pcn.key], **more))
     return rows
 
 
