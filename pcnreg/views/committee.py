@@ -22,7 +22,7 @@ from wtforms.validators import Length, ValidationError
 
 from ..domain import labels, workflow
 from ..domain.registration import CD_PROCESSES, STAGE_TITLES
-from ..services import areas
+from ..services import areas, clock, pages
 from ..services import committee as committee_svc
 from ..services.registration import RegistrationError
 from . import formatting, guard
@@ -339,6 +339,7 @@ def _render_review(rnd, meeting, pcn_id: int, *, found=None, decision_form=None,
     forms = [decision_form, *exception_forms.values(), *condition_forms.values()]
     return render_template(
         "committee/review.html", rnd=rnd, meeting=meeting, view=view, row=row, snap=row.snapshot,
+        commissioners=pages.commissioner_names(rnd),
         decision_form=decision_form, exception_forms=exception_forms, condition_forms=condition_forms,
         error_forms=[f for f in forms if f.has_errors], stage_titles=STAGE_TITLES, cd_processes=CD_PROCESSES,
         file_url=lambda file_id: file_url(rnd, row.pcn.id, file_id),
@@ -423,7 +424,8 @@ def pack(round_id: int, meeting_id: int):
     from ..services import audit as audit_svc
 
     return render_template("committee/pack.html", rnd=rnd, meeting=meeting, view=view, rows=rows,
-                           geodata=areas.has_geodata(rnd), audit_head=audit_svc.head())
+                           geodata=areas.has_geodata(rnd), audit_head=audit_svc.head(),
+                           commissioners=pages.commissioner_names(rnd), produced=clock.now())
 
 
 @bp.get("/committee/pack.css")

@@ -216,11 +216,16 @@ def _change(round_id: int, pcn_id: int, form_class, call, message, anchor: str |
     return _render_page(rnd, pcn, failed=form, status=400)
 
 
+def _named(field, code: str) -> str:
+    """A practice as its select offered it ("Ashfield House (C84067)"), else its code."""
+    return dict(field.choices or []).get(code, code)
+
+
 @bp.post("/rounds/<int:round_id>/pcns/<int:pcn_id>/registration/confirm")
 def confirm(round_id: int, pcn_id: int):
     return _change(round_id, pcn_id, rforms.ConfirmForm,
                    lambda rnd, pcn, f: reg_svc.confirm_member(rnd, pcn, f.practice.data),
-                   lambda f, row: f"{row.practice_code} confirmed its membership.", "members")
+                   lambda f, row: f"{_named(f.practice, row.practice_code)} confirmed its membership.", "members")
 
 
 @bp.post("/rounds/<int:round_id>/pcns/<int:pcn_id>/registration/sign")
@@ -232,7 +237,8 @@ def sign(round_id: int, pcn_id: int):
                                       content=upload.read(reg_svc.MAX_AGREEMENT_BYTES + 1))
 
     return _change(round_id, pcn_id, rforms.SignForm, call,
-                   lambda f, s: f"The signature of {s.practice_code} ({reg.STAGE_TITLES[s.stage]}) was recorded.",
+                   lambda f, s: f"The signature of {_named(f.practice, s.practice_code)} ({reg.STAGE_TITLES[s.stage]}) "
+                                 "was recorded.",
                    "members")
 
 
@@ -240,7 +246,7 @@ def sign(round_id: int, pcn_id: int):
 def payee(round_id: int, pcn_id: int):
     return _change(round_id, pcn_id, rforms.PayeeForm,
                    lambda rnd, pcn, f: reg_svc.set_payee(rnd, pcn, f.payee.data, f.reference.data or ""),
-                   lambda f, row: f"{row.payee_practice_code} is the nominated payee.", "payee")
+                   lambda f, row: f"{_named(f.payee, row.payee_practice_code)} is the nominated payee.", "payee")
 
 
 @bp.post("/rounds/<int:round_id>/pcns/<int:pcn_id>/registration/clinical-director")

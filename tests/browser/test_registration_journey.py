@@ -94,7 +94,7 @@ def _lead_submits_newark(page, round_id: int, ids: dict, screenshot) -> None:
 
     for code, name in ids["members"].items():
         page.get_by_role("button", name=f"Confirm membership of {name}").click()
-        expect(_flash(page)).to_contain_text(f"{code} confirmed its membership.")
+        expect(_flash(page)).to_contain_text(f"({code}) confirmed its membership.")
         page.get_by_label("Practice", exact=True).select_option(label=f"{name} ({code})")
         page.get_by_role("group", name="Which part was signed").get_by_label("Network Agreement (core parts)").check()
         _date(page, "Date signed", 2, 5, 2019)
@@ -104,7 +104,7 @@ def _lead_submits_newark(page, round_id: int, ids: dict, screenshot) -> None:
             page.get_by_label("Signed agreement (PDF, PNG or JPEG)").click()
         chooser.value.set_files({**PDF, "name": f"agreement-{code}.pdf"})
         page.get_by_role("button", name="Record the signature").click()
-        expect(_flash(page)).to_contain_text(f"The signature of {code} (Network Agreement (core parts)) was recorded.")
+        expect(_flash(page)).to_contain_text(f"({code}) (Network Agreement (core parts)) was recorded.")
     members = _table(page, "Members of Newark").locator("tbody tr")
     expect(members).to_have_count(len(ids["members"]))
     expect(members.filter(has_text="not confirmed")).to_have_count(0)
@@ -117,7 +117,7 @@ def _lead_submits_newark(page, round_id: int, ids: dict, screenshot) -> None:
     page.get_by_label("Nominated payee").select_option(label=f"{payee_name} ({payee_code})")
     page.get_by_label("Payment reference (optional)").fill("Newark PCN finance lead")
     page.get_by_role("button", name="Save the payee").click()
-    expect(_flash(page)).to_contain_text(f"{payee_code} is the nominated payee.")
+    expect(_flash(page)).to_contain_text(f"({payee_code}) is the nominated payee.")
 
     page.get_by_label("Clinical Director's name").fill("Dr Jane Director")
     page.get_by_label("Profession").fill("GP")

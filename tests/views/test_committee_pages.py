@@ -302,6 +302,10 @@ def test_the_pack_lists_every_agenda_pcn_then_the_minutes(client, demo):
     assert "Merge plan by September" in body and "30 September 2019" in body
     assert "Exception request" in body and "Rural area: agreed with the CCG" in body
     assert '/committee/pack.css' in html
+    # organisations by name with their code, and when the pack was produced
+    assert "Lead commissioner NHS Newark and Sherwood CCG (04H)" in body
+    assert re.search(r"Nominated payee [A-Z][a-z][^()]* \(C\d{5}\)", body)
+    assert "Meeting on 23 May 2019. This pack was produced on" in body
     css = client.get("/committee/pack.css")
     assert css.status_code == 200 and css.mimetype == "text/css" and "break-before: page" in css.get_data(as_text=True)
 
