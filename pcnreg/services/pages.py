@@ -120,6 +120,14 @@ def pcns_by_place(data: rounds_svc.RoundData) -> list[PlaceGroup]:
     return groups
 
 
+def practice_label(code: str) -> str:
+    """ "Ashfield House (C84067)" for a known practice code, else the code."""
+    from ..models import Practice
+
+    name = db.session.scalar(select(Practice.name).where(Practice.code == code)) if code else None
+    return f"{name} ({code})" if name else code
+
+
 def commissioner_names(rnd: RegistrationRound) -> dict[str, str]:
     return {c.code: c.name for c in rnd.system.commissioners}
 

@@ -157,6 +157,8 @@ def _render_page(rnd: RegistrationRound, pcn: Pcn, failed=None, status: int = 20
     _set_choices(forms, rforms.member_choices(practice_rows))
     signable = [m for m in practice_rows if may("registration.sign", {"practice": m.code}, **ids)]
     forms.sign.practice.choices = [("", rforms.MEMBER_SELECTS["practice"])] + rforms.member_choices(signable)
+    if len(signable) == 1 and not forms.sign.practice.data:
+        forms.sign.practice.data = signable[0].code        # a practice's representative signs for it alone
     forms.failed = failed
 
     requests = reg_svc.exception_requests(rnd, pcn)
@@ -217,8 +219,10 @@ def _change(round_id: int, pcn_id: int, form_class, call, message, anchor: str |
 
 
 def _named(field, code: str) -> str:
-    """A practice as its select offered it ("Ashfield House (C84067)"), else its code."""
-    return dict(field.choices or []).get(code, code)
+    """A practice as its select offered it ("Ashfield House (C84067)"), else by its name from the
+    configuration, else its code."""
+    offered = dict(getattr(field, "choices", None) or [])
+    return offered.get(code) or pages.practice_label(code)
 
 
 @bp.post("/rounds/<int:round_id>/pcns/<int:pcn_id>/registration/confirm")

@@ -4,6 +4,8 @@ a commissioner accepts a late submission and confirms coverage; refusals answer 
 from the guard) and write nothing. The clock is injected (``PCNREG_NOW``, UK local time)."""
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import io
 from zoneinfo import ZoneInfo
@@ -180,6 +182,8 @@ def test_a_practice_rep_confirms_its_own_practice_only(db, newark, client_as):
     html = rep.get(newark["page"]).get_data(as_text=True)
     assert html.count("Confirm membership<span") == 1 and f'name="practice" value="{own}"' in html
     assert "Save the payee" not in html and "Submit the registration" not in html
+    # the signature form offers the representative's own practice, already chosen
+    assert re.search(rf'<option value="{own}"\s+selected', html), "own practice preselected"
 
     assert rep.post(f"{newark['page']}/confirm", data={"practice": other}).status_code == 403
     assert rep.post(f"{newark['page']}/confirm", data={"practice": f"{own} {other}"}).status_code == 403
