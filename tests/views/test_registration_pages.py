@@ -4,10 +4,9 @@ a commissioner accepts a late submission and confirms coverage; refusals answer 
 from the guard) and write nothing. The clock is injected (``PCNREG_NOW``, UK local time)."""
 from __future__ import annotations
 
-import re
-
 import datetime as dt
 import io
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
