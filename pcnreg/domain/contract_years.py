@@ -16,6 +16,11 @@ from decimal import Decimal, InvalidOperation
 DATE_FIELDS = ("reference_date", "opens", "submission_deadline", "committee_date", "confirmation_date",
                "schedule1_deadline", "go_live")
 NUMBER_FIELDS = ("band_min", "band_max")
+# A date that follows another: a file that gives it must give the date it follows, and not before it
+# (the committee, the confirmation of coverage and Schedule 1 come after the submission deadline).
+FOLLOWS = {"committee_date": "submission_deadline", "confirmation_date": "submission_deadline",
+           "schedule1_deadline": "submission_deadline", "submission_deadline": "opens"}
+NEEDS_WHAT_IT_FOLLOWS = ("committee_date", "confirmation_date", "schedule1_deadline")
 FIELDS = DATE_FIELDS + NUMBER_FIELDS
 FIELD_TITLES = {
     "reference_date": "List sizes as at", "opens": "Round opens", "submission_deadline": "Submission deadline",
@@ -145,6 +150,17 @@ def parse(data: object, source: str) -> ContractYear:
             problems.append(f"values.{name}: {value!r} is not a whole number of patients")
             value = None
         values[name] = Sourced(value, src if isinstance(src, str) and src.strip() else None)
+    for name, earlier in FOLLOWS.items():
+        later, first = values.get(name), values.get(earlier)
+        if later is None or later.value is None or later.source is None:
+            continue
+        if first is None or first.value is None or first.source is None:
+            if name in NEEDS_WHAT_IT_FOLLOWS:
+                problems.append(f"values.{name}: given without values.{earlier}, the date it follows "
+                                "(give both, each with its source, or neither)")
+        elif isinstance(later.value, dt.date) and isinstance(first.value, dt.date) and later.value < first.value:
+            problems.append(f"values.{name}: {later.value.isoformat()} is before values.{earlier} "
+                            f"({first.value.isoformat()}), the date it follows")
     lo, hi = values.get("band_min"), values.get("band_max")
     if lo and hi and lo.value is not None and hi.value is not None and lo.value > hi.value:
         problems.append("values.band_min: larger than band_max")

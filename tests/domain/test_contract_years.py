@@ -40,6 +40,15 @@ def test_a_value_without_a_source_is_not_set():
     ({"year": "2030/31", "values": {}, "funding_rates": [{"kind": "core", "title": "Core", "amount": "1", "basis": "year",
                                                           "valid_from": "2030-04-01", "valid_to": "2031-03-31"}]},
      "funding_rates[1]: missing source"),
+    # a date that follows another, without it or before it
+    ({"year": "2030/31", "values": {"confirmation_date": {"value": "2030-06-12", "source": "s"}}},
+     "values.confirmation_date: given without values.submission_deadline, the date it follows"),
+    ({"year": "2030/31", "values": {"submission_deadline": {"value": "2030-05-31", "source": "s"},
+                                    "schedule1_deadline": {"value": "2030-05-01", "source": "s"}}},
+     "values.schedule1_deadline: 2030-05-01 is before values.submission_deadline (2030-05-31)"),
+    ({"year": "2030/31", "values": {"opens": {"value": "2030-06-01", "source": "s"},
+                                    "submission_deadline": {"value": "2030-05-31", "source": "s"}}},
+     "values.submission_deadline: 2030-05-31 is before values.opens (2030-06-01)"),
 ])
 def test_bad_files_are_refused_naming_the_field(data, message):
     with pytest.raises(ContractYearError) as caught:

@@ -265,6 +265,7 @@ def plain_demo(app, db, client, demo_round):
     from pcnreg.models import Place
 
     return {"round_id": rnd.id, "pcn_id": newark.id, "number": 1, "system_id": rnd.system_id, "job_id": 1,
+            "practice_code": "C84067",
             "place_id": db.session.scalar(select(Place.id).where(Place.system_id == rnd.system_id).order_by(Place.id)),
             "user_id": users["admin@demo.pcnreg.example"].id, "token": token, "anything": "nothing-here",
             "commissioner_id": db.session.scalar(select(Commissioner.id).where(Commissioner.code == "04H")),
