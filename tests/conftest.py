@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from pcnreg import create_app
@@ -54,9 +54,15 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-# PostgreSQL: "migrated" once per session; "snapshots" holds, per content ("demo", "story"), each
-# table's rows as binary COPY data, taken once and copied back in per test.
-_PG_STATE: dict = {"migrated": False, "snapshots": {}}
+# PostgreSQL: "migrated" once per session; "layout" (the tables in foreign-key order, the keys
+# no order satisfies, the sequences) read once after migrating; "engine" one pooled connection
+# for the per-test resets; "snapshots" holds, per content ("demo", "story", or one a module
+# registers through ``database_with``), each table's rows as binary COPY data, taken once and
+# copied back in per test.
+_PG_STATE: dict = {"migrated": False, "layout": None, "engine": None, "snapshots": {}}
+
+# Contents made by a fill function a test module gives ``database_with`` (name -> function).
+_FILLS: dict = {}
 
 NOW_OF_THE_STORY = "2026-12-10T12:00:00+00:00"    # the clock the demo story is written at
 
@@ -80,10 +86,14 @@ def _fill(url: str, content: str) -> None:
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        load_demo(None)
-        if content == "story":
-            app.config["PCNREG_NOW"] = NOW_OF_THE_STORY
-            demo_story.load()
+        if content in _FILLS:
+            _FILLS[content]()
+            _db.session.commit()
+        else:
+            load_demo(None)
+            if content == "story":
+                app.config["PCNREG_NOW"] = NOW_OF_THE_STORY
+                demo_story.load()
         _db.session.remove()
         _db.engine.dispose()
 
@@ -105,8 +115,7 @@ def database_url(tmp_path) -> str:
     url = os.environ.get("PCNREG_TEST_DATABASE_URL")
     if url:
         _reset_postgres(url)
-        _PG_STATE["migrated"] = False
-        _PG_STATE["snapshots"].clear()
+        _PG_STATE["migrated"] = False        # the next test migrates again (the snapshots stay valid)
         return url
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
@@ -159,80 +168,103 @@ def _pg_order(conn) -> tuple[list[str], list[tuple[str, str, str]]]:
     return order, cyclic
 
 
-def _pg_truncate(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
-        conn.execute(text(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+def _pg_sequences(conn) -> list[tuple[str, str, str]]:
+    """The sequences owned by a column (serial or identity) of a table in public, as
+    (sequence, table, column)."""
+    return [tuple(r) for r in conn.execute(text(
+        "SELECT format('%I.%I', n.nspname, s.relname), t.relname, a.attname FROM pg_class s "
+        "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
+        "AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 "
+        "JOIN pg_class t ON t.oid = d.refobjid "
+        "JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+        "WHERE s.relkind = 'S' AND n.nspname = 'public'"))]
 
 
 def _pg_snapshot(url: str) -> dict:
-    """Every table's rows in binary COPY format (parents first), the foreign keys to drop while
-    they are copied back, and the tables' sequences."""
-    engine = create_engine(url)
+    """The rows of every table that has any, in binary COPY format (parents first)."""
     rows = {}
-    with engine.connect() as conn:
-        order, cyclic = _pg_order(conn)
-        # the sequences owned by a column (serial or identity) of a table in public
-        sequences = [tuple(r) for r in conn.execute(text(
-            "SELECT format('%I.%I', n.nspname, s.relname), t.relname, a.attname FROM pg_class s "
-            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
-            "AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 "
-            "JOIN pg_class t ON t.oid = d.refobjid "
-            "JOIN pg_namespace n ON n.oid = t.relnamespace "
-            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
-            "WHERE s.relkind = 'S' AND n.nspname = 'public'"))]
+    with _pg_engine(url).connect() as conn:
         raw = conn.connection.driver_connection
-        for table in order:
-            with raw.cursor() as cur, cur.copy(f'COPY "{table}" TO STDOUT (FORMAT binary)') as copy:
-                rows[table] = b"".join(bytes(block) for block in copy)
+        for table in _PG_STATE["layout"]["order"]:
+            if raw.execute(f'SELECT EXISTS (SELECT FROM "{table}")').fetchone()[0]:
+                with raw.cursor() as cur, cur.copy(f'COPY "{table}" TO STDOUT (FORMAT binary)') as copy:
+                    rows[table] = b"".join(bytes(block) for block in copy)
         conn.rollback()
-    engine.dispose()
-    return {"rows": rows, "cyclic": cyclic, "sequences": sequences}
+    return {"rows": rows}
 
 
-def _pg_restore(url: str, snapshot: dict) -> None:
-    """Copy a snapshot's rows into the emptied tables, parents first (each COPY is one statement,
-    so a table's rows that refer to each other are checked at its end; the foreign keys of tables
-    that refer to each other are dropped for the copy and added back, which checks them), then
-    move each serial or identity column's sequence past the highest id, as if the rows had been
-    inserted. One transaction."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table, name, _definition in snapshot["cyclic"]:
-            conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
+def _pg_engine(url: str):
+    """The session's engine for resets: one pooled connection, statements never server-prepared
+    (a dropped and migrated-again schema needs none of them)."""
+    if _PG_STATE["engine"] is None:
+        _PG_STATE["engine"] = create_engine(url, pool_size=1, pool_pre_ping=True,
+                                            connect_args={"prepare_threshold": None})
+    return _PG_STATE["engine"]
+
+
+def _pg_layout(url: str) -> dict:
+    """The migrated schema's tables (parents first), the foreign keys no order satisfies and the
+    sequences of serial or identity columns: read once per migration."""
+    with _pg_engine(url).connect() as conn:
+        order, cyclic = _pg_order(conn)
+        sequences = _pg_sequences(conn)
+        conn.rollback()
+    return {"order": order, "cyclic": cyclic, "sequences": sequences}
+
+
+def _pg_reset(url: str, snapshot: dict | None) -> None:
+    """Empty every table and copy ``snapshot``'s rows back in (None: leave them empty), in one
+    transaction on the session's connection: the foreign keys of tables that refer to each other
+    are dropped; every table's rows are deleted, children first (DELETE: the tables are small,
+    and a TRUNCATE of every table makes new files for each of them and their indexes, which costs
+    ten times more); the snapshot's non-empty tables are copied in, parents first (each COPY is
+    one statement, so a table's rows that refer to each other are checked at its end); the
+    dropped keys are added back, which checks them; and every serial or identity column's
+    sequence is moved past the highest id (to 1 on an empty table), as a TRUNCATE ... RESTART
+    IDENTITY followed by inserting the rows would leave it."""
+    layout = _PG_STATE["layout"]
+    with _pg_engine(url).begin() as conn:
         raw = conn.connection.driver_connection
-        for table, data in snapshot["rows"].items():
-            with raw.cursor() as cur, cur.copy(f'COPY "{table}" FROM STDIN (FORMAT binary)') as copy:
-                copy.write(data)
-        for table, name, definition in snapshot["cyclic"]:
-            conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
-        for sequence, table, column in snapshot["sequences"]:
-            conn.execute(text(f'SELECT setval(CAST(:seq AS regclass), '
-                              f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)'),
-                         {"seq": sequence})
-    engine.dispose()
+        for table, name, _definition in layout["cyclic"]:
+            raw.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+        raw.execute("; ".join(f'DELETE FROM "{table}"' for table in reversed(layout["order"])))
+        if snapshot is not None:
+            for table, data in snapshot["rows"].items():
+                with raw.cursor() as cur, cur.copy(f'COPY "{table}" FROM STDIN (FORMAT binary)') as copy:
+                    copy.write(data)
+        for table, name, definition in layout["cyclic"]:
+            raw.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+        sequences = layout["sequences"]
+        if sequences:
+            raw.execute("SELECT " + ", ".join(
+                f"setval(CAST('{seq}' AS regclass), COALESCE((SELECT MAX(\"{column}\") FROM \"{table}\"), 0) + 1, false)"
+                for seq, table, column in sequences))
+
+
+def _pg_migrate(url: str, tmp_path: Path) -> None:
+    _reset_postgres(url)
+    _migrate(url, tmp_path)
+    _PG_STATE["layout"] = _pg_layout(url)
+    _PG_STATE["migrated"] = True
 
 
 def _postgres_database(url: str, content: str, tmp_path: Path) -> None:
-    """The PostgreSQL test database, migrated once per session, emptied per test (TRUNCATE) and
-    given ``content``: loaded once per session, then copied in from its snapshot."""
+    """The PostgreSQL test database, migrated once per session, emptied per test and given
+    ``content``: loaded once per session, then copied in from its snapshot (see _pg_reset). A
+    reset that fails (a test left the schema changed) migrates from scratch and tries again."""
     if not _PG_STATE["migrated"]:
-        _reset_postgres(url)
-        _migrate(url, tmp_path)
-        _PG_STATE["migrated"] = True
-        _PG_STATE["snapshots"].clear()
-    else:
-        _pg_truncate(url)
-    if content == "empty":
-        return
+        _pg_migrate(url, tmp_path)
     snapshots = _PG_STATE["snapshots"]
-    if content not in snapshots:
+    if content != "empty" and content not in snapshots:
+        _pg_reset(url, None)
         _fill(url, content)
         snapshots[content] = _pg_snapshot(url)
-        _pg_truncate(url)
-    _pg_restore(url, snapshots[content])
+    try:
+        _pg_reset(url, snapshots.get(content))
+    except (OperationalError, ProgrammingError):
+        _pg_migrate(url, tmp_path)
+        _pg_reset(url, snapshots.get(content))
 
 
 @pytest.fixture
@@ -250,6 +282,30 @@ def migrated_url(request, tmp_path) -> str:
     path = tmp_path / "test.sqlite"
     shutil.copyfile(template, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def database_with(request, tmp_path):
+    """``database_with(name, fill)``: the URL of the test's own migrated database holding what
+    ``fill()`` writes, for data a module needs in many tests (e.g. the demo with geodata in
+    tests/views/test_maps.py). ``fill`` runs once per session (per ``name``, unique across the
+    suite), in an app context on an empty migrated database; what it leaves in the session is
+    committed. Then, as for the demo: SQLite copies a template file, PostgreSQL copies the rows in
+    from a snapshot. Do not use it together with ``app`` (that fixture has its own database)."""
+    def _database(name: str, fill) -> str:
+        if name in ("empty", "demo", "story"):
+            raise ValueError(f"{name!r} is a content of the shared fixtures; choose another name")
+        _FILLS.setdefault(name, fill)
+        url = os.environ.get("PCNREG_TEST_DATABASE_URL")
+        if url:
+            _postgres_database(url, name, tmp_path)
+            return url
+        template = _sqlite_template(request.getfixturevalue("_sqlite_templates"), name)
+        path = tmp_path / f"{name}.sqlite"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    return _database
 
 
 def _make_app(tmp_path: Path, url: str, monkeypatch, csrf: bool):
