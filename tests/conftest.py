@@ -61,8 +61,20 @@ def _reset_postgres(url: str) -> None:
 # copied back in per test.
 _PG_STATE: dict = {"migrated": False, "layout": None, "engine": None, "snapshots": {}}
 
-# Contents made by a fill function a test module gives ``database_with`` (name -> function).
+# Contents made by a fill function a test module gives ``database_with`` or ``content_fixture``
+# (name -> function), and the fixtures whose use gives the test's database a content (fixture
+# name -> content name).
 _FILLS: dict = {}
+_CONTENT_OF_FIXTURE: dict[str, str] = {}
+
+
+def content_fixture(fixture_name: str, content: str, fill) -> None:
+    """Declare that a test using the fixture ``fixture_name`` gets, as its ``app``'s database, a
+    copy of ``content``: what ``fill()`` writes (run once per session in an app context on an
+    empty migrated database; committed). E.g. the browser tests' ``demo_geo_round``: the demo
+    with ../shared/geodata and its areas installed. ``story`` and the demo fixtures come first."""
+    _CONTENT_OF_FIXTURE[fixture_name] = content
+    _FILLS.setdefault(content, fill)
 
 NOW_OF_THE_STORY = "2026-12-10T12:00:00+00:00"    # the clock the demo story is written at
 
@@ -100,10 +112,14 @@ def _fill(url: str, content: str) -> None:
 
 def _content(request) -> str:
     """What the test's database holds, from the fixtures the test uses (directly or through
-    other fixtures): ``story`` → "story"; ``demo_round`` or ``csrf_app`` → "demo"; else "empty"."""
+    other fixtures): ``story`` → "story"; a fixture declared with ``content_fixture`` → its
+    content; ``demo_round`` or ``csrf_app`` → "demo"; else "empty"."""
     names = set(request.fixturenames)
     if "story" in names:
         return "story"
+    for fixture, content in _CONTENT_OF_FIXTURE.items():
+        if fixture in names:
+            return content
     if names & {"demo_round", "csrf_app"}:
         return "demo"
     return "empty"
