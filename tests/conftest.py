@@ -21,7 +21,9 @@ other fixtures alike) is signed in as a system administrator unless made with
 ``app.test_client(anonymous=True)`` (the ``anon_client`` fixture) or
 ``app.test_client(user=some_user)`` (``client_as(role, scope)``): at its first request, the
 client puts the user's id, the session-protection identifier and the password stamp in its
-session cookie, as a real sign-in would (no password is hashed, so tests stay fast).
+session cookie, as a real sign-in would (no password is hashed, so tests stay fast). Where a
+password is hashed (sign-in tests, browser tests), argon2 runs with its smallest cost (see
+``_cheap_password_hashes``).
 """
 from __future__ import annotations
 
@@ -447,6 +449,30 @@ class SignedInClient(FlaskClient):
                 _db.session.rollback()
                 return
         sign_in_client(self, user)
+
+
+# Password hashing in the tests: argon2id with the smallest cost argon2 allows, instead of the
+# production defaults (argon2-cffi's PasswordHasher(), about 0.1 to 0.5 s a hash on a busy CI
+# machine; the suite hashes and verifies a few hundred times: sign-ins, the sign-in fuzzing, the
+# browser tests' accounts). The code path is the same (pcnreg.services.accounts.hasher, still
+# argon2id, the parameters written in each hash); tests/views/test_auth.py checks that the
+# application's own hasher keeps the defaults (PRODUCTION_HASHER below).
+PRODUCTION_HASHER = None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes():
+    from argon2 import PasswordHasher
+
+    from pcnreg.services import accounts
+
+    global PRODUCTION_HASHER
+    PRODUCTION_HASHER = accounts.hasher
+    accounts.hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    accounts._DUMMY_HASH = None
+    yield
+    accounts.hasher = PRODUCTION_HASHER
+    accounts._DUMMY_HASH = None
 
 
 @pytest.fixture(autouse=True, scope="session")
