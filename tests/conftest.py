@@ -475,6 +475,57 @@ def _cheap_password_hashes():
     accounts._DUMMY_HASH = None
 
 
+class _SharedTemplateBytecode:
+    """A Jinja bytecode cache kept in memory for the test session and shared by every app the
+    suite makes: each test makes its own app (and so its own Jinja environment), which would
+    compile every template it renders again (about 0.1 s a page, the NHS.UK macros included).
+    Jinja checks each entry against the template source's checksum, and the key here includes
+    the environment's syntax options, so an app configured differently compiles its own."""
+
+    def __init__(self):
+        import jinja2
+
+        class Cache(jinja2.BytecodeCache):
+            store: dict = {}
+
+            @staticmethod
+            def _key(bucket) -> tuple:
+                env = bucket.environment
+                return (bucket.key, env.block_start_string, env.block_end_string, env.variable_start_string,
+                        env.variable_end_string, env.comment_start_string, env.comment_end_string,
+                        env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+                        env.newline_sequence, env.keep_trailing_newline, env.optimized, repr(env.autoescape),
+                        tuple(sorted(env.extensions)), env.is_async)
+
+            def load_bytecode(self, bucket) -> None:
+                code = self.store.get(self._key(bucket))
+                if code is not None:
+                    bucket.bytecode_from_string(code)
+
+            def dump_bytecode(self, bucket) -> None:
+                self.store[self._key(bucket)] = bucket.bytecode_to_string()
+
+        self.cache = Cache()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_template_bytecode():
+    """Every Flask app's Jinja environment gets the session's ``_SharedTemplateBytecode`` cache
+    (unless it has a bytecode cache of its own)."""
+    shared = _SharedTemplateBytecode().cache
+    original = Flask.create_jinja_environment
+
+    def create_jinja_environment(self):
+        env = original(self)
+        if env.bytecode_cache is None:
+            env.bytecode_cache = shared
+        return env
+
+    Flask.create_jinja_environment = create_jinja_environment
+    yield
+    Flask.create_jinja_environment = original
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _signed_in_test_clients():
     previous = Flask.test_client_class
