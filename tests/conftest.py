@@ -3,7 +3,7 @@
 The database under test is SQLite in a temporary folder by default; set
 PCNREG_TEST_DATABASE_URL to a PostgreSQL URL to run the same suite against PostgreSQL
 (.ci/run does both). Each test gets a database built by the Alembic migrations (run once per
-session and copied or truncated per test; tests/test_migrations.py runs them on empty
+session and copied or emptied per test; tests/test_migrations.py runs them on empty
 databases): empty, or with the demo loaded when the test uses one of the demo fixtures:
 
 - ``demo_round``: the demo round (`load_demo`, no geodata); ``csrf_app``: an app with CSRF
@@ -12,8 +12,16 @@ databases): empty, or with the demo loaded when the test uses one of the demo fi
 
 Each content is loaded once per session (SQLite: into a template file copied per test;
 PostgreSQL: the tables' rows kept as binary COPY data and copied back into the emptied tables per
-test), so a test pays for a file copy, not for loading the demo. Tests that check loading itself
-(tests/cli/test_demo_cli.py, geodata installs) still call `load_demo`.
+test, see _pg_reset), so a test pays for a file copy, not for loading the demo. Tests that check
+loading itself (tests/cli/test_demo_cli.py, geodata installs) still call `load_demo`. A module
+with data of its own that many tests need gets the same: ``database_with(name, fill)`` (a URL,
+for a module's own app, e.g. tests/views/test_maps.py) or ``content_fixture(fixture, name,
+fill)`` (the ``app`` of any test using that fixture holds it, e.g. the browser tests'
+``demo_geo_round``).
+
+Test-only speed-ups (the application's code and settings are untouched): argon2 at its smallest
+cost (``_cheap_password_hashes``) and compiled templates shared between the session's apps
+(``_shared_template_bytecode``).
 
 Every page but a few needs a signed-in user with a role (pcnreg.views.guard). So every Flask
 test client made in the suite (``app.test_client()``, the ``client`` fixture, and the apps of
