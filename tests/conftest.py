@@ -3,7 +3,7 @@
 The database under test is SQLite in a temporary folder by default; set
 PCNREG_TEST_DATABASE_URL to a PostgreSQL URL to run the same suite against PostgreSQL
 (.ci/run does both). Each test gets a database built by the Alembic migrations (run once per
-session and copied or truncated per test; tests/test_migrations.py runs them on empty
+session and copied or emptied per test; tests/test_migrations.py runs them on empty
 databases): empty, or with the demo loaded when the test uses one of the demo fixtures:
 
 - ``demo_round``: the demo round (`load_demo`, no geodata); ``csrf_app``: an app with CSRF
@@ -12,8 +12,16 @@ databases): empty, or with the demo loaded when the test uses one of the demo fi
 
 Each content is loaded once per session (SQLite: into a template file copied per test;
 PostgreSQL: the tables' rows kept as binary COPY data and copied back into the emptied tables per
-test), so a test pays for a file copy, not for loading the demo. Tests that check loading itself
-(tests/cli/test_demo_cli.py, geodata installs) still call `load_demo`.
+test, see _pg_reset), so a test pays for a file copy, not for loading the demo. Tests that check
+loading itself (tests/cli/test_demo_cli.py, geodata installs) still call `load_demo`. A module
+with data of its own that many tests need gets the same: ``database_with(name, fill)`` (a URL,
+for a module's own app, e.g. tests/views/test_maps.py) or ``content_fixture(fixture, name,
+fill)`` (the ``app`` of any test using that fixture holds it, e.g. the browser tests'
+``demo_geo_round``).
+
+Test-only speed-ups (the application's code and settings are untouched): argon2 at its smallest
+cost (``_cheap_password_hashes``) and compiled templates shared between the session's apps
+(``_shared_template_bytecode``).
 
 Every page but a few needs a signed-in user with a role (pcnreg.views.guard). So every Flask
 test client made in the suite (``app.test_client()``, the ``client`` fixture, and the apps of
@@ -21,7 +29,9 @@ other fixtures alike) is signed in as a system administrator unless made with
 ``app.test_client(anonymous=True)`` (the ``anon_client`` fixture) or
 ``app.test_client(user=some_user)`` (``client_as(role, scope)``): at its first request, the
 client puts the user's id, the session-protection identifier and the password stamp in its
-session cookie, as a real sign-in would (no password is hashed, so tests stay fast).
+session cookie, as a real sign-in would (no password is hashed, so tests stay fast). Where a
+password is hashed (sign-in tests, browser tests), argon2 runs with its smallest cost (see
+``_cheap_password_hashes``).
 """
 from __future__ import annotations
 
@@ -32,7 +42,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from pcnreg import create_app
@@ -54,9 +64,27 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-# PostgreSQL: "migrated" once per session; "snapshots" holds, per content ("demo", "story"), each
-# table's rows as binary COPY data, taken once and copied back in per test.
-_PG_STATE: dict = {"migrated": False, "snapshots": {}}
+# PostgreSQL: "migrated" once per session; "layout" (the tables in foreign-key order, the keys
+# no order satisfies, the sequences) read once after migrating; "engine" one pooled connection
+# for the per-test resets; "snapshots" holds, per content ("demo", "story", or one a module
+# registers through ``database_with``), each table's rows as binary COPY data, taken once and
+# copied back in per test.
+_PG_STATE: dict = {"migrated": False, "layout": None, "engine": None, "snapshots": {}}
+
+# Contents made by a fill function a test module gives ``database_with`` or ``content_fixture``
+# (name -> function), and the fixtures whose use gives the test's database a content (fixture
+# name -> content name).
+_FILLS: dict = {}
+_CONTENT_OF_FIXTURE: dict[str, str] = {}
+
+
+def content_fixture(fixture_name: str, content: str, fill) -> None:
+    """Declare that a test using the fixture ``fixture_name`` gets, as its ``app``'s database, a
+    copy of ``content``: what ``fill()`` writes (run once per session in an app context on an
+    empty migrated database; committed). E.g. the browser tests' ``demo_geo_round``: the demo
+    with ../shared/geodata and its areas installed. ``story`` and the demo fixtures come first."""
+    _CONTENT_OF_FIXTURE[fixture_name] = content
+    _FILLS.setdefault(content, fill)
 
 NOW_OF_THE_STORY = "2026-12-10T12:00:00+00:00"    # the clock the demo story is written at
 
@@ -80,20 +108,28 @@ def _fill(url: str, content: str) -> None:
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        load_demo(None)
-        if content == "story":
-            app.config["PCNREG_NOW"] = NOW_OF_THE_STORY
-            demo_story.load()
+        if content in _FILLS:
+            _FILLS[content]()
+            _db.session.commit()
+        else:
+            load_demo(None)
+            if content == "story":
+                app.config["PCNREG_NOW"] = NOW_OF_THE_STORY
+                demo_story.load()
         _db.session.remove()
         _db.engine.dispose()
 
 
 def _content(request) -> str:
     """What the test's database holds, from the fixtures the test uses (directly or through
-    other fixtures): ``story`` → "story"; ``demo_round`` or ``csrf_app`` → "demo"; else "empty"."""
+    other fixtures): ``story`` → "story"; a fixture declared with ``content_fixture`` → its
+    content; ``demo_round`` or ``csrf_app`` → "demo"; else "empty"."""
     names = set(request.fixturenames)
     if "story" in names:
         return "story"
+    for fixture, content in _CONTENT_OF_FIXTURE.items():
+        if fixture in names:
+            return content
     if names & {"demo_round", "csrf_app"}:
         return "demo"
     return "empty"
@@ -105,8 +141,7 @@ def database_url(tmp_path) -> str:
     url = os.environ.get("PCNREG_TEST_DATABASE_URL")
     if url:
         _reset_postgres(url)
-        _PG_STATE["migrated"] = False
-        _PG_STATE["snapshots"].clear()
+        _PG_STATE["migrated"] = False        # the next test migrates again (the snapshots stay valid)
         return url
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
@@ -159,80 +194,103 @@ def _pg_order(conn) -> tuple[list[str], list[tuple[str, str, str]]]:
     return order, cyclic
 
 
-def _pg_truncate(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
-        conn.execute(text(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+def _pg_sequences(conn) -> list[tuple[str, str, str]]:
+    """The sequences owned by a column (serial or identity) of a table in public, as
+    (sequence, table, column)."""
+    return [tuple(r) for r in conn.execute(text(
+        "SELECT format('%I.%I', n.nspname, s.relname), t.relname, a.attname FROM pg_class s "
+        "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
+        "AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 "
+        "JOIN pg_class t ON t.oid = d.refobjid "
+        "JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+        "WHERE s.relkind = 'S' AND n.nspname = 'public'"))]
 
 
 def _pg_snapshot(url: str) -> dict:
-    """Every table's rows in binary COPY format (parents first), the foreign keys to drop while
-    they are copied back, and the tables' sequences."""
-    engine = create_engine(url)
+    """The rows of every table that has any, in binary COPY format (parents first)."""
     rows = {}
-    with engine.connect() as conn:
-        order, cyclic = _pg_order(conn)
-        # the sequences owned by a column (serial or identity) of a table in public
-        sequences = [tuple(r) for r in conn.execute(text(
-            "SELECT format('%I.%I', n.nspname, s.relname), t.relname, a.attname FROM pg_class s "
-            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
-            "AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 "
-            "JOIN pg_class t ON t.oid = d.refobjid "
-            "JOIN pg_namespace n ON n.oid = t.relnamespace "
-            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
-            "WHERE s.relkind = 'S' AND n.nspname = 'public'"))]
+    with _pg_engine(url).connect() as conn:
         raw = conn.connection.driver_connection
-        for table in order:
-            with raw.cursor() as cur, cur.copy(f'COPY "{table}" TO STDOUT (FORMAT binary)') as copy:
-                rows[table] = b"".join(bytes(block) for block in copy)
+        for table in _PG_STATE["layout"]["order"]:
+            if raw.execute(f'SELECT EXISTS (SELECT FROM "{table}")').fetchone()[0]:
+                with raw.cursor() as cur, cur.copy(f'COPY "{table}" TO STDOUT (FORMAT binary)') as copy:
+                    rows[table] = b"".join(bytes(block) for block in copy)
         conn.rollback()
-    engine.dispose()
-    return {"rows": rows, "cyclic": cyclic, "sequences": sequences}
+    return {"rows": rows}
 
 
-def _pg_restore(url: str, snapshot: dict) -> None:
-    """Copy a snapshot's rows into the emptied tables, parents first (each COPY is one statement,
-    so a table's rows that refer to each other are checked at its end; the foreign keys of tables
-    that refer to each other are dropped for the copy and added back, which checks them), then
-    move each serial or identity column's sequence past the highest id, as if the rows had been
-    inserted. One transaction."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table, name, _definition in snapshot["cyclic"]:
-            conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
+def _pg_engine(url: str):
+    """The session's engine for resets: one pooled connection, statements never server-prepared
+    (a dropped and migrated-again schema needs none of them)."""
+    if _PG_STATE["engine"] is None:
+        _PG_STATE["engine"] = create_engine(url, pool_size=1, pool_pre_ping=True,
+                                            connect_args={"prepare_threshold": None})
+    return _PG_STATE["engine"]
+
+
+def _pg_layout(url: str) -> dict:
+    """The migrated schema's tables (parents first), the foreign keys no order satisfies and the
+    sequences of serial or identity columns: read once per migration."""
+    with _pg_engine(url).connect() as conn:
+        order, cyclic = _pg_order(conn)
+        sequences = _pg_sequences(conn)
+        conn.rollback()
+    return {"order": order, "cyclic": cyclic, "sequences": sequences}
+
+
+def _pg_reset(url: str, snapshot: dict | None) -> None:
+    """Empty every table and copy ``snapshot``'s rows back in (None: leave them empty), in one
+    transaction on the session's connection: the foreign keys of tables that refer to each other
+    are dropped; every table's rows are deleted, children first (DELETE: the tables are small,
+    and a TRUNCATE of every table makes new files for each of them and their indexes, which costs
+    ten times more); the snapshot's non-empty tables are copied in, parents first (each COPY is
+    one statement, so a table's rows that refer to each other are checked at its end); the
+    dropped keys are added back, which checks them; and every serial or identity column's
+    sequence is moved past the highest id (to 1 on an empty table), as a TRUNCATE ... RESTART
+    IDENTITY followed by inserting the rows would leave it."""
+    layout = _PG_STATE["layout"]
+    with _pg_engine(url).begin() as conn:
         raw = conn.connection.driver_connection
-        for table, data in snapshot["rows"].items():
-            with raw.cursor() as cur, cur.copy(f'COPY "{table}" FROM STDIN (FORMAT binary)') as copy:
-                copy.write(data)
-        for table, name, definition in snapshot["cyclic"]:
-            conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
-        for sequence, table, column in snapshot["sequences"]:
-            conn.execute(text(f'SELECT setval(CAST(:seq AS regclass), '
-                              f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)'),
-                         {"seq": sequence})
-    engine.dispose()
+        for table, name, _definition in layout["cyclic"]:
+            raw.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+        raw.execute("; ".join(f'DELETE FROM "{table}"' for table in reversed(layout["order"])))
+        if snapshot is not None:
+            for table, data in snapshot["rows"].items():
+                with raw.cursor() as cur, cur.copy(f'COPY "{table}" FROM STDIN (FORMAT binary)') as copy:
+                    copy.write(data)
+        for table, name, definition in layout["cyclic"]:
+            raw.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+        sequences = layout["sequences"]
+        if sequences:
+            raw.execute("SELECT " + ", ".join(
+                f"setval(CAST('{seq}' AS regclass), COALESCE((SELECT MAX(\"{column}\") FROM \"{table}\"), 0) + 1, false)"
+                for seq, table, column in sequences))
+
+
+def _pg_migrate(url: str, tmp_path: Path) -> None:
+    _reset_postgres(url)
+    _migrate(url, tmp_path)
+    _PG_STATE["layout"] = _pg_layout(url)
+    _PG_STATE["migrated"] = True
 
 
 def _postgres_database(url: str, content: str, tmp_path: Path) -> None:
-    """The PostgreSQL test database, migrated once per session, emptied per test (TRUNCATE) and
-    given ``content``: loaded once per session, then copied in from its snapshot."""
+    """The PostgreSQL test database, migrated once per session, emptied per test and given
+    ``content``: loaded once per session, then copied in from its snapshot (see _pg_reset). A
+    reset that fails (a test left the schema changed) migrates from scratch and tries again."""
     if not _PG_STATE["migrated"]:
-        _reset_postgres(url)
-        _migrate(url, tmp_path)
-        _PG_STATE["migrated"] = True
-        _PG_STATE["snapshots"].clear()
-    else:
-        _pg_truncate(url)
-    if content == "empty":
-        return
+        _pg_migrate(url, tmp_path)
     snapshots = _PG_STATE["snapshots"]
-    if content not in snapshots:
+    if content != "empty" and content not in snapshots:
+        _pg_reset(url, None)
         _fill(url, content)
         snapshots[content] = _pg_snapshot(url)
-        _pg_truncate(url)
-    _pg_restore(url, snapshots[content])
+    try:
+        _pg_reset(url, snapshots.get(content))
+    except (OperationalError, ProgrammingError):
+        _pg_migrate(url, tmp_path)
+        _pg_reset(url, snapshots.get(content))
 
 
 @pytest.fixture
@@ -250,6 +308,30 @@ def migrated_url(request, tmp_path) -> str:
     path = tmp_path / "test.sqlite"
     shutil.copyfile(template, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def database_with(request, tmp_path):
+    """``database_with(name, fill)``: the URL of the test's own migrated database holding what
+    ``fill()`` writes, for data a module needs in many tests (e.g. the demo with geodata in
+    tests/views/test_maps.py). ``fill`` runs once per session (per ``name``, unique across the
+    suite), in an app context on an empty migrated database; what it leaves in the session is
+    committed. Then, as for the demo: SQLite copies a template file, PostgreSQL copies the rows in
+    from a snapshot. Do not use it together with ``app`` (that fixture has its own database)."""
+    def _database(name: str, fill) -> str:
+        if name in ("empty", "demo", "story"):
+            raise ValueError(f"{name!r} is a content of the shared fixtures; choose another name")
+        _FILLS.setdefault(name, fill)
+        url = os.environ.get("PCNREG_TEST_DATABASE_URL")
+        if url:
+            _postgres_database(url, name, tmp_path)
+            return url
+        template = _sqlite_template(request.getfixturevalue("_sqlite_templates"), name)
+        path = tmp_path / f"{name}.sqlite"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    return _database
 
 
 def _make_app(tmp_path: Path, url: str, monkeypatch, csrf: bool):
@@ -375,6 +457,81 @@ class SignedInClient(FlaskClient):
                 _db.session.rollback()
                 return
         sign_in_client(self, user)
+
+
+# Password hashing in the tests: argon2id with the smallest cost argon2 allows, instead of the
+# production defaults (argon2-cffi's PasswordHasher(), about 0.1 to 0.5 s a hash on a busy CI
+# machine; the suite hashes and verifies a few hundred times: sign-ins, the sign-in fuzzing, the
+# browser tests' accounts). The code path is the same (pcnreg.services.accounts.hasher, still
+# argon2id, the parameters written in each hash); tests/views/test_auth.py checks that the
+# application's own hasher keeps the defaults (PRODUCTION_HASHER below).
+PRODUCTION_HASHER = None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes():
+    from argon2 import PasswordHasher
+
+    from pcnreg.services import accounts
+
+    global PRODUCTION_HASHER
+    PRODUCTION_HASHER = accounts.hasher
+    accounts.hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    accounts._DUMMY_HASH = None
+    yield
+    accounts.hasher = PRODUCTION_HASHER
+    accounts._DUMMY_HASH = None
+
+
+class _SharedTemplateBytecode:
+    """A Jinja bytecode cache kept in memory for the test session and shared by every app the
+    suite makes: each test makes its own app (and so its own Jinja environment), which would
+    compile every template it renders again (about 0.1 s a page, the NHS.UK macros included).
+    Jinja checks each entry against the template source's checksum, and the key here includes
+    the environment's syntax options, so an app configured differently compiles its own."""
+
+    def __init__(self):
+        import jinja2
+
+        class Cache(jinja2.BytecodeCache):
+            store: dict = {}
+
+            @staticmethod
+            def _key(bucket) -> tuple:
+                env = bucket.environment
+                return (bucket.key, env.block_start_string, env.block_end_string, env.variable_start_string,
+                        env.variable_end_string, env.comment_start_string, env.comment_end_string,
+                        env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+                        env.newline_sequence, env.keep_trailing_newline, env.optimized, repr(env.autoescape),
+                        tuple(sorted(env.extensions)), env.is_async)
+
+            def load_bytecode(self, bucket) -> None:
+                code = self.store.get(self._key(bucket))
+                if code is not None:
+                    bucket.bytecode_from_string(code)
+
+            def dump_bytecode(self, bucket) -> None:
+                self.store[self._key(bucket)] = bucket.bytecode_to_string()
+
+        self.cache = Cache()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_template_bytecode():
+    """Every Flask app's Jinja environment gets the session's ``_SharedTemplateBytecode`` cache
+    (unless it has a bytecode cache of its own)."""
+    shared = _SharedTemplateBytecode().cache
+    original = Flask.create_jinja_environment
+
+    def create_jinja_environment(self):
+        env = original(self)
+        if env.bytecode_cache is None:
+            env.bytecode_cache = shared
+        return env
+
+    Flask.create_jinja_environment = create_jinja_environment
+    yield
+    Flask.create_jinja_environment = original
 
 
 @pytest.fixture(autouse=True, scope="session")

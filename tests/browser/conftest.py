@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import GEODATA, content_fixture
 
 from .harness import (
     BROWSER_ADMIN,
@@ -149,6 +150,18 @@ def demo_round(app) -> int:
 
 
 @pytest.fixture
-def demo_geo_round(app, geodata) -> int:
-    """The demo round joined to ../shared/geodata, with the geodata's areas installed; its id."""
-    return load_demo_round(geodata)
+def demo_geo_round(geodata, app) -> int:
+    """The demo round joined to ../shared/geodata, with the geodata's areas installed; its id.
+    Loaded once per session (``load_demo_round(GEODATA)``) and copied for each test, as the
+    conftest's demo fixtures are (declared below with ``content_fixture``)."""
+    from sqlalchemy import select
+
+    from pcnreg.extensions import db as _db
+    from pcnreg.models import RegistrationRound
+
+    round_id = _db.session.scalar(select(RegistrationRound.id).order_by(RegistrationRound.id.desc()))
+    _db.session.remove()
+    return round_id
+
+
+content_fixture("demo_geo_round", "browser-demo-geodata", lambda: load_demo_round(GEODATA))

@@ -25,15 +25,14 @@ JOURNEYS = {
 
 
 @pytest.fixture
-def live_demo(app):
+def live_demo(app, story):
+    """The demo and its story (the conftest ``story``: a copy of a database loaded once per
+    session, the clock at the story's day), the demo users, the journeys' users with PASSWORD."""
     from pcnreg.models import User
-    from pcnreg.services import accounts, demo_story
-    from pcnreg.services.demo import load_demo
+    from pcnreg.services import accounts
     from pcnreg.services.demo_users import create_demo_users
 
     app.config["PCNREG_NOW"] = "2026-12-10T12:00:00+00:00"
-    load_demo(None)
-    demo_story.load()
     create_demo_users("http://localhost")
     for user in _db.session.scalars(select(User).where(User.email.in_(list(JOURNEYS)))):
         user.password_hash = accounts.hash_password(PASSWORD)

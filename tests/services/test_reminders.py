@@ -16,15 +16,15 @@ from pcnreg.models import (
     User,
 )
 from pcnreg.services import demo_story, reminders
-from pcnreg.services.demo import load_demo
 from pcnreg.services.demo_users import create_demo_users
 
 
 @pytest.fixture
-def current(app, db):
+def current(app, db, story):
+    """The demo story's current round (the conftest ``story``: a copy of a database loaded once
+    per session, the clock at the story's day) with the demo users; (round, Ashfield's lead
+    commissioner)."""
     app.config["PCNREG_NOW"] = "2026-12-10T12:00:00+00:00"
-    load_demo(None)
-    demo_story.load()
     create_demo_users("http://localhost")
     rnd = db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == demo_story.CURRENT_ROUND))
     ashfield = db.session.scalar(select(Pcn).where(Pcn.round_id == rnd.id, Pcn.name == demo_story.REP_PCN))

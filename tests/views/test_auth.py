@@ -105,6 +105,22 @@ def test_next_to_a_local_page_is_followed(anon_client, jo):
 
 # --- hashes ---------------------------------------------------------------------------------------------
 
+def test_the_application_hashes_with_argon2_defaults():
+    """The suite hashes with argon2's smallest cost (conftest ``_cheap_password_hashes``); the
+    application's own hasher is argon2id with argon2-cffi's defaults (RFC 9106, low memory)."""
+    import conftest
+    from argon2 import Type
+    from argon2.profiles import RFC_9106_LOW_MEMORY
+
+    real = conftest.PRODUCTION_HASHER
+    assert real is not None and real is not accounts.hasher
+    assert real.type is Type.ID
+    assert (real.time_cost, real.memory_cost, real.parallelism, real.hash_len, real.salt_len) == (
+        RFC_9106_LOW_MEMORY.time_cost, RFC_9106_LOW_MEMORY.memory_cost, RFC_9106_LOW_MEMORY.parallelism,
+        RFC_9106_LOW_MEMORY.hash_len, RFC_9106_LOW_MEMORY.salt_len)
+    assert real.hash("x").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
 def test_only_an_argon2_hash_is_stored_never_the_password(app, db, client):
     user = accounts.create_user("new.person@nhs.example", "New Person", [("viewer", "all", None)],
                                 created_by="test")

@@ -3,9 +3,9 @@
 With geodata, the demo is joined to the LSOA and local authority boundaries and practice
 locations of ../shared/geodata by a small loader here (not the geodata installer): it stores
 the 679 LSOAs as blocks, the 8 district boundaries and the practice locations, then builds the
-PCN areas with ``areas.refresh``. On SQLite the database is built once per module and copied for
-each test (building takes about 0.7 s, copying a few ms); on PostgreSQL
-(PCNREG_TEST_DATABASE_URL) each test builds it.
+PCN areas with ``areas.refresh``. The database is built once per session and copied for each test
+(conftest ``database_with``: a SQLite file copy, or on PostgreSQL the rows copied in from a
+snapshot), so a test pays for the copy, not for building it.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import io
 import json
 import os
 import re
-import shutil
 import struct
 import time
 import zipfile
@@ -25,7 +24,7 @@ import geopandas as gpd
 import pytest
 import shapely
 from conftest import GEODATA
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from pcnreg import create_app
 from pcnreg.domain.geometry import ADJACENCY_BUFFER_METRES, snap
@@ -47,7 +46,6 @@ from pcnreg.services import areas, maps
 from pcnreg.services import configuration as config_svc
 from pcnreg.services.demo import load_demo
 
-PG_URL = os.environ.get("PCNREG_TEST_DATABASE_URL")
 NO_GEODATA = "Maps are unavailable: no geodata is installed. Run pcnreg geodata install"
 MAX_MAP_BYTES = 1_500_000
 
@@ -103,56 +101,16 @@ def _make_app(tmp_path: Path, url: str, monkeypatch=None):
     return app
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory):
-    """SQLite only: the demo with geodata, built once for the module."""
+@pytest.fixture
+def geo_app(tmp_path, monkeypatch, database_with):
+    """The demo with geodata (``load_demo_with_geodata``), loaded once per session and copied for
+    each test (conftest ``database_with``: a SQLite template file, or PostgreSQL rows copied in
+    from a snapshot), served by an app with the maps blueprint."""
     if not GEODATA.is_dir():
         pytest.skip("../shared/geodata is not beside this checkout")
-    if PG_URL:
-        return None
-    from flask_migrate import upgrade
-
-    folder = tmp_path_factory.mktemp("maps-template")
-    saved = {k: os.environ.get(k) for k in ("PCNREG_INSTANCE", "PCNREG_SECRET_KEY")}
-    try:
-        app = _make_app(folder, f"sqlite:///{folder / 'template.sqlite'}")
-        with app.app_context():
-            upgrade()
-            load_demo_with_geodata(GEODATA)
-            _db.session.remove()
-            _db.engine.dispose()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return folder / "template.sqlite"
-
-
-@pytest.fixture
-def geo_app(tmp_path, monkeypatch, template_db):
-    from flask_migrate import upgrade
-
-    if template_db is not None:
-        shutil.copyfile(template_db, tmp_path / "test.sqlite")
-        url = f"sqlite:///{tmp_path / 'test.sqlite'}"
-    else:
-        _reset_postgres(PG_URL)
-        url = PG_URL
+    url = database_with("maps-demo-geodata", lambda: load_demo_with_geodata(GEODATA))
     app = _make_app(tmp_path, url, monkeypatch)
     with app.app_context():
-        upgrade()
-        if template_db is None:
-            load_demo_with_geodata(GEODATA)
         yield app
         _db.session.remove()
         _db.engine.dispose()
