@@ -26,8 +26,11 @@ def table(page, caption: str):
 def row_cells(page, caption: str, first: str) -> list[str]:
     """The visible text of the cells of the row starting with ``first`` in the table ``caption``.
 
-    innerText, so the responsive tables' per-cell headings (hidden on a wide screen) are left out.
+    innerText, so the responsive tables' per-cell headings (hidden on a wide screen) are left out --
+    once the stylesheet hiding them has applied: after a click the new page's DOM can be there before
+    its CSS (a PostgreSQL CI run read "Practice code C84693"), so wait for the load event first.
     """
+    page.wait_for_load_state("load")
     rows = table(page, caption).locator("tbody tr")
     expect(rows.first).to_be_visible()
     found = [cells for cells in ([c.strip() for c in text.split("\t")] for text in rows.all_inner_texts())
