@@ -71,7 +71,12 @@ demo: venv assets db
 # side, one per core: the SQLite run's output streams, the PostgreSQL run's is printed after it.
 # Both runs always happen; the exit status is non-zero when either fails. The PostgreSQL run
 # fuzzes each form and API operation with fewer examples (PCNREG_FUZZ_EXAMPLES): the input
-# handling fuzzed is the same code on both databases. The browser tests (tests/browser) drive
+# handling fuzzed is the same code on both databases; and it runs only the tests that use the
+# database under test (PCNREG_TEST_DATABASE_ONLY, see tests/conftest.py): the others (the domain,
+# the file parsers, the crash-safety tests on their own SQLite files) run the same code on both
+# sides, so they run once, on the SQLite side. Its browser tests run last
+# (PCNREG_TEST_BROWSER_LAST), the SQLite side's first: they mostly wait for Chromium, so each
+# side's overlap the other side's busy tests. The browser tests (tests/browser) drive
 # Debian's Chromium, which .ci/chromium-up installs when it is missing; without it they are
 # skipped (and fail when CI=true). Screenshots go to test-artifacts/.
 PG_FUZZ_EXAMPLES ?= 12
@@ -85,7 +90,7 @@ test: venv assets
 		echo "make test: could not start PostgreSQL (see the messages above)" >&2; fi; \
 	start=$$SECONDS; \
 	if [ $$pg_ok = 1 ]; then \
-		( PCNREG_TEST_DATABASE_URL="$$pg_url" PCNREG_FUZZ_EXAMPLES=$(PG_FUZZ_EXAMPLES) \
+		( PCNREG_TEST_DATABASE_URL="$$pg_url" PCNREG_TEST_DATABASE_ONLY=1 PCNREG_TEST_BROWSER_LAST=1 PCNREG_FUZZ_EXAMPLES=$(PG_FUZZ_EXAMPLES) \
 		  $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS) > "$$logs/pg" 2>&1; echo $$? > "$$logs/pg_rc" ) & \
 		pg_pid=$$!; \
 	fi; \

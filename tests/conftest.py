@@ -20,8 +20,9 @@ fill)`` (the ``app`` of any test using that fixture holds it, e.g. the browser t
 ``demo_geo_round``).
 
 Test-only speed-ups (the application's code and settings are untouched): argon2 at its smallest
-cost (``_cheap_password_hashes``) and compiled templates shared between the session's apps
-(``_shared_template_bytecode``).
+cost (``_cheap_password_hashes``), compiled templates shared between the session's apps
+(``_shared_template_bytecode``), and werkzeug's compiled URL builders shared likewise
+(``_shared_url_builders``).
 
 Every page but a few needs a signed-in user with a role (pcnreg.views.guard). So every Flask
 test client made in the suite (``app.test_client()``, the ``client`` fixture, and the apps of
@@ -85,6 +86,40 @@ def content_fixture(fixture_name: str, content: str, fill) -> None:
     with ../shared/geodata and its areas installed. ``story`` and the demo fixtures come first."""
     _CONTENT_OF_FIXTURE[fixture_name] = content
     _FILLS.setdefault(content, fill)
+
+def _browser_tests_last(items) -> None:
+    """The browser tests (tests/browser) after all the others. They mostly wait (for Chromium
+    to load, lay out and draw pages) and use less than one core, so `make test` runs them first
+    on the SQLite side and last on the PostgreSQL side (PCNREG_TEST_BROWSER_LAST=1): each side's
+    browser tests then overlap the other side's busy ones instead of each other."""
+    browser = [item for item in items if item.nodeid.startswith("tests/browser/")]
+    if browser:
+        items[:] = [item for item in items if not item.nodeid.startswith("tests/browser/")] + browser
+
+
+# The fixtures through which a test reaches the database under test (directly or through others).
+DATABASE_FIXTURES = frozenset({"database_url", "migrated_url", "database_with", "app", "csrf_app", "db"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """PCNREG_TEST_BROWSER_LAST=1: see _browser_tests_last.
+
+    With PCNREG_TEST_DATABASE_ONLY=1 (`make test` sets it for its PostgreSQL run, which the
+    SQLite run beside it complements), only the tests that use the database under test run: a
+    test with none of DATABASE_FIXTURES (the domain's, the file parsers', the crash-safety tests
+    on their own SQLite files) runs exactly the same code on either side, so the second run
+    would only repeat the first. The deselected tests are counted in pytest's summary."""
+    if os.environ.get("PCNREG_TEST_BROWSER_LAST") == "1":
+        _browser_tests_last(items)
+    if os.environ.get("PCNREG_TEST_DATABASE_ONLY") != "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
 
 NOW_OF_THE_STORY = "2026-12-10T12:00:00+00:00"    # the clock the demo story is written at
 
@@ -532,6 +567,32 @@ def _shared_template_bytecode():
     Flask.create_jinja_environment = create_jinja_environment
     yield
     Flask.create_jinja_environment = original
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_url_builders():
+    """Werkzeug compiles, for every URL rule of every app, two URL-builder functions from a
+    generated syntax tree (``Rule._compile_builder``): about two thirds of making an app (45 of
+    70 ms), and the suite makes an app per test. The function it returns depends only on the
+    rule's text, its subdomain or host, slash merging, its parsed parts (``_trace``), its
+    defaults and whether unknown arguments are appended; it reaches the converters through the
+    rule it is bound to. So builders are kept per session under that key and bound to each new
+    rule as werkzeug binds its own."""
+    from werkzeug.routing.rules import Rule
+
+    original = Rule._compile_builder
+    builders: dict = {}
+
+    def _compile_builder(self, append_unknown: bool = True):
+        key = (self.rule, self.subdomain, self.host, self.merge_slashes, tuple(self._trace),
+               repr(sorted((self.defaults or {}).items())), append_unknown)
+        if key not in builders:
+            builders[key] = original(self, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = _compile_builder
+    yield
+    Rule._compile_builder = original
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -19,9 +19,11 @@ No Flask, no database.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import threading
 import zipfile
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -100,8 +102,8 @@ class PartnerRow:
 
 @dataclass(frozen=True)
 class Workbook:
-    pcns: list[PcnRow]
-    partners: list[PartnerRow]          # every valid row, ended relationships included
+    pcns: tuple[PcnRow, ...]
+    partners: tuple[PartnerRow, ...]    # every valid row, ended relationships included
     era: str = "ccg"                    # "ccg" (CCG columns, to 2022) or "sub_icb" (sub-ICB columns)
 
 
@@ -288,14 +290,38 @@ def _read_partners(sheet, pcns: list[PcnRow], problems: list[ImportProblem], era
     return out
 
 
+_READ_LOCK = threading.Lock()
+#: The last workbooks read (content digest -> Workbook): the national workbook is read again and
+#: again (onboarding one system after another, a commissioner's import after the onboarding), and
+#: openpyxl takes about a second over it. A Workbook is immutable (frozen rows in tuples), so one
+#: can be handed to every reader; a file that fails is read (and refused) each time.
+_READ: OrderedDict[bytes, Workbook] = OrderedDict()
+_READ_KEPT = 2
+
+
 def read_workbook(data: bytes, max_bytes: int) -> Workbook:
     """The PCNs and core partners of an ePCN workbook, or ``ImportFailed`` listing every problem
     (not a workbook, a sheet or column missing, a bad code, a partner of an unknown PCN, a
     practice in two PCNs). Partner rows with an end date are kept (``current`` is False) and may
-    repeat a practice."""
+    repeat a practice. The same content read again within the process is not parsed again."""
+    check_size(len(data), max_bytes)
+    digest = hashlib.sha256(data).digest()
+    with _READ_LOCK:
+        book = _READ.get(digest)
+        if book is not None:
+            _READ.move_to_end(digest)
+            return book
+    book = _parse_workbook(data)
+    with _READ_LOCK:
+        _READ[digest] = book
+        while len(_READ) > _READ_KEPT:
+            _READ.popitem(last=False)
+    return book
+
+
+def _parse_workbook(data: bytes) -> Workbook:
     from openpyxl import load_workbook
 
-    check_size(len(data), max_bytes)
     _check_zip(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
@@ -326,4 +352,4 @@ def read_workbook(data: bytes, max_bytes: int) -> Workbook:
         raise ImportFailed(problems)
     if not any(p.current for p in partners):
         raise ImportFailed([ImportProblem(None, None, f"sheet {PARTNERS!r} lists no practices")])
-    return Workbook(pcns, partners, "sub_icb" if "sub_icb" in eras else "ccg")
+    return Workbook(tuple(pcns), tuple(partners), "sub_icb" if "sub_icb" in eras else "ccg")

@@ -207,6 +207,25 @@ def test_a_small_workbook_with_title_rows_imports(rnd, db):
     assert members_of(db, rnd, "NEWARK PCN") == ["C84009"]
 
 
+def test_a_workbook_read_again_is_not_parsed_again_but_a_changed_one_is():
+    from pcnreg.importers import epcn as reader
+
+    data = xlsx(good_sheets())
+    first = reader.read_workbook(data, 10**8)
+    assert reader.read_workbook(bytes(data), 10**8) is first          # the same content: the same rows
+    assert isinstance(first.partners, tuple) and isinstance(first.pcns, tuple)   # immutable, so shareable
+    sheets = good_sheets()
+    sheets[PARTNERS] = sheets[PARTNERS][:-1]                              # one partner row fewer
+    other = reader.read_workbook(xlsx(sheets), 10**8)
+    assert other is not first and len(other.partners) == len(first.partners) - 1
+    bad = xlsx({DETAILS: good_sheets()[DETAILS]})                         # no partners sheet
+    for _ in range(2):                                                    # a refusal is not remembered
+        with pytest.raises(ImportFailed, match="no sheet"):
+            reader.read_workbook(bad, 10**8)
+    with pytest.raises(ImportFailed):                                     # nor is the size limit skipped
+        reader.read_workbook(data, len(data) - 1)
+
+
 def test_garbage_is_refused(rnd, db):
     assert "not an Excel workbook" in str(refused(db, rnd, b"practice_code,pcn\nC84009,U1\n"))
     assert "not a readable .xlsx" in str(refused(db, rnd, b"PK\x03\x04garbage"))

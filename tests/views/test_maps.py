@@ -161,7 +161,9 @@ def external_urls(document: str) -> set[str]:
 
 
 def pcn_keys() -> list[str]:
-    return [str(k) for k in _db.session.scalars(select(Pcn.id).where(Pcn.active.is_(True)))]
+    """The active PCNs' keys, by id: without an order PostgreSQL returns rows as they lie on disk,
+    which changes once (auto)vacuum lets copied-in rows fill the space of deleted ones."""
+    return [str(k) for k in _db.session.scalars(select(Pcn.id).where(Pcn.active.is_(True)).order_by(Pcn.id))]
 
 
 def stored_area(key: str):
