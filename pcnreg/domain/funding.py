@@ -104,3 +104,24 @@ def year_line(spec, list_size: int | None) -> YearLine:
                         spec.valid_to, spec.source, None, "Not computed: the registered list size is not known")
     return YearLine(spec.kind, spec.title, spec.amount, spec.population, spec.basis, spec.valid_from, spec.valid_to,
                     spec.source, entitlement(list_size, rate, spec.valid_from))
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A PCN's registered patients that count for its funding, and the members left out."""
+
+    list_size: int
+    opted_out: tuple[tuple[str, int | None], ...] = ()    # (practice code, its list size)
+
+    @property
+    def opted_out_patients(self) -> int:
+        return sum(size or 0 for _code, size in self.opted_out)
+
+
+def counted(list_sizes: dict[str, int | None], opted_out: set[str]) -> Counted:
+    """The registered list a PCN is funded for: the sum of its members' list sizes (``list_sizes``:
+    member code -> list size, missing = 0) less those of the members that opted out of the
+    Network Contract DES for the year: a practice that opts out is in no PCN that year, so neither
+    its patients nor its share of the funding count for the network it belonged to."""
+    out = tuple(sorted((code, size) for code, size in list_sizes.items() if code in opted_out))
+    return Counted(sum(size or 0 for code, size in list_sizes.items() if code not in opted_out), out)

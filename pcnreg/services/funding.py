@@ -77,6 +77,11 @@ class YearFunding:
     list_size: int | None
     lines: list[funding.YearLine]
     notice: str | None = None           # why there are no lines ("not set")
+    opted_out: tuple[tuple[str, int | None], ...] = ()   # members not counted: (code, list size)
+
+    @property
+    def opted_out_patients(self) -> int:
+        return sum(size or 0 for _code, size in self.opted_out)
 
     @property
     def known_total(self) -> Decimal:
@@ -116,12 +121,36 @@ class YearTable:
     notice: str | None = None
 
 
+def counted(rnd: RegistrationRound, data, pcn) -> funding.Counted:
+    """The registered list ``pcn`` (a domain Pcn of ``data``, the round's configuration) is funded
+    for: its members' list sizes less those of the practices that opted out of the round's year."""
+    from .cycle import opted_out_codes
+
+    sizes = {c: data.config.practices[c].list_size if c in data.config.practices else None for c in pcn.members}
+    return funding.counted(sizes, opted_out_codes(rnd) if rnd.contract_year else set())
+
+
+def pcn_year_funding(rnd: RegistrationRound, pcn_key: str) -> YearFunding:
+    """``year_funding`` for the PCN ``pcn_key`` of the round's head configuration, for the patients
+    that count (``counted``: the members that opted out of the year are left out and named)."""
+    data = rounds_svc.build_configuration(rnd)
+    pcn = next((p for p in data.config.pcns if p.key == str(pcn_key)), None)
+    if pcn is None:
+        return year_funding(rnd, None)
+    count = counted(rnd, data, pcn)
+    result = year_funding(rnd, count.list_size)
+    result.opted_out = count.opted_out
+    return result
+
+
 def year_table(rnd: RegistrationRound) -> YearTable:
     data = rounds_svc.build_configuration(rnd)
     rows = []
     for pcn in data.config.pcns:
-        size = data.config.pcn_total(pcn)
-        rows.append((pcn.key, pcn.name, size, year_funding(rnd, size)))
+        count = counted(rnd, data, pcn)
+        result = year_funding(rnd, count.list_size)
+        result.opted_out = count.opted_out
+        rows.append((pcn.key, pcn.name, count.list_size, result))
     first = year_funding(rnd, None)
     if not first.lines:
         return YearTable(rnd.contract_year, [], [], first.notice)

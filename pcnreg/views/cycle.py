@@ -72,7 +72,7 @@ class ReviewForm(PageForm):
 def inject() -> dict:
     from ..services import funding as funding_svc
 
-    return {"year_funding": funding_svc.year_funding}
+    return {"pcn_year_funding": funding_svc.pcn_year_funding}
 
 
 # --- helpers ----------------------------------------------------------------------------------------------

@@ -114,3 +114,38 @@ def test_an_adjusted_population_rate_stays_out_of_the_entitlement_table(app, db)
     kinds = {r.kind for r in funding_svc.rates()}
     assert "core_pcn_funding_adjusted" not in kinds
     assert r2024.contract_year == "2024/25"
+
+
+def test_a_practice_that_opted_out_of_the_year_is_not_counted(app, db, client):
+    from pcnreg.models import Practice
+    from pcnreg.services import cycle as cycle_svc
+
+    load_demo(None)
+    r2024 = roll(rounds_svc.get_round(None), "2024/25")
+    pcn, total = newark_total(r2024)
+    code, size = db.session.execute(
+        select(Practice.code, ListSize.size).join(Membership, Membership.practice_id == Practice.id)
+        .join(ListSize, ListSize.practice_id == Practice.id)
+        .where(Membership.round_id == r2024.id, Membership.pcn_id == pcn.id).order_by(Practice.code)).first()
+    cycle_svc.set_dates(r2024, {"opt_out_opens": dt.date(2024, 4, 1), "opt_out_closes": dt.date(2024, 4, 30)})
+    db.session.commit()
+    app.config["PCNREG_NOW"] = "2024-04-10T10:00:00+01:00"
+    cycle_svc.opt_out(r2024, code, "The partners cannot staff the extended hours this year")
+
+    # the lines are computed for Newark's list less the practice's, recomputed here from the file
+    counted = total - size
+    got = funding_svc.pcn_year_funding(r2024, str(pcn.id))
+    assert got.list_size == counted and got.opted_out == ((code, size),)
+    by_kind = {ln.kind: ln.amount for ln in got.lines}
+    for r in rates("2024/25"):
+        if r.get("population", "registered_list") == "registered_list":
+            assert by_kind[r["kind"]] == (Decimal(r["amount"]) * counted * months(r["valid_from"], r["valid_to"])
+                                          / 12).quantize(PENNY, rounding=ROUND_HALF_UP)
+    note = f"Not counted: 1 member practice opted out of 2024/25 ({code}, {size:,} registered patients)"
+    assert note in text(client.get(f"/rounds/{r2024.id}/pcns/{pcn.id}/registration"))
+    assert note in text(client.get(f"/rounds/{r2024.id}/pcns/{pcn.id}"))
+    row = re.search(r"Newark (\S+) (\S+) \((\S+) patients\)", text(client.get(f"/rounds/{r2024.id}/funding")))
+    assert row and row.groups() == (f"{counted:,}", code, f"{size:,}")
+    # another PCN keeps its whole list
+    other = next(p for p in rounds_svc.build_configuration(r2024).config.pcns if code not in p.members)
+    assert funding_svc.pcn_year_funding(r2024, other.key).opted_out == ()
