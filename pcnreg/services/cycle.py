@@ -182,6 +182,31 @@ def opt_out(rnd: RegistrationRound, practice_code: str, reason: str) -> OptOut:
     return row
 
 
+@_commit
+def withdraw_opt_out(rnd: RegistrationRound, practice_code: str) -> str:
+    """The practice takes part again: its opt-out is withdrawn, inside the window only (after it the
+    year's membership is settled). The withdrawn opt-out and its reason stay in the audit trail.
+    Returns the practice's code."""
+    code = " ".join((practice_code or "").split()).upper()[:20]
+    problems: dict[str | None, list[str]] = {}
+    refusal = window_refusal(rnd)
+    if refusal:
+        problems[None] = [refusal]
+    row = db.session.scalar(select(OptOut).where(OptOut.round_id == rnd.id, OptOut.practice_code == code)) \
+        if code else None
+    if row is None:
+        problems["practice"] = [f"{code[:10]} has not opted out of {rnd.contract_year}" if code
+                                else "Enter the practice's ODS code"]
+    if problems:
+        raise CycleError.per_field(problems)
+    pcn_key = rounds_svc.build_configuration(rnd).pcn_of(code)
+    audit.record(action="cycle.opt_out_withdrawn", object_type="practice", object_id=code, round_id=rnd.id,
+                 pcn_id=int(pcn_key) if pcn_key else None,
+                 before={"reason": row.reason, "recorded_by": row.recorded_by, "recorded_at": str(row.recorded_at)})
+    db.session.delete(row)
+    return code
+
+
 # --- the annual return -------------------------------------------------------------------------------------
 
 def annual_return(rnd: RegistrationRound, pcn: Pcn) -> AnnualReturn | None:

@@ -33,6 +33,13 @@ class DatesForm(PageForm):
     return_deadline = OptionalDateField(cycle_dom.FIELD_TITLES["return_deadline"])
 
 
+class WithdrawOptOutForm(PageForm):
+    service_field = "practice"
+    practice = StringField("Practice ODS code", filters=[strip], validators=[
+        DataRequired("Enter the practice's ODS code"),
+        Length(max=20, message="Enter the practice's ODS code (a few letters and digits)")])
+
+
 class OptOutForm(PageForm):
     service_field = None
     practice = StringField("Practice ODS code", filters=[strip], validators=[
@@ -97,7 +104,8 @@ def _flash_error(exc: ServiceError) -> None:
 
 # --- the round's cycle page ---------------------------------------------------------------------------
 
-def _render_page(rnd, dates_form: DatesForm | None = None, status: int = 200):
+def _render_page(rnd, dates_form: DatesForm | None = None, status: int = 200,
+                 withdraw_form: WithdrawOptOutForm | None = None):
     dates = cycle_svc.dates(rnd)
     if dates_form is None:
         dates_form = DatesForm(formdata=None)
@@ -121,6 +129,9 @@ def _render_page(rnd, dates_form: DatesForm | None = None, status: int = 200):
         may_set=_may("cycle.settings", round_id=rnd.id), may_opt_out=_may("cycle.opt_out", round_id=rnd.id),
         window_refusal=cycle_svc.window_refusal(rnd), today=cycle_svc.today(rnd), opted=opted, names=data_codes,
         taking_part=in_pcns - len(opted), in_pcns=in_pcns, returns=cycle_svc.returns(rnd),
+        withdraw_form=withdraw_form or WithdrawOptOutForm(formdata=None),
+        may_withdraw={o.practice_code for o in opted
+                      if _may("cycle.withdraw_opt_out", {"practice": o.practice_code}, round_id=rnd.id)},
         state_of=cycle_svc.state_of), status
 
 
@@ -165,6 +176,22 @@ def opt_out(round_id: int):
                   "counts as taking part and is listed for the year-end check.", "success")
             return redirect(url_for("cycle.page", round_id=rnd.id))
     return _opt_out_page(rnd, form, 400)
+
+
+@bp.post("/rounds/<int:round_id>/cycle/opt-out/withdraw")
+def withdraw_opt_out(round_id: int):
+    rnd = round_or_404(round_id)
+    form = WithdrawOptOutForm()
+    if form.validate_on_submit():
+        try:
+            code = cycle_svc.withdraw_opt_out(rnd, form.practice.data or "")
+        except ServiceError as exc:
+            form.add_service_error(exc)
+        else:
+            flash(f"{code}'s opt-out is withdrawn: it takes part in the {rnd.contract_year} Network Contract DES "
+                  "again.", "success")
+            return redirect(url_for("cycle.page", round_id=rnd.id, _anchor="opt-out"))
+    return _render_page(rnd, status=400, withdraw_form=form)
 
 
 def _opt_out_page(rnd, form, status: int = 200):

@@ -254,6 +254,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "cycle.page": needs(VIEW, round_target),
     "cycle.settings": needs(ROUND, round_target),            # dates no contract-year file gives
     "cycle.opt_out": needs(PREPARE, notice_target),          # the practice's own (its form names it)
+    "cycle.withdraw_opt_out": needs(PREPARE, notice_target),  # likewise, inside the window
     "cycle.annual_return": needs(VIEW, round_target),
     "cycle.add_change": needs(PREPARE, this_pcn),
     "cycle.submit_return": needs(PREPARE, this_pcn),

@@ -95,6 +95,41 @@ def test_a_practice_opts_out_only_inside_the_window(app, current, client_as):
     assert "Opted out" in text(commissioner.get(f"/rounds/{rnd.id}/year-end"))
 
 
+def test_an_opt_out_is_withdrawn_inside_the_window_only(app, current, client_as):
+    rnd = current
+    rep = client_as("practice_rep", f"practice:{REP_PRACTICE}")
+    withdraw = f"/rounds/{rnd.id}/cycle/opt-out/withdraw"
+    app.config["PCNREG_NOW"] = WINDOW_OPEN
+    reason = "The partners cannot staff the extended hours this year"
+    assert rep.post(f"/rounds/{rnd.id}/cycle/opt-out", data={"practice": REP_PRACTICE, "reason": reason}
+                    ).status_code == 302
+    page = rep.get(f"/rounds/{rnd.id}/cycle")
+    assert f"Withdraw {REP_PRACTICE}&#39;s opt-out" in page.get_data(as_text=True)
+    # another practice's representative may not withdraw it; a practice that did not opt out is refused
+    before = counts()
+    assert client_as("practice_rep", "practice:C84074").post(withdraw, data={"practice": REP_PRACTICE}
+                                                              ).status_code == 403
+    commissioner = client_as("commissioner", "system:E54000014")
+    refused = commissioner.post(withdraw, data={"practice": "C84074"})
+    assert refused.status_code == 400 and "C84074 has not opted out of 2026/27" in text(refused)
+    # after the window the year's membership is settled
+    app.config["PCNREG_NOW"] = AFTER_WINDOW
+    late = rep.post(withdraw, data={"practice": REP_PRACTICE})
+    assert late.status_code == 400 and "closed on 31 May 2026" in text(late)
+    assert counts() == before                                               # nothing written by a refusal
+    # inside it the practice takes part again; the audit trail keeps what was withdrawn
+    app.config["PCNREG_NOW"] = WINDOW_OPEN
+    done = rep.post(withdraw, data={"practice": REP_PRACTICE})
+    assert done.status_code == 302
+    _db.session.expire_all()
+    assert _db.session.scalar(select(func.count()).select_from(OptOut).where(OptOut.round_id == rnd.id)) == 0
+    event = _db.session.scalar(select(AuditEvent).where(AuditEvent.action == "cycle.opt_out_withdrawn"))
+    assert event.object_id == REP_PRACTICE and reason in str(event.before)
+    in_pcns = _db.session.scalar(select(func.count()).select_from(Membership).where(Membership.round_id == rnd.id))
+    assert f"{in_pcns} of the {in_pcns} practices in a PCN take part; 0 opted out" in text(
+        commissioner.get(f"/rounds/{rnd.id}/cycle"))
+
+
 def test_a_2019_round_has_no_cycle(app, story, client_as):
     history = story[0]
     page = client_as("commissioner", "system:E54000014").get(f"/rounds/{history.id}/cycle")

@@ -135,6 +135,7 @@ EXPECTED: dict[str, str | dict[str, str]] = {
     # return is its lead's, reviewed by the commissioners over Newark (04H, not 04K)
     "cycle.page": READ, "cycle.annual_return": READ, "cycle.year_end": READ, "cycle.year_end_csv": READ,
     "cycle.settings": MANAGE_ROUND, "cycle.opt_out": "SAAAAARRR",
+    "cycle.withdraw_opt_out": "SAAAAARRR",
     "cycle.add_change": PREPARE_NEWARK, "cycle.submit_return": PREPARE_NEWARK, "cycle.review_return": MANAGE_ROUND,
     "committee.create_meeting": MANAGE_ROUND, "committee.add_to_agenda": MANAGE_ROUND,
     "committee.condition_met": MANAGE_ROUND,
