@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 
 from ..domain import memberships as dom
 from ..extensions import db
@@ -57,15 +57,19 @@ def store_workbook(book: Workbook, source: str) -> int:
     db.session.execute(delete(MembershipPeriod).where(MembershipPeriod.source == source,
                                                       MembershipPeriod.change_id.is_(None)))
     periods = periods_from_workbook(book, source)
-    db.session.add_all([_row(p) for p in periods])
-    db.session.flush()
+    if periods:     # one executemany (a national workbook has ~20,000 rows), not an ORM object per row
+        db.session.execute(insert(MembershipPeriod), [_values(p) for p in periods])
     return len(periods)
 
 
+def _values(p: dom.Period, **extra) -> dict:
+    return dict(practice_code=p.practice[:6], pcn_code=p.pcn_code[:16], pcn_name=p.pcn_name[:200],
+                practice_commissioner=p.practice_commissioner[:5], pcn_commissioner=p.pcn_commissioner[:5],
+                start_date=p.start, end_date=p.end, source=p.source[:200], **extra)
+
+
 def _row(p: dom.Period, **extra) -> MembershipPeriod:
-    return MembershipPeriod(practice_code=p.practice[:6], pcn_code=p.pcn_code[:16], pcn_name=p.pcn_name[:200],
-                            practice_commissioner=p.practice_commissioner[:5], pcn_commissioner=p.pcn_commissioner[:5],
-                            start_date=p.start, end_date=p.end, source=p.source[:200], **extra)
+    return MembershipPeriod(**_values(p, **extra))
 
 
 def _period(row: MembershipPeriod) -> dom.Period:
@@ -172,11 +176,11 @@ def store_commissioner_history(history: dict[str, list[dom.CommissionerPeriod]],
     """Replace the commissioner periods of ``source`` (caller's transaction)."""
     source = source[:200]
     db.session.execute(delete(CommissionerPeriod).where(CommissionerPeriod.source == source))
-    rows = [CommissionerPeriod(practice_code=p.practice[:6], commissioner_code=p.commissioner[:5], kind=p.kind,
-                               system_code=p.system, start_date=p.start, end_date=p.end, source=source)
+    rows = [dict(practice_code=p.practice[:6], commissioner_code=p.commissioner[:5], kind=p.kind,
+                 system_code=p.system, start_date=p.start, end_date=p.end, source=source)
             for periods in history.values() for p in periods]
-    db.session.add_all(rows)
-    db.session.flush()
+    if rows:        # one executemany, as store_workbook
+        db.session.execute(insert(CommissionerPeriod), rows)
     return len(rows)
 
 
