@@ -21,8 +21,8 @@ fill)`` (the ``app`` of any test using that fixture holds it, e.g. the browser t
 
 Test-only speed-ups (the application's code and settings are untouched): argon2 at its smallest
 cost (``_cheap_password_hashes``), compiled templates shared between the session's apps
-(``_shared_template_bytecode``), and werkzeug's compiled URL builders shared likewise
-(``_shared_url_builders``).
+(``_shared_template_bytecode``), and werkzeug's compiled URL rules shared likewise
+(``_shared_url_rules``).
 
 Every page but a few needs a signed-in user with a role (pcnreg.views.guard). So every Flask
 test client made in the suite (``app.test_client()``, the ``client`` fixture, and the apps of
@@ -504,6 +504,22 @@ PRODUCTION_HASHER = None
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _session_instance(tmp_path_factory):
+    """An instance folder of the session's own for the apps made outside a test (migrating and
+    filling the session's databases, CLI runs in subprocesses): they would otherwise use the
+    checkout's instance/ (its secret key, audit anchor and map cache). Each test's app gets its
+    own (``_make_app``)."""
+    previous = os.environ.get("PCNREG_INSTANCE")
+    os.environ["PCNREG_INSTANCE"] = str(tmp_path_factory.mktemp("instance"))
+    os.environ.setdefault("PCNREG_SECRET_KEY", "test-secret-key")       # as each test's app has
+    yield
+    if previous is None:
+        os.environ.pop("PCNREG_INSTANCE", None)
+    else:
+        os.environ["PCNREG_INSTANCE"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _cheap_password_hashes():
     from argon2 import PasswordHasher
 
@@ -570,29 +586,54 @@ def _shared_template_bytecode():
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _shared_url_builders():
-    """Werkzeug compiles, for every URL rule of every app, two URL-builder functions from a
-    generated syntax tree (``Rule._compile_builder``): about two thirds of making an app (45 of
-    70 ms), and the suite makes an app per test. The function it returns depends only on the
-    rule's text, its subdomain or host, slash merging, its parsed parts (``_trace``), its
-    defaults and whether unknown arguments are appended; it reaches the converters through the
-    rule it is bound to. So builders are kept per session under that key and bound to each new
-    rule as werkzeug binds its own."""
+def _shared_url_rules():
+    """Werkzeug compiles every URL rule of every app (``Rule.compile``): it parses the rule's
+    text into matching parts and compiles two URL-builder functions from a generated syntax tree
+    (``Rule._compile_builder``), about four fifths of making an app, and the suite makes an app
+    per test. What it computes depends only on the rule's text, its subdomain or host, slash
+    merging, the map's converters and the rule's defaults; the converters it makes are bound to
+    the map. So, per session and under that key, the parsed parts and the builders are kept and
+    given to each new rule, whose converters are made again through its own map, as werkzeug
+    makes them (``Rule.get_converter``); the builders reach them through the rule they are bound
+    to. tests/test_url_rules.py checks that every rule of a fresh app matches and builds as an
+    uncached one does."""
     from werkzeug.routing.rules import Rule
 
-    original = Rule._compile_builder
-    builders: dict = {}
+    original = Rule.compile
+    compiled: dict = {}
 
-    def _compile_builder(self, append_unknown: bool = True):
-        key = (self.rule, self.subdomain, self.host, self.merge_slashes, tuple(self._trace),
-               repr(sorted((self.defaults or {}).items())), append_unknown)
-        if key not in builders:
-            builders[key] = original(self, append_unknown)
-        return builders[key]
+    def compile(self) -> None:
+        key = (self.rule, self.subdomain, self.host, self.merge_slashes, self.map.host_matching,
+               frozenset(self.map.converters.items()), repr(sorted((self.defaults or {}).items())))
+        done = compiled.get(key)
+        if done is None:
+            made: list = []
+            get_converter = self.get_converter
 
-    Rule._compile_builder = _compile_builder
+            def recording(variable_name, converter_name, args, kwargs):
+                made.append((variable_name, converter_name, args, kwargs))
+                return get_converter(variable_name, converter_name, args, kwargs)
+
+            self.get_converter = recording
+            try:
+                original(self)
+            finally:
+                del self.get_converter
+            done = compiled[key] = (list(self._parts), list(self._trace), made, set(self.arguments),
+                                    self._build.__func__, self._build_unknown.__func__)
+            return
+        parts, trace, made, arguments, build, build_unknown = done
+        self._parts, self._trace = list(parts), list(trace)
+        self._converters = {name: self.get_converter(name, converter, args, kwargs)
+                            for name, converter, args, kwargs in made}
+        self.arguments.update(arguments)
+        self._build = build.__get__(self, None)
+        self._build_unknown = build_unknown.__get__(self, None)
+
+    compile.uncached = original
+    Rule.compile = compile
     yield
-    Rule._compile_builder = original
+    Rule.compile = original
 
 
 @pytest.fixture(autouse=True, scope="session")

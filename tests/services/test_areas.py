@@ -6,6 +6,7 @@ import json
 
 import pytest
 import shapely
+from conftest import GEODATA, content_fixture
 from shapely.geometry import mapping
 from sqlalchemy import func, select
 
@@ -17,12 +18,27 @@ from pcnreg.services import areas, configuration, rounds
 WHO = dict(author="Test", reason="testing")
 
 
-@pytest.fixture
-def rnd(app, db, geodata, demo_round):
+def _demo_with_areas() -> None:
+    """The demo (no geodata joined) with ../shared/geodata installed and its areas built: once per
+    session, each test getting a copy of the database (``content_fixture``)."""
+    from pcnreg.services.demo import load_demo
     from pcnreg.services.geodata import install
 
-    install(geodata)
+    load_demo(None)
+    install(GEODATA)
+
+
+content_fixture("demo_with_areas", "demo-with-areas", _demo_with_areas)
+
+
+@pytest.fixture
+def demo_with_areas(geodata, app):
     return rounds.get_round()
+
+
+@pytest.fixture
+def rnd(demo_with_areas, db):
+    return demo_with_areas
 
 
 def key(rnd, name):

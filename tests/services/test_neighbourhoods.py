@@ -10,7 +10,7 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import GEODATA
+from conftest import GEODATA, content_fixture
 from sqlalchemy import func, select
 
 from pcnreg.domain import catchments as cm
@@ -30,13 +30,24 @@ FILES = {"--organisations": "lsoa21-sicbl24-icb24-lad22-lookup-england.csv",
 HEADER = "PUBLICATION,EXTRACT_DATE,PRACTICE_CODE,PRACTICE_NAME,LSOA_CODE,SEX,NUMBER_OF_PATIENTS\n"
 
 
-@pytest.fixture
-def staffs(app, db, runner):
+def _onboard_staffs() -> None:
+    """`pcnreg onboard` of QNC for 2026/27 from the national files: run once per session, each
+    test getting a copy of the database (``content_fixture``)."""
+    from flask import current_app
+
     args = ["onboard", "--system", "QNC", "--year", "2026/27", "--round", ROUND]
     for option, name in FILES.items():
         args += [option, str(GEODATA / name)]
-    result = runner.invoke(args=args)
+    result = current_app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 0, result.output
+
+
+content_fixture("staffs", "staffs-2026-27", _onboard_staffs)
+
+
+@pytest.fixture
+def staffs(app, db):
+    """The QNC round onboarded by ``_onboard_staffs``."""
     return _db.session.scalar(select(RegistrationRound).where(RegistrationRound.name == ROUND))
 
 

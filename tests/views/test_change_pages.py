@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 import pytest
+from conftest import content_fixture
 from sqlalchemy import func, select
 from workflow_helpers import BEFORE_DEADLINE, submitted, uk
 
@@ -32,10 +33,11 @@ def _approve(rnd, pcn):
     _db.session.commit()
 
 
-@pytest.fixture
-def live(app, db):
-    """The demo round, Newark and Sherwood approved and confirmed, live from 1 July 2019; the
-    clock at 1 August 2019. Returns (round, newark, sherwood, a Newark member practice)."""
+def _live_content() -> None:
+    """The demo round, Newark and Sherwood approved and confirmed, live from 1 July 2019: written
+    once per session, each test getting a copy of the database (``content_fixture``)."""
+    from flask import current_app as app
+
     load_demo(None)
     app.config["PCNREG_NOW"] = BEFORE_DEADLINE
     rnd = rounds_svc.get_round(None)
@@ -45,7 +47,17 @@ def live(app, db):
     reg_svc.confirm_coverage(rnd, _db.session.scalar(select(Commissioner).where(Commissioner.code == "04H")))
     app.config["PCNREG_NOW"] = uk(2019, 7, 1, 9, 0)
     reg_svc.go_live(rnd)
+
+
+content_fixture("live", "demo-live-2019", _live_content)
+
+
+@pytest.fixture
+def live(app, db):
+    """``_live_content``'s round with the clock at 1 August 2019. Returns (round, newark,
+    sherwood, a Newark member practice)."""
     app.config["PCNREG_NOW"] = uk(2019, 8, 1, 10, 0)
+    rnd = rounds_svc.get_round(None)
     newark, sherwood = rounds_svc.get_pcn(rnd, "Newark"), rounds_svc.get_pcn(rnd, "Sherwood")
     member = _db.session.scalar(select(Practice.code).join(Membership, Membership.practice_id == Practice.id)
                                 .where(Membership.round_id == rnd.id, Membership.pcn_id == newark.id)

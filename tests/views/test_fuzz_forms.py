@@ -30,6 +30,7 @@ from collections import defaultdict
 from html.parser import HTMLParser
 
 import pytest
+from conftest import content_fixture
 from flask_wtf import FlaskForm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -255,30 +256,47 @@ def request_data(form: dict, extra: dict) -> dict:
 
 # --- fixtures ---------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def plain_demo(app, db, client, demo_round):
-    """The demo round (no geodata), its users, and the parameters for the URLs; the test
-    administrator exists (``client`` has signed in) before any fingerprint is taken."""
-    rows = create_demo_users("http://localhost")
-    users = {email: accounts.find_user(email) for email, *_ in rows}
-    rnd = db.session.scalar(select(RegistrationRound))
+_WORKFLOW: dict = {}          # what _fuzz_content made that only it knows (the invite's token), and ids
+
+
+def _fuzz_content() -> None:
+    """The demo round (no geodata), its users, an invited user, and the workflow's objects:
+    Newark submitted, a meeting with it and a below-band PCN on its agenda (one decided with a
+    condition, an exception request undecided), a stored file; City PCN 3's election at voting,
+    one link unused. Written once per session; each test gets a copy (``content_fixture``)."""
+    from flask import current_app as app
+    from test_election_pages import election_objects
+
+    from pcnreg.services.demo import load_demo
+
+    load_demo(None)
+    create_demo_users("http://localhost")
+    rnd = _db.session.scalar(select(RegistrationRound))
     invited = accounts.create_user("invited.fuzz@nhs.example", "Invited", [], created_by="test")
-    token = accounts.invite(invited, created_by="test")
+    _WORKFLOW["token"] = accounts.invite(invited, created_by="test")
+    newark = _db.session.scalar(select(Pcn).where(Pcn.name == "Newark", Pcn.round_id == rnd.id))
+    _WORKFLOW.update(committee_objects(app, rnd, newark))
+    _WORKFLOW.update(election_objects(app, rnd))
+
+
+content_fixture("plain_demo", "fuzz-demo", _fuzz_content)
+
+
+@pytest.fixture
+def plain_demo(app, db, client):
+    """``_fuzz_content``'s database and the parameters for the URLs; the test administrator
+    exists (``client`` has signed in) before any fingerprint is taken."""
+    rnd = db.session.scalar(select(RegistrationRound))
     newark = db.session.scalar(select(Pcn).where(Pcn.name == "Newark", Pcn.round_id == rnd.id))
-    # The workflow's objects: Newark submitted, a meeting with it and a below-band PCN on its
-    # agenda (one decided with a condition, an exception request undecided), a stored file.
-    workflow = committee_objects(app, rnd, newark)
-    from test_election_pages import election_objects  # City PCN 3's election, voting, one link unused
-    workflow.update(election_objects(app, rnd))
     assert client.get("/about").status_code == 200
     from pcnreg.models import Place
 
     return {"round_id": rnd.id, "pcn_id": newark.id, "number": 1, "system_id": rnd.system_id, "job_id": 1,
             "practice_code": "C84067",
             "place_id": db.session.scalar(select(Place.id).where(Place.system_id == rnd.system_id).order_by(Place.id)),
-            "user_id": users["admin@demo.pcnreg.example"].id, "token": token, "anything": "nothing-here",
+            "user_id": accounts.find_user("admin@demo.pcnreg.example").id, "anything": "nothing-here",
             "commissioner_id": db.session.scalar(select(Commissioner.id).where(Commissioner.code == "04H")),
-            "file_id": next(iter(reg_svc.signatures(rnd, newark).values())).file_id, **workflow}
+            "file_id": next(iter(reg_svc.signatures(rnd, newark).values())).file_id, **_WORKFLOW}
 
 
 @pytest.fixture
