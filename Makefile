@@ -75,10 +75,11 @@ demo: venv assets db
 # database under test (PCNREG_TEST_DATABASE_ONLY, see tests/conftest.py): the others (the domain,
 # the file parsers, the crash-safety tests on their own SQLite files) run the same code on both
 # sides, so they run once, on the SQLite side. Its browser tests run last
-# (PCNREG_TEST_BROWSER_LAST), the SQLite side's first: they mostly wait for Chromium, so each
-# side's overlap the other side's busy tests. The browser tests (tests/browser) drive
+# (PCNREG_TEST_BROWSER_LAST), the SQLite side's first, so that the two sides' Chromium work does not
+# coincide. The browser tests (tests/browser) drive
 # Debian's Chromium, which .ci/chromium-up installs when it is missing; without it they are
-# skipped (and fail when CI=true). Screenshots go to test-artifacts/.
+# skipped (and fail when CI=true). Screenshots go to test-artifacts/, from the SQLite run only
+# (PCNREG_TEST_SCREENSHOTS=0 for the PostgreSQL run: the same pages).
 PG_FUZZ_EXAMPLES ?= 12
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): pytest
 # then keeps its rewritten test modules between runs instead of rewriting them each time (~20 s).
@@ -90,7 +91,7 @@ test: venv assets
 		echo "make test: could not start PostgreSQL (see the messages above)" >&2; fi; \
 	start=$$SECONDS; \
 	if [ $$pg_ok = 1 ]; then \
-		( PCNREG_TEST_DATABASE_URL="$$pg_url" PCNREG_TEST_DATABASE_ONLY=1 PCNREG_TEST_BROWSER_LAST=1 PCNREG_FUZZ_EXAMPLES=$(PG_FUZZ_EXAMPLES) \
+		( PCNREG_TEST_DATABASE_URL="$$pg_url" PCNREG_TEST_DATABASE_ONLY=1 PCNREG_TEST_BROWSER_LAST=1 PCNREG_TEST_SCREENSHOTS=0 PCNREG_FUZZ_EXAMPLES=$(PG_FUZZ_EXAMPLES) \
 		  $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS) > "$$logs/pg" 2>&1; echo $$? > "$$logs/pg_rc" ) & \
 		pg_pid=$$!; \
 	fi; \

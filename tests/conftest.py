@@ -88,10 +88,10 @@ def content_fixture(fixture_name: str, content: str, fill) -> None:
     _FILLS.setdefault(content, fill)
 
 def _browser_tests_last(items) -> None:
-    """The browser tests (tests/browser) after all the others. They mostly wait (for Chromium
-    to load, lay out and draw pages) and use less than one core, so `make test` runs them first
-    on the SQLite side and last on the PostgreSQL side (PCNREG_TEST_BROWSER_LAST=1): each side's
-    browser tests then overlap the other side's busy ones instead of each other."""
+    """The browser tests (tests/browser) after all the others. `make test` runs them first on
+    the SQLite side and last on the PostgreSQL side (PCNREG_TEST_BROWSER_LAST=1), so that the two
+    sides' browser tests do not run at the same time: with Chromium's own processes they use about
+    one and a half cores (measured: 227 processor-seconds of the machine in 151 s alone)."""
     browser = [item for item in items if item.nodeid.startswith("tests/browser/")]
     if browser:
         items[:] = [item for item in items if not item.nodeid.startswith("tests/browser/")] + browser
@@ -151,8 +151,42 @@ def _fill(url: str, content: str) -> None:
             if content == "story":
                 app.config["PCNREG_NOW"] = NOW_OF_THE_STORY
                 demo_story.load()
+        _remember_round_states(content)
         _db.session.remove()
         _db.engine.dispose()
+
+
+# Per content, the derived state of each of its rounds (pcnreg.services.round_state), computed once
+# when the content is made: a test's app starts with them, as a server that had already served the
+# content would (see _seed_round_states).
+_ROUND_STATES: dict[str, dict] = {}
+
+
+def _remember_round_states(content: str) -> None:
+    from pcnreg.models import RegistrationRound
+    from pcnreg.services import round_state
+
+    _db.session.expire_all()
+    for rnd in _db.session.scalars(select(RegistrationRound)):
+        round_state.entry(rnd)
+    _ROUND_STATES[content] = dict(round_state._cache().entries)
+    _db.session.rollback()
+
+
+def _seed_round_states(app, content: str) -> None:
+    """Give the app's round-state cache (a private per-process cache) the states of its
+    database's rounds as they were when the content was made. Each state is stored under its key
+    (the round's own row, its head version, the data and geography generation tokens, ...), which
+    every write the test makes changes, so a test that changes a round computes its state again,
+    as the application would; the states are immutable values. The copy is the app's own: nothing
+    a test computes reaches another test."""
+    from pcnreg.services import round_state
+
+    states = _ROUND_STATES.get(content)
+    if states:
+        cache = round_state._Cache()
+        cache.entries.update(states)
+        app.extensions["pcnreg.round_states"] = cache
 
 
 def _content(request) -> str:
@@ -376,8 +410,9 @@ def _make_app(tmp_path: Path, url: str, monkeypatch, csrf: bool):
 
 
 @pytest.fixture
-def app(tmp_path, migrated_url, monkeypatch):
+def app(request, tmp_path, migrated_url, monkeypatch):
     app = _make_app(tmp_path, migrated_url, monkeypatch, csrf=False)
+    _seed_round_states(app, _content(request))
     with app.app_context():
         yield app
         _db.session.remove()
@@ -385,9 +420,10 @@ def app(tmp_path, migrated_url, monkeypatch):
 
 
 @pytest.fixture
-def csrf_app(tmp_path, migrated_url, monkeypatch):
+def csrf_app(request, tmp_path, migrated_url, monkeypatch):
     """An app with CSRF protection on (as in production), on a database with the demo loaded."""
     app = _make_app(tmp_path, migrated_url, monkeypatch, csrf=True)
+    _seed_round_states(app, _content(request))
     with app.app_context():
         yield app
         _db.session.remove()

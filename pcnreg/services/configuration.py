@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from ..domain import edits
 from ..domain.codes import is_pcn_code, is_practice_code
@@ -126,33 +126,30 @@ def _save(rnd: RegistrationRound, desired: ConfigState, *, kind: str, author: st
     db.session.add(version)
     db.session.flush()
     as_int = lambda v: None if v is None else int(v)  # noqa: E731
-    for seq, c in enumerate(changes):
-        db.session.add(ConfigChange(
-            version_id=version.id, seq=seq, kind=c.kind, practice_code=c.practice_code,
-            from_pcn_id=as_int(c.from_pcn), to_pcn_id=as_int(c.to_pcn), pcn_id=as_int(c.pcn),
-            old_name=c.old_name, new_name=c.new_name))
+    # The changes and the memberships are written as one statement each (executemany), not as an
+    # ORM object per row: a national import changes thousands of practices.
+    db.session.execute(insert(ConfigChange), [
+        {"version_id": version.id, "seq": seq, "kind": c.kind, "practice_code": c.practice_code,
+         "from_pcn_id": as_int(c.from_pcn), "to_pcn_id": as_int(c.to_pcn), "pcn_id": as_int(c.pcn),
+         "old_name": c.old_name, "new_name": c.new_name} for seq, c in enumerate(changes)])
 
     pcns = {str(p.id): p for p in db.session.scalars(select(Pcn).where(Pcn.round_id == rnd.id))}
     for key, pcn in pcns.items():
         pcn.active = key in desired.pcns
         if pcn.active and pcn.name != desired.pcns[key]:
             pcn.name = desired.pcns[key]
+    assigned = [c for c in changes if c.kind == "assign"]
     practice_ids = dict(db.session.execute(select(Practice.code, Practice.id)
-                                           .where(Practice.code.in_([c.practice_code for c in changes
-                                                                     if c.kind == "assign"]))).all())
+                                           .where(Practice.code.in_([c.practice_code for c in assigned]))).all())
     db.session.flush()
-    for c in changes:
-        if c.kind != "assign":
-            continue
-        pid = practice_ids[c.practice_code]
-        if c.from_pcn is not None:
-            db.session.execute(delete(Membership).where(Membership.round_id == rnd.id,
-                                                        Membership.practice_id == pid))
-    db.session.flush()
-    for c in changes:
-        if c.kind == "assign" and c.to_pcn is not None:
-            db.session.add(Membership(round_id=rnd.id, practice_id=practice_ids[c.practice_code],
-                                      pcn_id=int(c.to_pcn)))
+    moved = [practice_ids[c.practice_code] for c in assigned if c.from_pcn is not None]
+    for start in range(0, len(moved), 5000):
+        db.session.execute(delete(Membership).where(Membership.round_id == rnd.id,
+                                                    Membership.practice_id.in_(moved[start:start + 5000])))
+    joined = [{"round_id": rnd.id, "practice_id": practice_ids[c.practice_code], "pcn_id": int(c.to_pcn)}
+              for c in assigned if c.to_pcn is not None]
+    if joined:
+        db.session.execute(insert(Membership), joined)
     rnd.head_version_id = version.id
     db.session.flush()
     audit.record(action=f"configuration.{kind}", object_type="config_version", object_id=str(version.number),
@@ -501,6 +498,7 @@ def _save_grouping(rnd: RegistrationRound, wanted: list[WantedPcn], *, author: s
     pcns: dict[str, str] = {}
     assignments: dict[str, str] = {}
     created = []
+    rows: list[Pcn] = []
     for w in wanted:
         pcn = w.existing
         if pcn is None:
@@ -509,13 +507,15 @@ def _save_grouping(rnd: RegistrationRound, wanted: list[WantedPcn], *, author: s
             pcn = Pcn(round_id=rnd.id, name=w.name, code=w.code, place=w.place or (lead.place if lead else None),
                       lead_commissioner=lead, active=False)
             db.session.add(pcn)
-            db.session.flush()
             created.append(w.name)
         else:
             if w.place is not None:
                 pcn.place = w.place
             if w.code:
                 pcn.code = w.code
+        rows.append(pcn)
+    db.session.flush()                    # the new PCNs in one statement: their ids are the keys
+    for w, pcn in zip(wanted, rows, strict=True):
         pcns[str(pcn.id)] = w.name
         for c in w.members:
             assignments[c] = str(pcn.id)

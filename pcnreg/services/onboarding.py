@@ -565,19 +565,18 @@ def write_system(plan: Plan, year: ContractYear, inputs: Inputs, boundaries=None
     rnd, notes = _round(system, round_label, year, inputs)
     summary.changed += notes
     by_code = {p.code: p for p in db.session.scalars(select(Pcn).where(Pcn.round_id == rnd.id))}
-    keys: dict[str, str] = {}
     for spec in pcns:
         pcn = by_code.get(spec.code)
         lead = commissioners[spec.commissioner]
         if pcn is None:
-            pcn = Pcn(round_id=rnd.id, name=spec.name[:200], code=spec.code if len(spec.code) == 6 else None,
-                      place_id=lead.place_id, lead_commissioner_id=lead.id, active=False)
-            db.session.add(pcn)
-            db.session.flush()
-            by_code[spec.code] = pcn
+            by_code[spec.code] = Pcn(round_id=rnd.id, name=spec.name[:200],
+                                     code=spec.code if len(spec.code) == 6 else None,
+                                     place_id=lead.place_id, lead_commissioner_id=lead.id, active=False)
+            db.session.add(by_code[spec.code])
         else:
             pcn.lead_commissioner_id, pcn.place_id = lead.id, pcn.place_id or lead.place_id
-        keys[spec.code] = str(pcn.id)
+    db.session.flush()                # the new PCNs in one statement: their ids are the configuration's keys
+    keys = {spec.code: str(by_code[spec.code].id) for spec in pcns}
     from .configuration import _save, head_state
 
     desired = ConfigState({keys[p.code]: p.name[:200] for p in pcns},

@@ -38,6 +38,7 @@ from .harness import (
     BROWSER_ADMIN,
     CHROMIUM,
     SCREENSHOTS,
+    TAKE_SCREENSHOTS,
     TIMEOUT_MS,
     ensure_user,
     guard,
@@ -110,7 +111,7 @@ def open_page(browser, live_server, request) -> Iterator[Callable[..., object]]:
     yield _open
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for number, (page, _record) in enumerate(opened, start=1):
+    for number, (page, _record) in enumerate(opened if TAKE_SCREENSHOTS else [], start=1):
         path = screenshot_path(request.node.name, None if number == 1 else str(number))
         try:
             page.screenshot(path=path, full_page=True, timeout=TIMEOUT_MS)
@@ -135,9 +136,10 @@ def screenshot(request) -> Callable[[object, str], Path]:
     (the whole page, or just the element)."""
 
     def _shot(target, label: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = screenshot_path(request.node.name, label)
-        target.screenshot(path=path, **({"full_page": True} if hasattr(target, "goto") else {}))
+        if TAKE_SCREENSHOTS:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            target.screenshot(path=path, **({"full_page": True} if hasattr(target, "goto") else {}))
         return path
 
     return _shot

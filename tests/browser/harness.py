@@ -33,6 +33,10 @@ from pcnreg.models import RegistrationRound
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+# Screenshots are for people to look at, not assertions. PCNREG_TEST_SCREENSHOTS=0 takes none: `make
+# test` sets it for its PostgreSQL run, whose pages are the SQLite run's (Chromium draws and encodes
+# a whole page for each, about a tenth of the browser tests' processor time).
+TAKE_SCREENSHOTS = os.environ.get("PCNREG_TEST_SCREENSHOTS", "1") != "0"
 CHROMIUM = Path(os.environ.get("PCNREG_CHROMIUM") or "/usr/bin/chromium")
 
 # --no-sandbox: CI runs as root in a container. The background-networking, component-update and

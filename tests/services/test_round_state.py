@@ -17,6 +17,9 @@ WHO = dict(author="Test User", reason="testing")
 
 @pytest.fixture
 def rnd(app, db, demo_round):
+    """The demo round in an app that has cached no state yet (as a server just started; the
+    conftest's apps start with their content's states)."""
+    round_state.clear()
     return rounds.get_round()
 
 
