@@ -177,8 +177,8 @@ def _seed_round_states(app, content: str) -> None:
     """Give the app's round-state cache (a private per-process cache) the states of its
     database's rounds as they were when the content was made. Each state is stored under its key
     (the round's own row, its head version, the data and geography generation tokens, ...), which
-    every write the test makes changes, so a test that changes a round computes its state again,
-    as the application would; the states are immutable values. The copy is the app's own: nothing
+    the application's own writes change, so a test that changes a round through the application
+    computes its state again, as a running server would; the states are immutable values. The copy is the app's own: nothing
     a test computes reaches another test."""
     from pcnreg.services import round_state
 
