@@ -13,7 +13,6 @@ import io
 from dataclasses import dataclass
 
 from flask import current_app
-from openpyxl import Workbook
 from sqlalchemy import select
 
 from ..domain.diff import PcnDiff, classify
@@ -76,6 +75,8 @@ def _cell(value):
 
 def export_xlsx(rnd: RegistrationRound) -> bytes:
     """The round's head configuration as an ePCN workbook (both sheets)."""
+    from openpyxl import Workbook  # here: ~0.1 s to import, and only this export writes a workbook
+
     book = Workbook(write_only=True)
     for key, (header, rows) in _sheets(rnd).items():
         sheet = book.create_sheet(SHEETS[key])

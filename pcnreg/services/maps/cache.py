@@ -35,9 +35,7 @@ from ...models import (
     SizeException,
 )
 from .. import areas
-from .render import LABEL_VERSION, MAP_FORMAT, build_configuration_map, build_pcn_map
 from .rows import MapUnavailable
-from .states import build_state_map
 
 
 def _digest(rows) -> str:
@@ -71,6 +69,8 @@ def _inputs(rnd: RegistrationRound) -> list:
 
 
 def cache_key(kind: str, rnd: RegistrationRound, pcn_key: str | None) -> str:
+    from .render import LABEL_VERSION, MAP_FORMAT  # here: render imports folium (see __init__)
+
     parts = [MAP_FORMAT, PALETTE_VERSION, LABEL_VERSION, kind, rnd.id, pcn_key, *_inputs(rnd),
              current_app.config.get("MAP_TILE_URL") or None, current_app.config.get("MAP_TILE_ATTRIBUTION") or None]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
@@ -116,6 +116,8 @@ def configuration_map(rnd: RegistrationRound) -> str:
 def configuration_map_with_key(rnd: RegistrationRound) -> tuple[str, str]:
     if not areas.has_geodata(rnd):
         raise MapUnavailable("No geodata is installed")
+    from .render import build_configuration_map
+
     return cached("configuration", rnd, None, lambda: build_configuration_map(rnd))
 
 
@@ -127,6 +129,8 @@ def pcn_map(rnd: RegistrationRound, pcn_key: str) -> str:
 def pcn_map_with_key(rnd: RegistrationRound, pcn_key: str) -> tuple[str, str]:
     if not areas.has_geodata(rnd):
         raise MapUnavailable("No geodata is installed")
+    from .render import build_pcn_map
+
     return cached("pcn", rnd, str(pcn_key), lambda: build_pcn_map(rnd, str(pcn_key)))
 
 
@@ -140,6 +144,8 @@ def state_map_with_key(rnd: RegistrationRound, name: str, states: dict[str, str]
     ``neighbourhoods``: called on a miss for the neighbourhoods' geometries."""
     if not areas.has_geodata(rnd):
         raise MapUnavailable("No geodata is installed")
+    from .states import build_state_map
+
     extra = json.dumps([sorted(states.items()), sorted(highlighted)]
                        + ([sorted(alignment.items()), neighbourhoods_key] if alignment is not None else []))
     return cached("states", rnd, None, lambda: build_state_map(
