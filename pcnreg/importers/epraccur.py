@@ -32,6 +32,7 @@ from .csvio import (
     parse_yyyymmdd,
     read_rows,
 )
+from .memo import by_content
 
 COLUMNS: tuple[str, ...] = (
     "organisation code", "name", "national grouping", "high level health geography",
@@ -84,6 +85,7 @@ class PracticeRecord:
         return self.prescribing_setting == GP_PRACTICE_SETTING
 
 
+@by_content
 def parse_epraccur(text: str) -> list[PracticeRecord]:
     """Every row of an epraccur file as a ``PracticeRecord``, or ``ImportFailed`` listing every
     problem (wrong column count, invalid or duplicate codes, impossible dates, ...)."""

@@ -24,6 +24,7 @@ from .csvio import (
     parse_whole_number,
     read_rows,
 )
+from .memo import by_content
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "EXTRACT_DATE", "TYPE", "CODE", "SEX", "AGE", "NUMBER_OF_PATIENTS")
@@ -44,6 +45,7 @@ class ListSizeRecord:
     skip_reason: str | None = None
 
 
+@by_content
 def parse_list_sizes(text: str) -> list[ListSizeRecord]:
     """Every data row as a ``ListSizeRecord``, or ``ImportFailed`` listing every problem
     (missing columns, invalid or duplicate practice codes, bad dates, bad sizes, ...)."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from ..domain.codes import COMMISSIONER_CODE, SYSTEM_ODS_CODE, SYSTEM_ONS_CODE
 from .csvio import ImportFailed, ImportProblem, read_rows
+from .memo import by_content
 
 #: era -> (commissioner prefix, system prefix); the kinds stored for each.
 ERAS = {"ccg": ("CCG", "STP"), "sub_icb": ("SICBL", "ICB")}
@@ -119,6 +120,7 @@ def _era(columns: dict[str, str], header_row: int, what: str, *, system: bool = 
         f"for the ICB era it lacks {show(lacking['sub_icb'])} (yy: any two-digit year)"))])
 
 
+@by_content
 def read_organisations(text: str) -> Organisations:
     """Systems and commissioners of an ONS lookup of either era (see the module docstring)."""
     problems: list[ImportProblem] = []
@@ -174,6 +176,7 @@ def read_organisations(text: str) -> Organisations:
     return out
 
 
+@by_content
 def read_areas(text: str) -> Areas:
     """An LSOA lookup: each LSOA's commissioner (ODS code) and local authority."""
     problems: list[ImportProblem] = []
