@@ -50,6 +50,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",  # containers often have a 64 MB /dev/shm
+    # One renderer process for every page: each browser context otherwise starts renderers of its
+    # own (164 for the 34 journeys, 80 with this), and Chromium's processor time for the browser
+    # tests fell by a fifth (renderers 83 -> 71 s, browser process 60 -> 49 s; measured per process).
+    # Contexts stay apart (cookies, storage); only their pages share a process.
+    "--renderer-process-limit=1",
 ]
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
