@@ -116,3 +116,14 @@ def test_nhs_details_writes_the_macros_markup(app, summary, inner):
             '{% from "nhsuk/components/details/macro.jinja" import details %}'
             '{% call details({"summary": summary}) %}{{ inner }}{% endcall %}').render(summary=summary, inner=Markup(inner))
         assert str(nhs_details(summary, Markup(inner))) == expected
+
+
+def test_pages_write_their_tables_with_nhs_table():
+    """Every template writes its tables through ``nhs_table`` (which hands what it does not
+    support to the NHS.UK macro): the macro's per-cell rendering took most of a page's time."""
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    direct = [str(p.relative_to(templates)) for p in sorted(templates.rglob("*.html"))
+              if "nhsuk/components/tables/macro.jinja" in p.read_text(encoding="utf-8")]
+    assert direct == []
