@@ -8,7 +8,8 @@ indentation inside cells may differ) for the parameters pcnreg uses: ``caption``
 ``captionSize``, ``responsive``, ``head`` and ``rows`` of cells with ``text`` or ``html``,
 ``href`` and ``format``. Anything else is handed to the NHS.UK macro itself. ``nhs_tag`` is the
 NHS.UK tag macro's output, memoised by text and colour (tags are constant); ``nhs_select`` lets
-the macro write a select's label, hint and error and writes its options.
+the macro write a select's label, hint and error and writes its options; ``nhs_date_input`` is
+the date input macro's output, memoised by its arguments.
 ``tests/test_nhs_table.py`` compares them with the NHS.UK macros.
 """
 from __future__ import annotations
@@ -195,6 +196,32 @@ def _details_macro(summary: str, html: str) -> Markup:
     return Markup(template.render(summary=summary, html=Markup(html)))
 
 
+_DATE_PARTS = ("day", "month", "year")
+
+
+@lru_cache(maxsize=512)
+def _date_input(field_id: str, name: str, legend: str, hint: str, values: tuple, error: str | None,
+                env_id: int) -> Markup:
+    module = current_app.jinja_env.get_template("nhsuk/components/date-input/macro.jinja").module
+    return Markup(module.dateInput({
+        "id": field_id, "namePrefix": name, "fieldset": {"legend": {"text": legend, "size": "s"}},
+        "hint": {"text": hint}, "values": dict(zip(_DATE_PARTS, values, strict=True)),
+        "errorMessage": {"text": error} if error else False}))
+
+
+def nhs_date_input(field_id: str, name: str, legend: str, hint: str, values: dict | None,
+                   error: str | None = None) -> Markup:
+    """The NHS.UK date input (a fieldset with a legend of size s, a hint, day, month and year, an
+    error message) as the macro writes it, rendered once per set of arguments: a page with a form
+    of dates (the elections' set-up has six) spent most of its time in the macro, whose output
+    depends on nothing but these."""
+    values = tuple((values or {}).get(p, "") for p in _DATE_PARTS)
+    args = (field_id, name, legend, hint, values, error or None)   # Markup stays Markup (the macro escapes str)
+    if _per_cell():
+        return _date_input.__wrapped__(*args, 0)
+    return _date_input(*args, id(current_app.jinja_env))
+
+
 _MEMO: dict = {}
 
 
@@ -215,4 +242,5 @@ def memo_markup(key: tuple, render, *args) -> Markup:
 def init_app(app) -> None:
     app.jinja_env.globals.update(nhs_table=nhs_table, nhs_tag=nhs_tag, nhs_select=nhs_select,
                                  choice_items=choice_items, pcn_choices=pcn_choices,
-                                 memo_markup=memo_markup, nhs_details=nhs_details)
+                                 memo_markup=memo_markup, nhs_details=nhs_details,
+                                 nhs_date_input=nhs_date_input)

@@ -6,7 +6,7 @@ import re
 import pytest
 from markupsafe import Markup
 
-from pcnreg.views.nhs_table import nhs_select, nhs_table, nhs_tag
+from pcnreg.views.nhs_table import nhs_date_input, nhs_select, nhs_table, nhs_tag
 
 
 def normal(html: str) -> str:
@@ -17,7 +17,7 @@ def normal(html: str) -> str:
 def macro(app, name: str, params: dict) -> str:
     with app.test_request_context():
         module = app.jinja_env.get_template(f"nhsuk/components/{name}/macro.jinja").module
-        return str(getattr(module, "table" if name == "tables" else name)(params))
+        return str(getattr(module, {"tables": "table", "date-input": "dateInput"}.get(name, name))(params))
 
 
 TAG = Markup('<strong class="nhsuk-tag nhsuk-tag--red">\n  below band\n</strong>')
@@ -127,3 +127,23 @@ def test_pages_write_their_tables_with_nhs_table():
     direct = [str(p.relative_to(templates)) for p in sorted(templates.rglob("*.html"))
               if "nhsuk/components/tables/macro.jinja" in p.read_text(encoding="utf-8")]
     assert direct == []
+
+
+@pytest.mark.parametrize("args", [
+    ("starts_on", "starts_on", "Nominations open", "For example, 15 3 2026", {"day": "", "month": "", "year": ""}, None),
+    ("ends", "ends", "Voting closes", "For example, 15 3 2026", {"day": "4", "month": "12", "year": "2026"}, None),
+    ("d", "d", "When <b>?</b> & how", "Hint & <i>", {"day": "<x>", "month": "\"", "year": "99999"},
+     "Enter a real date & <b>day</b>"),
+    ("m", "meeting[date]", Markup("<strong>Held on</strong>"), "", None, "Enter the date"),
+])
+def test_nhs_date_input_is_the_macros_date_input(app, args):
+    """Byte for byte what the date_field macro (templates/_macros.html) wrote through the NHS.UK
+    macro, for any legend, hint, values and error; the second call is the first one's markup."""
+    field_id, name, legend, hint, values, error = args
+    params = {"id": field_id, "namePrefix": name, "fieldset": {"legend": {"text": legend, "size": "s"}},
+              "hint": {"text": hint}, "values": values or {"day": "", "month": "", "year": ""},
+              "errorMessage": {"text": error} if error else False}
+    with app.test_request_context():
+        first, second = nhs_date_input(*args), nhs_date_input(*args)
+    assert str(first) == macro(app, "date-input", params)
+    assert second is first
