@@ -21,8 +21,8 @@ fill)`` (the ``app`` of any test using that fixture holds it, e.g. the browser t
 
 Test-only speed-ups (the application's code and settings are untouched): argon2 at its smallest
 cost (``_cheap_password_hashes``), compiled templates shared between the session's apps
-(``_shared_template_bytecode``), and werkzeug's compiled URL rules shared likewise
-(``_shared_url_rules``).
+(``_shared_template_bytecode``), werkzeug's compiled URL rules shared likewise
+(``_shared_url_rules``), and the garbage collector's thresholds (``GC_THRESHOLDS``).
 
 Every page but a few needs a signed-in user with a role (pcnreg.views.guard). So every Flask
 test client made in the suite (``app.test_client()``, the ``client`` fixture, and the apps of
@@ -119,6 +119,22 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+# Python's cyclic garbage collector, as the suite runs it: the first generation is collected after
+# 50,000 allocations instead of 700, and what exists once the tests are collected (the modules, the
+# app's and hypothesis's tables) is frozen out of every collection. The suite makes many short-lived
+# objects and few cycles; with CPython's defaults it spent about a sixth of its time collecting
+# (155 view and CLI tests: 62.5 -> 52.4 s, the mean of two runs each). Garbage is still collected.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def pytest_collection_finish(session):
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 NOW_OF_THE_STORY = "2026-12-10T12:00:00+00:00"    # the clock the demo story is written at
