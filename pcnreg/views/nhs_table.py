@@ -10,7 +10,7 @@ indentation inside cells may differ) for the parameters pcnreg uses: ``caption``
 NHS.UK tag macro's output, memoised by text and colour (tags are constant); ``nhs_select`` lets
 the macro write a select's label, hint and error and writes its options; ``nhs_date_input`` is
 the date input macro's output, memoised by its arguments.
-``tests/test_nhs_table.py`` compares them with the NHS.UK macros.
+``tests/views/test_nhs_table.py`` compares them with the NHS.UK macros.
 """
 from __future__ import annotations
 
