@@ -19,16 +19,15 @@ No Flask, no database.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
-import threading
 import zipfile
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..domain.codes import is_pcn_code, is_practice_code
 from .csvio import FORMULA_START, ImportFailed, ImportProblem, check_size
+from .memo import by_content
 
 DETAILS = "PCN Details"
 PARTNERS = "PCN Core Partner Details"
@@ -290,35 +289,18 @@ def _read_partners(sheet, pcns: list[PcnRow], problems: list[ImportProblem], era
     return out
 
 
-_READ_LOCK = threading.Lock()
-#: The last workbooks read (content digest -> Workbook): the national workbook is read again and
-#: again (onboarding one system after another, a commissioner's import after the onboarding), and
-#: openpyxl takes about a second over it. A Workbook is immutable (frozen rows in tuples), so one
-#: can be handed to every reader; a file that fails is read (and refused) each time.
-_READ: OrderedDict[bytes, Workbook] = OrderedDict()
-_READ_KEPT = 2
-
-
 def read_workbook(data: bytes, max_bytes: int) -> Workbook:
     """The PCNs and core partners of an ePCN workbook, or ``ImportFailed`` listing every problem
     (not a workbook, a sheet or column missing, a bad code, a partner of an unknown PCN, a
     practice in two PCNs). Partner rows with an end date are kept (``current`` is False) and may
-    repeat a practice. The same content read again within the process is not parsed again."""
+    repeat a practice. The same content read again within the process is not parsed again
+    (``memo.by_content``: the national workbook is read again and again, and openpyxl takes about
+    a second over it; a Workbook is immutable, rows in tuples, so one is handed to every reader)."""
     check_size(len(data), max_bytes)
-    digest = hashlib.sha256(data).digest()
-    with _READ_LOCK:
-        book = _READ.get(digest)
-        if book is not None:
-            _READ.move_to_end(digest)
-            return book
-    book = _parse_workbook(data)
-    with _READ_LOCK:
-        _READ[digest] = book
-        while len(_READ) > _READ_KEPT:
-            _READ.popitem(last=False)
-    return book
+    return _parse_workbook(data)
 
 
+@by_content
 def _parse_workbook(data: bytes) -> Workbook:
     from openpyxl import load_workbook
 

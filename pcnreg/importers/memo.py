@@ -1,14 +1,15 @@
 """The last national files parsed, kept by their content.
 
-The national files (epraccur, list sizes, the ONS lookups) are read again and again: onboarding
-one system after another reads the same five files each time, and a commissioner's import follows
-an onboarding. Parsing them is most of an onboarding's time (epraccur alone about a second).
-``by_content`` keeps the last results of a parser keyed by a SHA-256 of the text, as
-``importers.epcn.read_workbook`` does for the ePCN workbook:
+The national files (epraccur, list sizes, the ONS lookups, the ePCN workbook) are read again and
+again: onboarding one system after another reads the same files each time, and a commissioner's
+import follows an onboarding. Parsing them is most of an onboarding's time (epraccur and the
+workbook about a second each). ``by_content`` keeps the last results of a parser keyed by a
+SHA-256 of its text or bytes:
 
 - only a successful parse is kept: a file with problems is parsed (and refused) each time;
 - each caller gets its own containers (a new list, new dicts in a dataclass), so a caller that
-  adds to what it got changes nothing for the next; the records inside are frozen dataclasses;
+  adds to what it got changes nothing for the next; the records inside are frozen dataclasses
+  (a result with no such containers, e.g. an ePCN Workbook of tuples, is the kept object itself);
 - a process keeps ``KEPT`` results per parser (a few megabytes each), behind a lock.
 """
 from __future__ import annotations
@@ -36,23 +37,24 @@ def fresh(value: T) -> T:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         copies = {f.name: type(v)(v) for f in dataclasses.fields(value)
                   if isinstance(v := getattr(value, f.name), dict | list | set)}
-        return dataclasses.replace(value, **copies)
+        return dataclasses.replace(value, **copies) if copies else value
     return value
 
 
-def by_content(parse: Callable[[str], T]) -> Callable[[str], T]:
-    """``parse(text)``, kept by the text's SHA-256 (see the module's docstring)."""
+def by_content(parse: Callable[[str | bytes], T]) -> Callable[[str | bytes], T]:
+    """``parse(content)``, kept by the content's SHA-256 (see the module's docstring)."""
     name = f"{parse.__module__}.{parse.__qualname__}"
 
     @functools.wraps(parse)
-    def parse_once(text: str) -> T:
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+    def parse_once(content: str | bytes) -> T:
+        data = content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(data).digest()
         with _LOCK:
             kept = _KEPT.setdefault(name, OrderedDict())
             if digest in kept:
                 kept.move_to_end(digest)
                 return fresh(kept[digest])  # type: ignore[arg-type]
-        result = parse(text)
+        result = parse(content)
         with _LOCK:
             kept[digest] = result
             while len(kept) > KEPT:
