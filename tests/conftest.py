@@ -11,8 +11,9 @@ databases): empty, or with the demo loaded when the test uses one of the demo fi
 - ``story``: the demo and the demo story (`pcnreg.services.demo_story`), the clock at its day.
 
 Each content is loaded once per session (SQLite: into a template file copied per test;
-PostgreSQL: the tables' rows kept as binary COPY data and copied back into the emptied tables per
-test, see _pg_reset), so a test pays for a file copy, not for loading the demo. Tests that check
+PostgreSQL: the tables' rows kept as binary COPY data and copied back per test into the tables
+written since the last reset, noted by triggers, and those that refer to them, see _pg_reset;
+tests/test_test_database.py checks it), so a test pays for a file copy, not for loading the demo. Tests that check
 loading itself (tests/cli/test_demo_cli.py, geodata installs) still call `load_demo`. A module
 with data of its own that many tests need gets the same: ``database_with(name, fill)`` (a URL,
 for a module's own app, e.g. tests/views/test_maps.py) or ``content_fixture(fixture, name,
@@ -70,7 +71,11 @@ def _reset_postgres(url: str) -> None:
 # for the per-test resets; "snapshots" holds, per content ("demo", "story", or one a module
 # registers through ``database_with``), each table's rows as binary COPY data, taken once and
 # copied back in per test.
-_PG_STATE: dict = {"migrated": False, "layout": None, "engine": None, "snapshots": {}}
+# "holds" names the content the database held after the last reset (None: unknown), and
+# "tables" the application tables' object ids then (see _pg_reset: what a test wrote is found
+# through the tables' write triggers).
+_PG_STATE: dict = {"migrated": False, "layout": None, "engine": None, "snapshots": {}, "holds": None,
+                   "tables": None}
 
 # Contents made by a fill function a test module gives ``database_with`` or ``content_fixture``
 # (name -> function), and the fixtures whose use gives the test's database a content (fixture
@@ -275,8 +280,23 @@ def _pg_order(conn) -> tuple[list[str], list[tuple[str, str, str]]]:
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conname = :name AND conrelid = CAST(:table AS regclass)"),
             {"name": fk.name, "table": f'"{fk.table.name}"'}).scalar_one()
-        cyclic.append((fk.table.name, fk.name, definition))
+        cyclic.append((fk.table.name, fk.name, definition, fk.referred_table.name))
     return order, cyclic
+
+
+def _pg_children(conn) -> dict[str, frozenset[str]]:
+    """Per table, the tables with a foreign key to it (other than itself)."""
+    return {parent: frozenset(children) for parent, children in _groups(conn.execute(text(
+        "SELECT DISTINCT p.relname, c.relname FROM pg_constraint k "
+        "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid "
+        "WHERE k.contype = 'f' AND c.relnamespace = 'public'::regnamespace AND p.oid <> c.oid"))).items()}
+
+
+def _groups(pairs) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    return out
 
 
 def _pg_sequences(conn) -> list[tuple[str, str, str]]:
@@ -315,67 +335,136 @@ def _pg_engine(url: str):
 
 
 def _pg_layout(url: str) -> dict:
-    """The migrated schema's tables (parents first), the foreign keys no order satisfies and the
-    sequences of serial or identity columns: read once per migration."""
-    with _pg_engine(url).connect() as conn:
+    """The migrated schema's tables (parents first), the foreign keys no order satisfies, each
+    table's referring tables and the sequences of serial or identity columns: read once per
+    migration, when the write triggers are installed (_pg_track_writes)."""
+    with _pg_engine(url).begin() as conn:
         order, cyclic = _pg_order(conn)
-        sequences = _pg_sequences(conn)
-        conn.rollback()
-    return {"order": order, "cyclic": cyclic, "sequences": sequences}
+        layout = {"order": order, "cyclic": cyclic, "children": _pg_children(conn),
+                  "sequences": _pg_sequences(conn)}
+        _pg_track_writes(conn.connection.driver_connection, order)
+    return layout
 
 
-def _pg_reset(url: str, snapshot: dict | None) -> None:
-    """Empty every table and copy ``snapshot``'s rows back in (None: leave them empty), in one
-    transaction on the session's connection: the foreign keys of tables that refer to each other
-    are dropped; every table's rows are deleted, children first (DELETE: the tables are small,
-    and a TRUNCATE of every table makes new files for each of them and their indexes, which costs
-    ten times more); the snapshot's non-empty tables are copied in, parents first (each COPY is
-    one statement, so a table's rows that refer to each other are checked at its end); the
-    dropped keys are added back, which checks them; and every serial or identity column's
-    sequence is moved past the highest id (to 1 on an empty table), as a TRUNCATE ... RESTART
-    IDENTITY followed by inserting the rows would leave it."""
+# Test harness objects, outside the application's schema (public): the tables written since the
+# last reset, and the trigger function that notes them.
+_TRACKING = "pcnreg_test_tracking"
+_WRITE_TRIGGER = "pcnreg_test_written"
+
+
+def _pg_track_writes(raw, tables: list[str]) -> None:
+    """A statement trigger on every application table (after INSERT, UPDATE, DELETE or
+    TRUNCATE, from any connection) notes the table in pcnreg_test_tracking.written; a
+    transaction rolled back takes its notes with it, as it takes its rows."""
+    raw.execute(f"CREATE SCHEMA IF NOT EXISTS {_TRACKING}")
+    raw.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS {_TRACKING}.written (name text PRIMARY KEY)")
+    raw.execute(f"CREATE OR REPLACE FUNCTION {_TRACKING}.note() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                f"BEGIN INSERT INTO {_TRACKING}.written VALUES (TG_TABLE_NAME) ON CONFLICT DO NOTHING; "
+                f"RETURN NULL; END $$")
+    raw.execute("; ".join(
+        f'CREATE TRIGGER {_WRITE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "{table}" '
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {_TRACKING}.note()" for table in tables))
+
+
+class _SchemaChanged(Exception):
+    """A test dropped or made again an application table (e.g. migrated down and up)."""
+
+
+def _pg_written(raw) -> set[str]:
+    """The tables written since the last reset; raises _SchemaChanged when the application's
+    tables are not those the triggers were installed on."""
+    tables, tracked, written = raw.execute(
+        "SELECT array_agg(c.oid::int8 ORDER BY c.oid), "
+        "  count(*) FILTER (WHERE EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid "
+        f"    AND t.tgname = '{_WRITE_TRIGGER}')), "
+        f"  (SELECT coalesce(array_agg(name), '{{}}') FROM {_TRACKING}.written) "
+        "FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') "
+        "AND c.relname <> 'alembic_version'").fetchone()
+    if _PG_STATE["tables"] is None:
+        _PG_STATE["tables"] = tables
+    if tables != _PG_STATE["tables"] or tracked != len(tables):
+        raise _SchemaChanged
+    return set(written)
+
+
+def _pg_closure(tables: set[str], children: dict[str, frozenset[str]]) -> set[str]:
+    """``tables`` and every table that refers to one of them, directly or not: the rows that
+    must go before theirs can be deleted."""
+    out, todo = set(tables), list(tables)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in out:
+                out.add(child)
+                todo.append(child)
+    return out
+
+
+def _pg_reset(url: str, content: str) -> None:
+    """Give the database ``content``'s rows (its snapshot; "empty" or one not yet taken: none),
+    in one transaction on the session's connection. When the database held ``content`` after
+    the last reset, only the tables written since (noted by their triggers) and those that refer
+    to them are reset; else every table. The foreign keys between two reset tables that refer
+    to each other (a round's head version and the version's round) are dropped; the reset
+    tables' rows are deleted, children first (DELETE: the tables are small, and a TRUNCATE makes
+    new files for each table and its indexes, which costs ten times more); the snapshot's rows
+    of those tables are copied in, parents first (each COPY is one statement, so a table's rows
+    that refer to each other are checked at its end); the dropped keys are added back, which
+    checks them; and every serial or identity column's sequence is moved past the highest id
+    (to 1 on an empty table), as a TRUNCATE ... RESTART IDENTITY followed by inserting the rows
+    would leave it (a sequence moves without its table being written: an insert rolled back)."""
     layout = _PG_STATE["layout"]
+    snapshot = _PG_STATE["snapshots"].get(content)
     with _pg_engine(url).begin() as conn:
         raw = conn.connection.driver_connection
-        for table, name, _definition in layout["cyclic"]:
+        written = _pg_written(raw)
+        _PG_STATE["holds"], held = None, _PG_STATE["holds"]
+        reset = _pg_closure(written, layout["children"]) if held == content else set(layout["order"])
+        cyclic = [c for c in layout["cyclic"] if c[0] in reset and c[3] in reset]
+        for table, name, _definition, _referred in cyclic:
             raw.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-        raw.execute("; ".join(f'DELETE FROM "{table}"' for table in reversed(layout["order"])))
+        if reset:
+            raw.execute("; ".join(f'DELETE FROM "{table}"' for table in reversed(layout["order"])
+                                  if table in reset))
         if snapshot is not None:
             for table, data in snapshot["rows"].items():
-                with raw.cursor() as cur, cur.copy(f'COPY "{table}" FROM STDIN (FORMAT binary)') as copy:
-                    copy.write(data)
-        for table, name, definition in layout["cyclic"]:
+                if table in reset:
+                    with raw.cursor() as cur, cur.copy(f'COPY "{table}" FROM STDIN (FORMAT binary)') as copy:
+                        copy.write(data)
+        for table, name, definition, _referred in cyclic:
             raw.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
         sequences = layout["sequences"]
         if sequences:
             raw.execute("SELECT " + ", ".join(
                 f"setval(CAST('{seq}' AS regclass), COALESCE((SELECT MAX(\"{column}\") FROM \"{table}\"), 0) + 1, false)"
                 for seq, table, column in sequences))
+        raw.execute(f"DELETE FROM {_TRACKING}.written")
+    _PG_STATE["holds"] = content
 
 
 def _pg_migrate(url: str, tmp_path: Path) -> None:
     _reset_postgres(url)
     _migrate(url, tmp_path)
     _PG_STATE["layout"] = _pg_layout(url)
+    _PG_STATE["tables"] = _PG_STATE["holds"] = None
     _PG_STATE["migrated"] = True
 
 
 def _postgres_database(url: str, content: str, tmp_path: Path) -> None:
-    """The PostgreSQL test database, migrated once per session, emptied per test and given
-    ``content``: loaded once per session, then copied in from its snapshot (see _pg_reset). A
-    reset that fails (a test left the schema changed) migrates from scratch and tries again."""
+    """The PostgreSQL test database, migrated once per session, given ``content``: loaded once
+    per session, then copied in from its snapshot (see _pg_reset). A reset that fails (a test
+    left the schema changed) migrates from scratch and tries again."""
     if not _PG_STATE["migrated"]:
         _pg_migrate(url, tmp_path)
     snapshots = _PG_STATE["snapshots"]
     if content != "empty" and content not in snapshots:
-        _pg_reset(url, None)
+        _pg_reset(url, "empty")
         _fill(url, content)
         snapshots[content] = _pg_snapshot(url)
     try:
-        _pg_reset(url, snapshots.get(content))
-    except (OperationalError, ProgrammingError):
+        _pg_reset(url, content)
+    except (OperationalError, ProgrammingError, _SchemaChanged):
         _pg_migrate(url, tmp_path)
-        _pg_reset(url, snapshots.get(content))
+        _pg_reset(url, content)
 
 
 @pytest.fixture
