@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from flask import current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from ..domain import edits
 from ..domain.codes import is_pcn_code, is_practice_code
@@ -32,7 +32,7 @@ from ..models import (
 )
 from . import areas, audit, clock
 from . import rounds as rounds_svc
-from .transactions import one_transaction
+from .transactions import insert_rows, one_transaction
 
 EditError = edits.EditError
 
@@ -126,12 +126,12 @@ def _save(rnd: RegistrationRound, desired: ConfigState, *, kind: str, author: st
     db.session.add(version)
     db.session.flush()
     as_int = lambda v: None if v is None else int(v)  # noqa: E731
-    # The changes and the memberships are written as one statement each (executemany), not as an
-    # ORM object per row: a national import changes thousands of practices.
-    db.session.execute(insert(ConfigChange), [
+    # The changes and the memberships are written with insert_rows, not as an ORM object per row:
+    # a national import changes thousands of practices.
+    insert_rows(ConfigChange, (
         {"version_id": version.id, "seq": seq, "kind": c.kind, "practice_code": c.practice_code,
          "from_pcn_id": as_int(c.from_pcn), "to_pcn_id": as_int(c.to_pcn), "pcn_id": as_int(c.pcn),
-         "old_name": c.old_name, "new_name": c.new_name} for seq, c in enumerate(changes)])
+         "old_name": c.old_name, "new_name": c.new_name} for seq, c in enumerate(changes)))
 
     pcns = {str(p.id): p for p in db.session.scalars(select(Pcn).where(Pcn.round_id == rnd.id))}
     for key, pcn in pcns.items():
@@ -148,8 +148,7 @@ def _save(rnd: RegistrationRound, desired: ConfigState, *, kind: str, author: st
                                                     Membership.practice_id.in_(moved[start:start + 5000])))
     joined = [{"round_id": rnd.id, "practice_id": practice_ids[c.practice_code], "pcn_id": int(c.to_pcn)}
               for c in assigned if c.to_pcn is not None]
-    if joined:
-        db.session.execute(insert(Membership), joined)
+    insert_rows(Membership, joined)
     rnd.head_version_id = version.id
     db.session.flush()
     audit.record(action=f"configuration.{kind}", object_type="config_version", object_id=str(version.number),

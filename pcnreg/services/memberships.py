@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from ..domain import memberships as dom
 from ..extensions import db
@@ -31,6 +31,7 @@ from ..models import (
     RegistrationRound,
     System,
 )
+from .transactions import insert_rows
 
 CSV_COLUMNS = ["date", "pcn_code", "pcn_name", "practice_code", "practice_name", "start_date", "end_date", "source"]
 
@@ -57,9 +58,7 @@ def store_workbook(book: Workbook, source: str) -> int:
     db.session.execute(delete(MembershipPeriod).where(MembershipPeriod.source == source,
                                                       MembershipPeriod.change_id.is_(None)))
     periods = periods_from_workbook(book, source)
-    if periods:     # one executemany (a national workbook has ~20,000 rows), not an ORM object per row
-        db.session.execute(insert(MembershipPeriod), [_values(p) for p in periods])
-    return len(periods)
+    return insert_rows(MembershipPeriod, (_values(p) for p in periods))    # a national workbook: ~20,000
 
 
 def _values(p: dom.Period, **extra) -> dict:
@@ -179,9 +178,7 @@ def store_commissioner_history(history: dict[str, list[dom.CommissionerPeriod]],
     rows = [dict(practice_code=p.practice[:6], commissioner_code=p.commissioner[:5], kind=p.kind,
                  system_code=p.system, start_date=p.start, end_date=p.end, source=source)
             for periods in history.values() for p in periods]
-    if rows:        # one executemany, as store_workbook
-        db.session.execute(insert(CommissionerPeriod), rows)
-    return len(rows)
+    return insert_rows(CommissionerPeriod, rows)
 
 
 # --- pages ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
 from ..domain import catchments as cm
 from ..extensions import db
@@ -45,11 +45,10 @@ from ..models import (
 )
 from . import audit
 from .errors import CONCURRENT, ServiceError
-from .transactions import one_transaction
+from .transactions import insert_rows, one_transaction
 
 LOOKUP_FILE = "lsoa11-lsoa21-lad22-lookup-ew.csv"
 MIN_BLOCK_MATCH = 0.9          # without a lookup: share of the system's blocks the file must name
-CHUNK = 1000
 VINTAGE_TEXT = {"lsoa21": "LSOA 2021", "lsoa11": "LSOA 2011", "blocks": "the codes of the system's blocks",
                 "unknown": "not known (no blocks, no lookup)"}
 
@@ -247,24 +246,13 @@ def import_lsoa_registrations(rnd: RegistrationRound, stream: BinaryIO, *, sourc
         summary=json.dumps(summary.as_dict(), sort_keys=True), loaded_at=utcnow())
     db.session.add(load)
     db.session.flush()
-    _insert(LsoaRegistration, ({"load_id": load.id, "practice_code": p, "lsoa_code": lsoa, "patients": n}
+    insert_rows(LsoaRegistration, ({"load_id": load.id, "practice_code": p, "lsoa_code": lsoa, "patients": n}
                                for p, by in regs.counts.items() for lsoa, n in by.items()))
-    _insert(LsoaRegisteredTotal, ({"load_id": load.id, "lsoa_code": lsoa, "patients": n}
+    insert_rows(LsoaRegisteredTotal, ({"load_id": load.id, "lsoa_code": lsoa, "patients": n}
                                   for lsoa, n in totals.items()))
     audit.record(action="neighbourhoods.import_lsoa_registrations", object_type="round", object_id=str(rnd.id),
                  before=before, after={"sha256": load.sha256, **summary.as_dict()}, round_id=rnd.id)
     return summary
-
-
-def _insert(model, rows) -> None:
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= CHUNK:
-            db.session.execute(insert(model), batch)
-            batch = []
-    if batch:
-        db.session.execute(insert(model), batch)
 
 
 def _open_practices(rnd: RegistrationRound, codes: set[str]) -> set[str]:
@@ -482,7 +470,7 @@ def _replace_neighbourhoods(rnd: RegistrationRound, parsed: dict[str, tuple[str,
         row = Neighbourhood(round_id=rnd.id, name=name, kind=kind)
         db.session.add(row)
         db.session.flush()
-        _insert(NeighbourhoodLsoa, ({"round_id": rnd.id, "neighbourhood_id": row.id, "lsoa_code": c}
+        insert_rows(NeighbourhoodLsoa, ({"round_id": rnd.id, "neighbourhood_id": row.id, "lsoa_code": c}
                                     for c in sorted(lsoas)))
     summary = NeighbourhoodSummary(source, {n: (k, len(v)) for n, (k, v) in parsed.items()}, len(old))
     audit.record(action=action, object_type="round", object_id=str(rnd.id),
@@ -884,7 +872,7 @@ def group_neighbourhood(rnd: RegistrationRound, name: str, kind: str, pcn_keys: 
                                                       (NeighbourhoodLsoa.neighbourhood_id == target.id)
                                                       | NeighbourhoodLsoa.lsoa_code.in_(lsoas)))
     db.session.flush()
-    _insert(NeighbourhoodLsoa, ({"round_id": rnd.id, "neighbourhood_id": target.id, "lsoa_code": c} for c in lsoas))
+    insert_rows(NeighbourhoodLsoa, ({"round_id": rnd.id, "neighbourhood_id": target.id, "lsoa_code": c} for c in lsoas))
     left = set(db.session.scalars(select(NeighbourhoodLsoa.neighbourhood_id)
                                   .where(NeighbourhoodLsoa.round_id == rnd.id).distinct()))
     emptied = sorted(n.name for n in rows.values() if n.id not in left and n.id != target.id)
