@@ -113,16 +113,13 @@ def _incoming_request_id() -> str:
 
 
 def _user_id():
-    """The signed-in user's id, or None (no Flask-Login, nobody signed in, or no request user)."""
-    try:
-        from flask import current_app
-        if not hasattr(current_app, "login_manager"):
-            return None
-        from flask_login import current_user
-        if current_user and current_user.is_authenticated:
-            return current_user.get_id()
-    except Exception:  # noqa: BLE001 - logging must never break a response
-        return None
+    """The signed-in user's id when this request has already read who is signed in (the guard
+    does for every page it protects, as does a page that shows who is signed in), else None. A
+    static file or a public page is logged without one: asking Flask-Login here would read the
+    user from the database for every stylesheet, script and image."""
+    user = g.get("_login_user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user.get_id()
     return None
 
 

@@ -7,10 +7,12 @@ import logging
 import re
 
 import pytest
+from conftest import TEST_ADMIN
 
 from pcnreg.security import JsonFormatter, page_csp
 from pcnreg.services import maps as maps_svc
 from pcnreg.services import rounds
+from pcnreg.services.accounts import find_user
 
 COMMON = {
     "X-Content-Type-Options": "nosniff",
@@ -91,6 +93,20 @@ def test_an_asset_has_the_headers(client, app):
     assert response.headers["Content-Type"].startswith("text/css")
 
 
+def test_an_asset_is_logged_without_reading_the_user(client, app, db, caplog):
+    """A stylesheet's log line has no user: finding out who is signed in would cost a query."""
+    from sqlalchemy import event
+
+    client.get("/about")                                          # signed in
+    queries = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: queries.append(args[2]))
+    with caplog.at_level(logging.INFO, logger="pcnreg.request"):
+        assert client.get("/static/pcnreg.css").status_code == 200
+    record = next(r for r in caplog.records if r.name == "pcnreg.request")
+    assert record.fields["endpoint"] == "static" and "user_id" not in record.fields
+    assert queries == []
+
+
 def test_hsts_only_over_https(client, rnd):
     assert "Strict-Transport-Security" not in client.get("/about").headers
     secure = client.get("/about", base_url="https://localhost")
@@ -115,6 +131,7 @@ def test_one_log_line_per_request_without_the_query_string(client, rnd, caplog):
     assert fields["method"] == "GET" and fields["path"] == f"/rounds/{rnd.id}/practices"
     assert fields["endpoint"] == "main.practices" and fields["status"] == response.status_code
     assert isinstance(fields["duration_ms"], float)
+    assert fields["user_id"] == str(find_user(TEST_ADMIN).id)   # the guard read who is signed in
     line = JsonFormatter().format(records[0])
     parsed = json.loads(line)
     assert parsed["request_id"] == "req-42" and parsed["logger"] == "pcnreg.request"
