@@ -74,7 +74,9 @@ demo: venv assets db
 # handling fuzzed is the same code on both databases; and it runs only the tests that use the
 # database under test (PCNREG_TEST_DATABASE_ONLY, see tests/conftest.py): the others (the domain,
 # the file parsers, the crash-safety tests on their own SQLite files) run the same code on both
-# sides, so they run once, on the SQLite side. Its browser tests run last
+# sides, so they run once, on the SQLite side, but for a few (SHARED_ON_POSTGRESQL in
+# tests/conftest.py) that the SQLite run leaves to it (PCNREG_TEST_POSTGRESQL_ALONGSIDE, set only
+# when PostgreSQL started), to even out the two sides' time. Its browser tests run last
 # (PCNREG_TEST_BROWSER_LAST), the SQLite side's first, so that the two sides' Chromium work does not
 # coincide. The browser tests (tests/browser) drive
 # Debian's Chromium, which .ci/chromium-up installs when it is missing; without it they are
@@ -96,7 +98,7 @@ test: venv assets
 		pg_pid=$$!; \
 	fi; \
 	echo "=== pytest on SQLite (PostgreSQL alongside: its output follows) ==="; \
-	env -u PCNREG_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS) 2>&1 | tee "$$logs/sqlite"; \
+	PCNREG_TEST_POSTGRESQL_ALONGSIDE=$$pg_ok env -u PCNREG_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS) 2>&1 | tee "$$logs/sqlite"; \
 	sqlite_rc=$${PIPESTATUS[0]}; \
 	if [ $$pg_ok = 1 ]; then \
 		wait $$pg_pid; pg_rc=$$(cat "$$logs/pg_rc"); \
