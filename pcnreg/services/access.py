@@ -215,6 +215,46 @@ def member_target(ask: Ask) -> Target:
     return _with_pcn(ask, practice_codes=split_codes(ask.values("practice")))
 
 
+def member_targets(ask: Ask, values: Iterable[str]) -> dict[str, Target]:
+    """``member_target`` of ``ask`` with each of ``values`` as its "practice" field (the
+    registration page asks, for each member, whether it may be confirmed and signed for), read
+    together: four queries for all the values instead of up to four per value. The same targets
+    as asking ``member_target`` value by value."""
+    values = list(dict.fromkeys(values))
+    rnd = _round(ask)
+    if rnd is None:
+        return dict.fromkeys(values, Target())
+    pcn_id = ask.arg("pcn_id")
+    if not (pcn_id <= MAX_ID and db.session.scalar(
+            select(Pcn.id).where(Pcn.id == pcn_id, Pcn.round_id == rnd.id)) is not None):
+        return dict.fromkeys(values, Target(system_id=rnd.system_id, commissioner_ids=frozenset({NO_COMMISSIONER})))
+    codes = {v: split_codes([v]) for v in values}
+    names = sorted({c for found in codes.values() for c in found})
+    practices: dict[str, list[tuple[int, int | None]]] = {}
+    if names:
+        for pid, cid, code in db.session.execute(select(Practice.id, Practice.commissioner_id, Practice.code)
+                                                 .where(Practice.code.in_(names))):
+            practices.setdefault(code, []).append((pid, cid))
+    ids = {pid for found in practices.values() for pid, _ in found}
+    member_of: dict[int, set[int]] = {}
+    if ids:
+        for pid, member_pcn in db.session.execute(select(Membership.practice_id, Membership.pcn_id).where(
+                Membership.round_id == rnd.id, Membership.practice_id.in_(ids))):
+            member_of.setdefault(pid, set()).add(member_pcn)
+    wanted = {pcn_id} | {i for found in member_of.values() for i in found}
+    leads = dict(db.session.execute(select(Pcn.id, Pcn.lead_commissioner_id).where(
+        Pcn.round_id == rnd.id, Pcn.id.in_(wanted))).all())
+    out: dict[str, Target] = {}
+    for value, found_codes in codes.items():
+        found = [p for code in found_codes for p in practices.get(code, ())]
+        pcn_ids = {i for i in {pcn_id} | {m for pid, _ in found for m in member_of.get(pid, ())} if i in leads}
+        commissioners = {cid for _, cid in found}
+        commissioners |= {leads[i] if leads[i] is not None else NO_COMMISSIONER for i in pcn_ids}
+        out[value] = Target(system_id=rnd.system_id, commissioner_ids=frozenset(commissioners),
+                            pcn_ids=frozenset(pcn_ids), practice_ids=frozenset(pid for pid, _ in found))
+    return out
+
+
 def json_member_target(ask: Ask) -> Target:
     """As ``member_target``, for the JSON API: the practice named in the body's "practice"."""
     body = ask.json

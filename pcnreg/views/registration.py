@@ -146,16 +146,18 @@ def _render_page(rnd: RegistrationRound, pcn: Pcn, failed=None, status: int = 20
     practice_rows = pages.practice_rows(data, pcn=key)
     confirmations = reg_svc.confirmations(rnd, pcn)
     signatures = reg_svc.signatures(rnd, pcn)
+    codes = [m.code for m in practice_rows]
+    may_confirm = may_each("registration.confirm", "practice", [c for c in codes if c not in confirmations], **ids)
     members = [MemberView(m.code, m.name, m.list_size, confirmations.get(m.code), signatures.get((m.code, "core")),
-                          signatures.get((m.code, "schedule1")),
-                          m.code not in confirmations and may("registration.confirm", {"practice": m.code}, **ids))
+                          signatures.get((m.code, "schedule1")), may_confirm.get(m.code, False))
                for m in practice_rows]
     forms = _new_forms(row)
     for name in ("sign", "payee", "cd", "step", "allow_late"):
         if isinstance(failed, type(getattr(forms, name))):
             setattr(forms, name, failed)
     _set_choices(forms, rforms.member_choices(practice_rows))
-    signable = [m for m in practice_rows if may("registration.sign", {"practice": m.code}, **ids)]
+    may_sign = may_each("registration.sign", "practice", codes, **ids)
+    signable = [m for m in practice_rows if may_sign[m.code]]
     forms.sign.practice.choices = [("", rforms.MEMBER_SELECTS["practice"])] + rforms.member_choices(signable)
     if len(signable) == 1 and not forms.sign.practice.data:
         forms.sign.practice.data = signable[0].code        # a practice's representative signs for it alone

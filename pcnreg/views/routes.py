@@ -30,6 +30,7 @@ from ..services.access import (
     json_member_target,
     meeting_target,
     member_target,
+    member_targets,
     merge_target,
     move_target,
     new_round_target,
@@ -296,7 +297,8 @@ def permitted(principal: Principal, endpoint: str, view_args: Mapping[str, objec
 
 # Resolvers with a version that answers for many values of one field at once (field, bulk resolver):
 # the same targets, read together (a page showing a link per practice asks once, not per practice).
-_BULK: dict[Callable, tuple[str, Callable]] = {notice_target: ("practice", notice_targets)}
+_BULK: dict[Callable, tuple[str, Callable]] = {notice_target: ("practice", notice_targets),
+                                                member_target: ("practice", member_targets)}
 
 
 def permitted_each(principal: Principal, endpoint: str, field: str, values: list[str],

@@ -124,3 +124,27 @@ def test_notice_targets_read_together_equal_the_resolver_asked_code_by_code(app,
         expected = {c: permitted(principal, "changes.notice", {"round_id": rnd.id}, {"practice": c}) for c in codes}
         assert permitted_each(principal, "changes.notice", "practice", codes, {"round_id": rnd.id}) == expected
     assert notice_targets(Ask.of({"round_id": 2_000_000_000}), ["C84067"]) == {"C84067": Target()}
+
+
+def test_member_targets_read_together_equal_the_resolver_asked_value_by_value(app, demo):
+    """The registration page asks once whether each member may be confirmed and signed for
+    (``access.member_targets``): the same targets as ``member_target`` per value, and so the same
+    answers for every role, for the PCN's members, other PCNs' members, practices in no PCN,
+    several codes in one value, lower case, spaces and unknown codes; and for an unknown PCN."""
+    from pcnreg.services.access import Ask, member_target, member_targets
+    from pcnreg.views.routes import permitted_each
+
+    rnd, pcns, members, who = demo
+    in_pcns = {c for codes in members.values() for c in codes}
+    others = sorted(set(app.extensions["sqlalchemy"].session.scalars(select(Practice.code))) - in_pcns)[:2]
+    values = [*members["Newark"], members["Ashfield North"][0], *others, members["Newark"][0].lower(),
+              f" {members['Newark'][1]} ", f"{members['Newark'][0]} {members['Ashfield North'][0]}", "ZZ9999", ""]
+    for pcn_id in (pcns["Newark"].id, 2_000_000_000):
+        view_args = {"round_id": rnd.id, "pcn_id": pcn_id}
+        together = member_targets(Ask.of(view_args), values)
+        assert together == {v: member_target(Ask.of(view_args, {"practice": v})) for v in values}
+        for principal in who.values():
+            for endpoint in ("registration.confirm", "registration.sign"):
+                expected = {v: permitted(principal, endpoint, view_args, {"practice": v}) for v in values}
+                assert permitted_each(principal, endpoint, "practice", values, view_args) == expected
+    assert member_targets(Ask.of({"round_id": 2_000_000_000, "pcn_id": 1}), ["C84067"]) == {"C84067": Target()}
