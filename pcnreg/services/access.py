@@ -215,6 +215,24 @@ def member_target(ask: Ask) -> Target:
     return _with_pcn(ask, practice_codes=split_codes(ask.values("practice")))
 
 
+def _practices_and_pcns(rnd: RegistrationRound, codes: set[str]) -> tuple[dict[str, list[tuple[int, int | None]]],
+                                                                          dict[int, set[int]]]:
+    """For the bulk resolvers: the practices of ``codes`` (code -> [(id, commissioner id)]) and
+    the PCNs of the round each of them is in (practice id -> PCN ids), in two queries."""
+    practices: dict[str, list[tuple[int, int | None]]] = {}
+    if codes:
+        for pid, cid, code in db.session.execute(select(Practice.id, Practice.commissioner_id, Practice.code)
+                                                 .where(Practice.code.in_(sorted(codes)))):
+            practices.setdefault(code, []).append((pid, cid))
+    ids = {pid for found in practices.values() for pid, _ in found}
+    member_of: dict[int, set[int]] = {}
+    if ids:
+        for pid, pcn_id in db.session.execute(select(Membership.practice_id, Membership.pcn_id).where(
+                Membership.round_id == rnd.id, Membership.practice_id.in_(ids))):
+            member_of.setdefault(pid, set()).add(pcn_id)
+    return practices, member_of
+
+
 def member_targets(ask: Ask, values: Iterable[str]) -> dict[str, Target]:
     """``member_target`` of ``ask`` with each of ``values`` as its "practice" field (the
     registration page asks, for each member, whether it may be confirmed and signed for), read
@@ -229,18 +247,7 @@ def member_targets(ask: Ask, values: Iterable[str]) -> dict[str, Target]:
             select(Pcn.id).where(Pcn.id == pcn_id, Pcn.round_id == rnd.id)) is not None):
         return dict.fromkeys(values, Target(system_id=rnd.system_id, commissioner_ids=frozenset({NO_COMMISSIONER})))
     codes = {v: split_codes([v]) for v in values}
-    names = sorted({c for found in codes.values() for c in found})
-    practices: dict[str, list[tuple[int, int | None]]] = {}
-    if names:
-        for pid, cid, code in db.session.execute(select(Practice.id, Practice.commissioner_id, Practice.code)
-                                                 .where(Practice.code.in_(names))):
-            practices.setdefault(code, []).append((pid, cid))
-    ids = {pid for found in practices.values() for pid, _ in found}
-    member_of: dict[int, set[int]] = {}
-    if ids:
-        for pid, member_pcn in db.session.execute(select(Membership.practice_id, Membership.pcn_id).where(
-                Membership.round_id == rnd.id, Membership.practice_id.in_(ids))):
-            member_of.setdefault(pid, set()).add(member_pcn)
+    practices, member_of = _practices_and_pcns(rnd, {c for found in codes.values() for c in found})
     wanted = {pcn_id} | {i for found in member_of.values() for i in found}
     leads = dict(db.session.execute(select(Pcn.id, Pcn.lead_commissioner_id).where(
         Pcn.round_id == rnd.id, Pcn.id.in_(wanted))).all())
@@ -327,18 +334,7 @@ def notice_targets(ask: Ask, codes: Iterable[str]) -> dict[str, Target | Somewhe
     if rnd is None:
         return {c: Target() for c in codes}
     wanted = {c: _change_practice_code(Ask.of(ask.view_args, {"practice": c}, ask.method)) for c in codes}
-    names = sorted({w for w in wanted.values() if w})
-    practices: dict[str, list] = {}
-    if names:
-        for pid, cid, code in db.session.execute(select(Practice.id, Practice.commissioner_id, Practice.code)
-                                                 .where(Practice.code.in_(names))):
-            practices.setdefault(code, []).append((pid, cid))
-    ids = {pid for found in practices.values() for pid, _ in found}
-    member_of: dict[int, set[int]] = {}
-    if ids:
-        for pid, pcn_id in db.session.execute(select(Membership.practice_id, Membership.pcn_id).where(
-                Membership.round_id == rnd.id, Membership.practice_id.in_(ids))):
-            member_of.setdefault(pid, set()).add(pcn_id)
+    practices, member_of = _practices_and_pcns(rnd, {w for w in wanted.values() if w})
     all_pcns = {pcn_id for found in member_of.values() for pcn_id in found}
     leads = dict(db.session.execute(select(Pcn.id, Pcn.lead_commissioner_id).where(
         Pcn.round_id == rnd.id, Pcn.id.in_(all_pcns))).all()) if all_pcns else {}
