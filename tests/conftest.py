@@ -107,8 +107,9 @@ DATABASE_FIXTURES = frozenset({"database_url", "migrated_url", "database_with", 
 
 # The modules whose tests without a database `make test` runs on its PostgreSQL side instead of
 # its SQLite side (see pytest_collection_modifyitems): the two sides share two cores, and the
-# SQLite side had the longer path (458 s against 440 s when measured; these take about 8 s).
-SHARED_ON_POSTGRESQL = ("tests/domain/test_properties.py",)
+# SQLite side had the longer path (458 s against 440 s, then 472 s against 455 s in clean-clone CI;
+# these take about 8 and 6 s).
+SHARED_ON_POSTGRESQL = ("tests/domain/test_properties.py", "tests/domain/test_state.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -186,10 +186,9 @@ def import_lsoa_registrations(rnd: RegistrationRound, stream: BinaryIO, *, sourc
     round's earlier load; ``ImportFailed`` (nothing written) for a bad file. ``lookup``: the LSOA 2011
     -> 2021 lookup (default: the geodata folder's) to tell the vintages apart and translate."""
     lookup_path = lookup or default_lookup()
-    table: LsoaLookup | None = None
-    if lookup_path is not None:          # read first: its transient memory does not add to the file's
-        with open(lookup_path, newline="", encoding="utf-8-sig") as fh:
-            table = read_lsoa_lookup(fh)
+    # Read first (its transient memory does not add to the file's), and once per file: what is
+    # kept of it is small and immutable (``LsoaLookup``).
+    table = _lookup_table(str(lookup_path), lookup_path.stat().st_mtime) if lookup_path is not None else None
     hashing = _Hashing(stream)
     text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 16), encoding="utf-8-sig", newline="")
     practices = round_practices(rnd)

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import threading
@@ -306,12 +307,17 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SERIOUS = {"serious", "critical"}
 
 
+@functools.cache
+def _axe_script() -> str:
+    return AXE_JS.read_text(encoding="utf-8") + "\n;true"
+
+
 def axe_violations(page, impacts=frozenset(SERIOUS)) -> list[str]:
     """Run axe-core on ``page`` (WCAG 2.2 A and AA rules) and describe each violation of the given
     impacts: "rule (impact): help – selectors". The script is evaluated through the DevTools
     protocol, which the page's Content-Security-Policy does not govern (it allows no inline script)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;true")
+        page.evaluate(_axe_script())
     result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags},"
                            " resultTypes: ['violations']})", AXE_TAGS)
     out = []
