@@ -43,7 +43,7 @@ from ..models import (
     RegistrationRound,
     utcnow,
 )
-from . import audit
+from . import audit, round_state
 from .errors import CONCURRENT, ServiceError
 from .transactions import insert_rows, one_transaction
 
@@ -483,11 +483,16 @@ def _replace_neighbourhoods(rnd: RegistrationRound, parsed: dict[str, tuple[str,
 # --- what the rules and pages read ------------------------------------------------------------------------------
 
 def _inputs_key(rnd: RegistrationRound) -> tuple:
+    """What the cached inputs depend on. The neighbourhoods' count and highest id alone are not
+    enough: neighbourhoods replaced by others over the same LSOAs can get the same ids again
+    (SQLite reuses the highest rowids once deleted), so the geography generation token, which
+    every write of a neighbourhood changes (``round_state``), is part of the key."""
     load = db.session.execute(select(LsoaRegistrationLoad.id, LsoaRegistrationLoad.sha256)
                               .where(LsoaRegistrationLoad.round_id == rnd.id)).first()
     nb = db.session.execute(select(func.count(), func.max(NeighbourhoodLsoa.id))
                             .where(NeighbourhoodLsoa.round_id == rnd.id)).first()
-    return (str(db.engine.url), rnd.id, tuple(load) if load else None, tuple(nb), settings_of(rnd))
+    return (str(db.engine.url), rnd.id, tuple(load) if load else None, tuple(nb), settings_of(rnd),
+            round_state.tokens().get("geography", ""))
 
 
 def load_inputs(rnd: RegistrationRound) -> cm.Inputs | None:
@@ -501,7 +506,7 @@ def load_inputs(rnd: RegistrationRound) -> cm.Inputs | None:
 
 @lru_cache(maxsize=8)
 def _load_inputs(key: tuple) -> cm.Inputs:
-    _url, round_id, load, _nb, settings = key
+    _url, round_id, load, _nb, settings, _geography = key
     counts = lsoa_totals = None
     if load is not None:
         counts = {}

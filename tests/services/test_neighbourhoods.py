@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from pcnreg.domain import catchments as cm
 from pcnreg.extensions import db as _db
-from pcnreg.models import AuditEvent, LsoaRegistration, LsoaRegistrationLoad, Neighbourhood, RegistrationRound
+from pcnreg.models import AuditEvent, Block, LsoaRegistration, LsoaRegistrationLoad, Neighbourhood, RegistrationRound
 from pcnreg.services import neighbourhoods as nb
 from pcnreg.services import rounds as rounds_svc
 
@@ -226,3 +226,14 @@ def test_pages(staffs, runner, client, client_as):
     refused = client.post(f"/rounds/{rid}/neighbourhoods/settings", data={
         "method": "largest", "threshold": "0", "alignment": "175", "single_size": "x", "multi_size": ""})
     assert refused.status_code == 400
+
+
+def test_neighbourhoods_replaced_over_the_same_lsoas_are_read_again(staffs):
+    """Neighbourhoods replaced by others over the same LSOAs (the same number of rows, and on
+    SQLite the same ids again) are what the page reads next, not the cached first ones."""
+    codes = sorted(_db.session.scalars(select(Block.code).where(Block.system_id == staffs.system_id)))[:40]
+    for name in ("North", "South"):
+        csv = "lsoa_code,neighbourhood\n" + "".join(f"{c},{name}\n" for c in codes)
+        nb.import_neighbourhoods(staffs, csv.encode(), source=f"{name}.csv", max_bytes=1 << 20)
+        facts = nb.page_facts(rounds_svc.build_configuration(staffs))
+        assert [n.name for n in facts.neighbourhoods] == [name]
