@@ -271,10 +271,11 @@ def _sqlite_template(templates: dict[str, Path], content: str) -> Path:
     return templates[content]
 
 
-def _pg_order(conn) -> tuple[list[str], list[tuple[str, str, str]]]:
-    """The application's tables, parents before children (foreign keys), and the foreign keys
-    that no order satisfies (tables that refer to each other: a round's head version and the
-    version's round) as (table, constraint, its definition)."""
+def _pg_order(conn) -> tuple[list[str], list[tuple[str, str, str, str]], dict[str, frozenset[str]]]:
+    """The application's tables, parents before children (foreign keys); the foreign keys that
+    no order satisfies (tables that refer to each other: a round's head version and the version's
+    round) as (table, constraint, its definition, the table it refers to); and per table, the
+    other tables with a foreign key to it."""
     import warnings
 
     from sqlalchemy import MetaData
@@ -295,22 +296,12 @@ def _pg_order(conn) -> tuple[list[str], list[tuple[str, str, str]]]:
             "WHERE conname = :name AND conrelid = CAST(:table AS regclass)"),
             {"name": fk.name, "table": f'"{fk.table.name}"'}).scalar_one()
         cyclic.append((fk.table.name, fk.name, definition, fk.referred_table.name))
-    return order, cyclic
-
-
-def _pg_children(conn) -> dict[str, frozenset[str]]:
-    """Per table, the tables with a foreign key to it (other than itself)."""
-    return {parent: frozenset(children) for parent, children in _groups(conn.execute(text(
-        "SELECT DISTINCT p.relname, c.relname FROM pg_constraint k "
-        "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid "
-        "WHERE k.contype = 'f' AND c.relnamespace = 'public'::regnamespace AND p.oid <> c.oid"))).items()}
-
-
-def _groups(pairs) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for key, value in pairs:
-        out.setdefault(key, []).append(value)
-    return out
+    children: dict[str, set[str]] = {}
+    for table in tables:
+        for fk in table.foreign_keys:
+            if fk.column.table is not table:
+                children.setdefault(fk.column.table.name, set()).add(table.name)
+    return order, cyclic, {parent: frozenset(refs) for parent, refs in children.items()}
 
 
 def _pg_sequences(conn) -> list[tuple[str, str, str]]:
@@ -353,8 +344,8 @@ def _pg_layout(url: str) -> dict:
     table's referring tables and the sequences of serial or identity columns: read once per
     migration, when the write triggers are installed (_pg_track_writes)."""
     with _pg_engine(url).begin() as conn:
-        order, cyclic = _pg_order(conn)
-        layout = {"order": order, "cyclic": cyclic, "children": _pg_children(conn),
+        order, cyclic, children = _pg_order(conn)
+        layout = {"order": order, "cyclic": cyclic, "children": children,
                   "sequences": _pg_sequences(conn)}
         _pg_track_writes(conn.connection.driver_connection, order)
     return layout

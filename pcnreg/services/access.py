@@ -112,12 +112,22 @@ def _with_pcn(ask: Ask, more_pcns: Iterable[int] = (), practice_codes: Iterable[
     rnd = _round(ask)
     if rnd is None:
         return Target()
+    pcn_id = _url_pcn(ask, rnd)
+    if pcn_id is None:
+        return _unknown_pcn(rnd)
+    return _pcn_target(rnd, {pcn_id, *more_pcns}, practice_codes)
+
+
+def _url_pcn(ask: Ask, rnd: RegistrationRound) -> int | None:
+    """The URL's PCN id when it is a PCN of ``rnd``, else None."""
     pcn_id = ask.arg("pcn_id")
     known = pcn_id <= MAX_ID and db.session.scalar(
         select(Pcn.id).where(Pcn.id == pcn_id, Pcn.round_id == rnd.id)) is not None
-    if not known:
-        return Target(system_id=rnd.system_id, commissioner_ids=frozenset({NO_COMMISSIONER}))
-    return _pcn_target(rnd, {pcn_id, *more_pcns}, practice_codes)
+    return pcn_id if known else None
+
+
+def _unknown_pcn(rnd: RegistrationRound) -> Target:
+    return Target(system_id=rnd.system_id, commissioner_ids=frozenset({NO_COMMISSIONER}))
 
 
 # --- a round, a system, the whole instance ------------------------------------------------------------
@@ -233,6 +243,18 @@ def _practices_and_pcns(rnd: RegistrationRound, codes: set[str]) -> tuple[dict[s
     return practices, member_of
 
 
+def _bulk_target(rnd: RegistrationRound, found: list[tuple[int, int | None]], member_of: dict[int, set[int]],
+                 leads: dict[int, int | None], pcn_ids: Iterable[int] = ()) -> Target:
+    """``_pcn_target`` from what the bulk resolvers read together: the practices ``found`` (id,
+    commissioner id), the PCNs each is in, the PCNs' lead commissioners (``leads``: the round's
+    PCNs among those asked about) and further PCNs (``pcn_ids``)."""
+    pcns = {i for i in {*pcn_ids, *(m for pid, _ in found for m in member_of.get(pid, ()))} if i in leads}
+    commissioners = {cid for _, cid in found}
+    commissioners |= {leads[i] if leads[i] is not None else NO_COMMISSIONER for i in pcns}
+    return Target(system_id=rnd.system_id, commissioner_ids=frozenset(commissioners),
+                  pcn_ids=frozenset(pcns), practice_ids=frozenset(pid for pid, _ in found))
+
+
 def member_targets(ask: Ask, values: Iterable[str]) -> dict[str, Target]:
     """``member_target`` of ``ask`` with each of ``values`` as its "practice" field (the
     registration page asks, for each member, whether it may be confirmed and signed for), read
@@ -242,24 +264,16 @@ def member_targets(ask: Ask, values: Iterable[str]) -> dict[str, Target]:
     rnd = _round(ask)
     if rnd is None:
         return dict.fromkeys(values, Target())
-    pcn_id = ask.arg("pcn_id")
-    if not (pcn_id <= MAX_ID and db.session.scalar(
-            select(Pcn.id).where(Pcn.id == pcn_id, Pcn.round_id == rnd.id)) is not None):
-        return dict.fromkeys(values, Target(system_id=rnd.system_id, commissioner_ids=frozenset({NO_COMMISSIONER})))
+    pcn_id = _url_pcn(ask, rnd)
+    if pcn_id is None:
+        return dict.fromkeys(values, _unknown_pcn(rnd))
     codes = {v: split_codes([v]) for v in values}
     practices, member_of = _practices_and_pcns(rnd, {c for found in codes.values() for c in found})
     wanted = {pcn_id} | {i for found in member_of.values() for i in found}
     leads = dict(db.session.execute(select(Pcn.id, Pcn.lead_commissioner_id).where(
         Pcn.round_id == rnd.id, Pcn.id.in_(wanted))).all())
-    out: dict[str, Target] = {}
-    for value, found_codes in codes.items():
-        found = [p for code in found_codes for p in practices.get(code, ())]
-        pcn_ids = {i for i in {pcn_id} | {m for pid, _ in found for m in member_of.get(pid, ())} if i in leads}
-        commissioners = {cid for _, cid in found}
-        commissioners |= {leads[i] if leads[i] is not None else NO_COMMISSIONER for i in pcn_ids}
-        out[value] = Target(system_id=rnd.system_id, commissioner_ids=frozenset(commissioners),
-                            pcn_ids=frozenset(pcn_ids), practice_ids=frozenset(pid for pid, _ in found))
-    return out
+    return {value: _bulk_target(rnd, [p for code in found for p in practices.get(code, ())], member_of, leads,
+                                {pcn_id}) for value, found in codes.items()}
 
 
 def json_member_target(ask: Ask) -> Target:
@@ -344,11 +358,7 @@ def notice_targets(ask: Ask, codes: Iterable[str]) -> dict[str, Target | Somewhe
         if not found:
             out[c] = Somewhere(rnd.system_id)
             continue
-        pcn_ids = {pcn_id for pid, _ in found for pcn_id in member_of.get(pid, ()) if pcn_id in leads}
-        commissioners = {cid for _, cid in found}
-        commissioners |= {leads[i] if leads[i] is not None else NO_COMMISSIONER for i in pcn_ids}
-        out[c] = Target(system_id=rnd.system_id, commissioner_ids=frozenset(commissioners),
-                        pcn_ids=frozenset(pcn_ids), practice_ids=frozenset(pid for pid, _ in found))
+        out[c] = _bulk_target(rnd, found, member_of, leads)
     return out
 
 
