@@ -11,6 +11,10 @@ SHA-256 of its text or bytes:
   adds to what it got changes nothing for the next; the records inside are frozen dataclasses
   (a result with no such containers, e.g. an ePCN Workbook of tuples, is the kept object itself);
 - a process keeps ``KEPT`` results per parser (a few megabytes each), behind a lock.
+
+``by_file`` does the same for a reader given a file's path and its options (the boundary layers:
+GeoJSON, GeoPackage, zipped shapefiles), keyed by the SHA-256 of the file's bytes, its name (which
+the notes and messages quote) and the options; each caller gets ``copy`` of the kept result.
 """
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ import functools
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -63,6 +68,52 @@ def by_content(parse: Callable[[str | bytes], T]) -> Callable[[str | bytes], T]:
 
     parse_once.uncached = parse  # type: ignore[attr-defined]
     return parse_once
+
+
+def _key(value) -> Hashable:
+    """``value`` (options: dicts, lists, sets of plain values) as a hashable key in which
+    equal options are equal whatever their order; TypeError for anything else."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((str(k), _key(v)) for k, v in value.items())))
+    if isinstance(value, set | frozenset):
+        return ("set", tuple(sorted(_key(v) for v in value)))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_key(v) for v in value))
+    if value is None or isinstance(value, str | int | float | bool):
+        return (type(value).__name__, value)
+    raise TypeError(f"cannot key {type(value).__name__}")
+
+
+def by_file(read: Callable[[Path, dict], T], *, kept: int = KEPT,
+            copy: Callable[[T], T] = fresh) -> Callable[[Path | str, dict], T]:
+    """``read(path, options)``, kept by the file's SHA-256, its name and ``options`` (see the
+    module's docstring); ``kept`` results at most. A path that cannot be hashed (missing, a
+    folder) or options that cannot be keyed are read each time."""
+    name = f"{read.__module__}.{read.__qualname__}"
+
+    @functools.wraps(read)
+    def read_once(path: Path | str, options: dict) -> T:
+        path = Path(path)
+        try:
+            with path.open("rb") as f:
+                digest = hashlib.file_digest(f, "sha256").digest()
+            key = (digest, path.name, _key(options))
+        except (OSError, TypeError):
+            return read(path, options)
+        with _LOCK:
+            results = _KEPT.setdefault(name, OrderedDict())
+            if key in results:
+                results.move_to_end(key)
+                return copy(results[key])  # type: ignore[arg-type]
+        result = read(path, options)
+        with _LOCK:
+            results[key] = result
+            while len(results) > kept:
+                results.popitem(last=False)
+        return copy(result)
+
+    read_once.uncached = read  # type: ignore[attr-defined]
+    return read_once
 
 
 def forget() -> None:
