@@ -147,13 +147,17 @@ def practices(round_id: int):
     if request.args.get("to"):
         query["to"] = request.args.get("to")
     filtered = any(form.filters().values())
+    # Tick boxes only for someone who may move practices in this round.
+    from .guard import current_principal, permitted
+
+    can_move = permitted(current_principal(), "main.move", {"round_id": rnd.id}, None)
     # The table of the whole list's pages is the same for every request of the state (and page,
-    # order and move target): rendered once; a search's results every time.
+    # order, move target and whether it has tick boxes): rendered once; a search's results every time.
     table_key = None if filtered or form.has_errors else (
-        "practice table", page.number, sort, direction, request.args.get("to", ""))
+        "practice table", page.number, sort, direction, request.args.get("to", ""), can_move)
     return render_template("practices.html", rnd=rnd, data=data, form=form, rows=page.rows, page=page,
                            sort=sort, direction=direction, query=query,
-                           move_to=request.args.get("to", ""), table_key=table_key,
+                           move_to=request.args.get("to", ""), table_key=table_key, can_move=can_move,
                            filtered=filtered), _status(form)
 
 

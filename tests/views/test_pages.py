@@ -160,6 +160,19 @@ def test_practice_list_lists_every_practice_50_to_a_page(client, rid):
     assert text.index("Preview the move") < text.index('name="codes"')
 
 
+def test_practice_list_has_tick_boxes_only_for_someone_who_may_move_practices(app, client, rid):
+    from conftest import make_user
+
+    viewer = make_user("viewer.list@nhs.example", [("viewer", "all", None)])
+    for _ in range(2):                    # the second time from the kept table
+        seen = app.test_client(user=viewer).get(f"/rounds/{rid}/practices")
+        assert seen.status_code == 200 and "C84067" in visible(seen)
+        assert _practice_codes(seen) == [] and "Preview the move" not in visible(seen)
+        assert "Choose" not in visible(seen)                    # no empty tick-box column
+    admin = client.get(f"/rounds/{rid}/practices")
+    assert len(_practice_codes(admin)) == 50 and "Preview the move" in visible(admin)
+
+
 @pytest.mark.parametrize("page", ["0", "-3", "99", "abc", "9" * 40, ""])
 def test_practice_list_pages_out_of_range_show_a_page(client, rid, page):
     response = client.get(f"/rounds/{rid}/practices", query_string={"page": page, "sort": "nope", "dir": "up"})
