@@ -46,6 +46,22 @@ def fresh(value: T) -> T:
     return value
 
 
+def _kept_or_made(name: str, key: Hashable, kept: int, make: Callable[[], T], copy: Callable[[T], T]) -> T:
+    """``copy`` of the result kept for ``key`` among ``name``'s, else of ``make()`` (kept, the
+    oldest dropped beyond ``kept``; an exception keeps nothing)."""
+    with _LOCK:
+        results = _KEPT.setdefault(name, OrderedDict())
+        if key in results:
+            results.move_to_end(key)
+            return copy(results[key])  # type: ignore[arg-type]
+    result = make()
+    with _LOCK:
+        results[key] = result
+        while len(results) > kept:
+            results.popitem(last=False)
+    return copy(result)
+
+
 def by_content(parse: Callable[[str | bytes], T]) -> Callable[[str | bytes], T]:
     """``parse(content)``, kept by the content's SHA-256 (see the module's docstring)."""
     name = f"{parse.__module__}.{parse.__qualname__}"
@@ -53,18 +69,7 @@ def by_content(parse: Callable[[str | bytes], T]) -> Callable[[str | bytes], T]:
     @functools.wraps(parse)
     def parse_once(content: str | bytes) -> T:
         data = content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass")
-        digest = hashlib.sha256(data).digest()
-        with _LOCK:
-            kept = _KEPT.setdefault(name, OrderedDict())
-            if digest in kept:
-                kept.move_to_end(digest)
-                return fresh(kept[digest])  # type: ignore[arg-type]
-        result = parse(content)
-        with _LOCK:
-            kept[digest] = result
-            while len(kept) > KEPT:
-                kept.popitem(last=False)
-        return fresh(result)
+        return _kept_or_made(name, hashlib.sha256(data).digest(), KEPT, lambda: parse(content), fresh)
 
     parse_once.uncached = parse  # type: ignore[attr-defined]
     return parse_once
@@ -100,17 +105,7 @@ def by_file(read: Callable[[Path, dict], T], *, kept: int = KEPT,
             key = (digest, path.name, _key(options))
         except (OSError, TypeError):
             return read(path, options)
-        with _LOCK:
-            results = _KEPT.setdefault(name, OrderedDict())
-            if key in results:
-                results.move_to_end(key)
-                return copy(results[key])  # type: ignore[arg-type]
-        result = read(path, options)
-        with _LOCK:
-            results[key] = result
-            while len(results) > kept:
-                results.popitem(last=False)
-        return copy(result)
+        return _kept_or_made(name, key, kept, lambda: read(path, options), copy)
 
     read_once.uncached = read  # type: ignore[attr-defined]
     return read_once
